@@ -1,0 +1,62 @@
+/* onnxq command line entry point: dispatches to one subcommand. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+struct command {
+    const char *name;
+    const char *summary;
+    int (*run)(struct onnxq_context *ctx, int argc, char **argv);
+};
+
+static const struct command commands[] = {
+    {"inspect", "inspect MODEL [--json]: print the model summary", onnxq_cmd_inspect},
+    {"convert", "convert IN OUT [--external-data FILE] [--external-threshold BYTES]: load, validate and save",
+     onnxq_cmd_convert},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: onnxq COMMAND [ARGS]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(out, "  %s\n", commands[i].summary);
+    fprintf(out, "\nonnxq --version prints the version.\n");
+}
+
+int onnxq_cli_report(const struct onnxq_error *err)
+{
+    fprintf(stderr, "onnxq: error: %s\n", err->message);
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("onnxq %s\n", onnxq_version());
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (strcmp(argv[1], commands[i].name) != 0)
+            continue;
+        struct onnxq_context *ctx = NULL;
+        struct onnxq_error err;
+        if (onnxq_context_new(&ctx, &err) != ONNXQ_OK)
+            return onnxq_cli_report(&err);
+        int rc = commands[i].run(ctx, argc - 1, argv + 1);
+        onnxq_context_free(ctx);
+        return rc;
+    }
+    fprintf(stderr, "onnxq: error: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
