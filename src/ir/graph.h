@@ -23,7 +23,8 @@
 #include "core/tensor.h"
 #include "onnxq/onnxq.h"
 
-/* Protobuf fields re-emitted verbatim on save; each entry owns its data. */
+/* Protobuf fields re-emitted verbatim on save; each entry owns its data.
+ * As in protobuf-c, a length-delimited field's data starts with its length. */
 struct onnxq_raw {
     size_t n;
     ProtobufCMessageUnknownField *fields;
@@ -52,7 +53,7 @@ struct onnxq_type {
     int ndim;
     struct onnxq_dim *dims;
     char *denotation;
-    uint8_t *opaque;     /* ONNXQ_TYPE_OPAQUE: packed TypeProto */
+    uint8_t *opaque;     /* ONNXQ_TYPE_OPAQUE: packed TypeProto with its length prefix */
     size_t opaque_len;
 };
 

@@ -61,15 +61,35 @@ static unsigned field_id(const ProtobufCMessageDescriptor *desc, const char *nam
     return f ? f->id : 0;
 }
 
-/* Keep a sub-message we do not model as a packed raw field of its parent. */
+/* Pack msg as a length-delimited field payload: protobuf-c keeps the length
+ * prefix inside an unknown field's data, so we do too. */
+static uint8_t *pack_delimited(const ProtobufCMessage *msg, size_t *len_out)
+{
+    size_t len = protobuf_c_message_get_packed_size(msg);
+    uint8_t prefix[10];
+    size_t pl = 0;
+    for (size_t v = len;; v >>= 7) {
+        prefix[pl++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        if (v <= 0x7f)
+            break;
+    }
+    uint8_t *buf = malloc(pl + len);
+    if (!buf)
+        return NULL;
+    memcpy(buf, prefix, pl);
+    protobuf_c_message_pack(msg, buf + pl);
+    *len_out = pl + len;
+    return buf;
+}
+
+/* Keep a sub-message we do not model as a raw field of its parent. */
 static bool keep_message(struct onnxq_raw *raw, const ProtobufCMessageDescriptor *parent,
                          const char *field, const ProtobufCMessage *msg)
 {
-    size_t len = protobuf_c_message_get_packed_size(msg);
-    uint8_t *buf = malloc(len ? len : 1);
+    size_t len = 0;
+    uint8_t *buf = pack_delimited(msg, &len);
     if (!buf)
         return false;
-    protobuf_c_message_pack(msg, buf);
     bool ok = onnxq_raw_append(raw, field_id(parent, field), PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED,
                                buf, len);
     free(buf);
@@ -459,13 +479,8 @@ static enum onnxq_status conv_type(struct loader *L, const Onnx__TypeProto *tp, 
     bool ok = true;
     if (!type_is_plain_tensor(tp)) {
         t->kind = ONNXQ_TYPE_OPAQUE;
-        t->opaque_len = protobuf_c_message_get_packed_size(&tp->base);
-        t->opaque = malloc(t->opaque_len ? t->opaque_len : 1);
-        if (!t->opaque)
-            return nomem(L);
-        protobuf_c_message_pack(&tp->base, t->opaque);
-        /* Still expose the element type of sequence/optional tensors? Not needed yet. */
-        return ONNXQ_OK;
+        t->opaque = pack_delimited(&tp->base, &t->opaque_len);
+        return t->opaque ? ONNXQ_OK : nomem(L);
     }
     const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
     t->kind = ONNXQ_TYPE_TENSOR;
