@@ -26,7 +26,7 @@ build/src/onnxq inspect "$model"
 
 step "onnxq convert $model $copy"
 build/src/onnxq convert "$model" "$copy"
-ls -l "$model" "$copy"
+ls -lL "$model" "$copy"
 
 step "onnxruntime: $model vs $copy"
 if node scripts/node/ort_compare.mjs "$model" "$copy"; then
