@@ -944,3 +944,25 @@ out:
     free(dir);
     return st;
 }
+
+enum onnxq_status onnxq_tensor_from_pb(const void *data, size_t size, const char *what, struct onnxq_tensor *out,
+                                       char **name, struct onnxq_error *err)
+{
+    struct loader L = {.name = what ? what : "(tensor)", .base_dir = NULL, .err = err};
+    struct onnxq_constant *c = NULL;
+    Onnx__TensorProto *tp = onnx__tensor_proto__unpack(NULL, size, data);
+    if (!tp)
+        return onnxq_fail(err, ONNXQ_E_PARSE, "%s: not a valid TensorProto (%zu bytes)", L.name, size);
+    enum onnxq_status st = conv_tensor(&L, tp, "(tensor)", &c);
+    onnx__tensor_proto__free_unpacked(tp, NULL);
+    if (st)
+        return st;
+    if (name) {
+        *name = c->name;
+        c->name = NULL;
+    }
+    *out = c->value;
+    memset(&c->value, 0, sizeof(c->value));
+    onnxq_constant_free(c);
+    return ONNXQ_OK;
+}

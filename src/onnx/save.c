@@ -640,3 +640,28 @@ out:
     arena_free(&S.arena);
     return st;
 }
+
+enum onnxq_status onnxq_tensor_to_pb(const struct onnxq_tensor *t, const char *name, uint8_t **out, size_t *size,
+                                     struct onnxq_error *err)
+{
+    struct saver S = {.err = err};
+    struct onnxq_constant c = {.name = (char *)name, .value = *t};
+    enum onnxq_status st = ONNXQ_OK;
+    Onnx__TensorProto *tp = build_tensor(&S, &c, false);
+    if (!tp) {
+        st = onnxq_fail(err, ONNXQ_E_NOMEM, "out of memory encoding tensor '%s'", name ? name : "");
+        goto out;
+    }
+    size_t n = protobuf_c_message_get_packed_size(&tp->base);
+    uint8_t *buf = malloc(n ? n : 1);
+    if (!buf) {
+        st = onnxq_fail(err, ONNXQ_E_NOMEM, "out of memory encoding tensor '%s'", name ? name : "");
+        goto out;
+    }
+    protobuf_c_message_pack(&tp->base, buf);
+    *out = buf;
+    *size = n;
+out:
+    arena_free(&S.arena);
+    return st;
+}
