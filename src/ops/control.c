@@ -1,0 +1,2 @@
+/* Control flow: If, Loop. */
+#include "ops/control.h"

@@ -1,0 +1,2 @@
+/* Convolution and matrix products: Conv, ConvTranspose, Gemm, MatMul. */
+#include "ops/conv.h"

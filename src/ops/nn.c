@@ -1,0 +1,2 @@
+/* Pooling, normalization and softmax. */
+#include "ops/nn.h"

@@ -1,0 +1,2 @@
+/* QuantizeLinear and DequantizeLinear. */
+#include "ops/quant.h"

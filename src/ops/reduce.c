@@ -1,0 +1,2 @@
+/* Reductions and arg-reductions. */
+#include "ops/reduce.h"

@@ -1,0 +1,2 @@
+/* Recurrent layers: LSTM, GRU, RNN. */
+#include "ops/rnn.h"

@@ -1,0 +1,2 @@
+/* Shape and data movement. */
+#include "ops/tensor.h"
