@@ -320,6 +320,16 @@ static void implicit_cb(const char *name, void *user)
     c->s->implicit[c->s->n_implicit++] = id;
 }
 
+/* The tensor of a default-domain Constant node with a `value` attribute. */
+static const struct onnxq_constant *constant_node_value(const struct onnxq_node *n)
+{
+    if (strcmp(n->op_type, "Constant") != 0 || (n->domain && *n->domain && strcmp(n->domain, "ai.onnx") != 0) ||
+        n->n_outputs != 1 || n->n_attrs != 1)
+        return NULL;
+    const struct onnxq_attr *a = onnxq_node_attr(n, "value");
+    return a && a->t && a->t->value.dtype != ONNXQ_DT_STRING ? a->t : NULL;
+}
+
 static enum onnxq_status prepare(struct onnxq_exec *e, struct onnxq_error *err)
 {
     enum onnxq_status st = ONNXQ_OK;
@@ -359,10 +369,24 @@ static enum onnxq_status prepare(struct onnxq_exec *e, struct onnxq_error *err)
         e->feed_decl[e->n_feed] = &g->inputs[i];
         e->n_feed++;
     }
-    for (size_t i = 0; i < g->n_nodes; i++)
-        for (size_t k = 0; k < g->nodes[i]->n_outputs; k++)
-            if (*g->nodes[i]->outputs[k] && add_value(e, g->nodes[i]->outputs[k], XV_NODE) < 0)
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        const struct onnxq_node *n = g->nodes[i];
+        const struct onnxq_constant *c = constant_node_value(n);
+        for (size_t k = 0; k < n->n_outputs; k++) {
+            if (!*n->outputs[k])
+                continue;
+            int id = add_value(e, n->outputs[k], c ? XV_CONST : XV_NODE);
+            if (id < 0)
                 goto oom;
+            if (c) {
+                /* Constant nodes with a tensor value are initializers in
+                 * disguise (Paddle and spox exports keep weights there): no
+                 * step, and kernels can pre-pack them at init. */
+                e->v[id].t = c->value;
+                e->v[id].t.owns_data = false;
+            }
+        }
+    }
 
     order = malloc((g->n_nodes ? g->n_nodes : 1) * sizeof(*order));
     e->steps = calloc(g->n_nodes ? g->n_nodes : 1, sizeof(*e->steps));
@@ -371,9 +395,11 @@ static enum onnxq_status prepare(struct onnxq_exec *e, struct onnxq_error *err)
     if (g->n_nodes && (st = onnxq_graph_toposort(g, order, err)))
         goto out;
     size_t max_args = 0;
-    for (size_t si = 0; si < g->n_nodes; si++) {
-        const struct onnxq_node *n = g->nodes[order[si]];
-        struct xstep *s = &e->steps[si];
+    for (size_t oi = 0; oi < g->n_nodes; oi++) {
+        const struct onnxq_node *n = g->nodes[order[oi]];
+        if (constant_node_value(n))
+            continue;
+        struct xstep *s = &e->steps[e->nsteps];
         e->nsteps++;
         s->node = n;
         const char *dom = n->domain ? n->domain : "";
