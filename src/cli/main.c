@@ -15,6 +15,8 @@ static const struct command commands[] = {
     {"inspect", "inspect MODEL [--json]: print the model summary", onnxq_cmd_inspect},
     {"convert", "convert IN OUT [--external-data FILE] [--external-threshold BYTES]: load, validate and save",
      onnxq_cmd_convert},
+    {"run", "run MODEL --input [NAME=]FILE ... [--output DIR] [--format npy|pb] [--threads N] [--repeat N]: execute",
+     onnxq_cmd_run},
 };
 
 static void usage(FILE *out)

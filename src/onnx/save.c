@@ -77,6 +77,7 @@ struct ext_writer {
     const char *location;  /* name written into the model */
     size_t threshold;
     uint64_t offset;
+    size_t tensors;  /* tensors written so far */
     bool failed;
     int err_no;
 };
@@ -120,6 +121,7 @@ static bool write_external(struct saver *S, const struct onnxq_constant *c, Onnx
     if (c->value.nbytes && fwrite(c->value.data, 1, c->value.nbytes, x->f) != c->value.nbytes)
         goto fail;
     x->offset = off + c->value.nbytes;
+    x->tensors++;
     Onnx__StringStringEntryProto **e = arena_alloc(&S->arena, 3 * sizeof(*e));
     char *offs = arena_alloc(&S->arena, 24), *lens = arena_alloc(&S->arena, 24);
     if (!e || !offs || !lens)
@@ -608,6 +610,12 @@ ONNXQ_API enum onnxq_status onnxq_model_save(const struct onnxq_model *model, co
     if (e) {
         st = onnxq_fail(err, ONNXQ_E_IO, "%s: write failed: %s", path, strerror(e));
         goto out;
+    }
+    /* No tensor reached the threshold: write no (empty) data file. */
+    if (ext_tmp && ext.tensors == 0) {
+        unlink(ext_tmp);
+        free(ext_tmp);
+        ext_tmp = NULL;
     }
     /* Data first, so the model never points at a missing file. */
     if (ext_tmp && rename(ext_tmp, ext_path) != 0) {
