@@ -844,17 +844,23 @@ enum onnxq_status onnxq_namegen_init(struct onnxq_namegen *ng, const struct onnx
 
 const char *onnxq_namegen_make(struct onnxq_namegen *ng, const char *base)
 {
-    char buf[512];
-    if (!onnxq_strmap_has(&ng->used, base)) {
-        snprintf(buf, sizeof(buf), "%s", base);
+    /* Sized for base + "_" + any unsigned long: a fixed buffer would cut long
+     * bases into names already handed out (or loop forever on them). An
+     * empty base, which ng_reserve would not record, gets a suffix too. */
+    size_t size = strlen(base) + 32;
+    char *buf = malloc(size);
+    if (!buf)
+        return NULL;
+    if (*base && !onnxq_strmap_has(&ng->used, base)) {
+        snprintf(buf, size, "%s", base);
     } else {
         do
-            snprintf(buf, sizeof(buf), "%s_%lu", base, ++ng->counter);
+            snprintf(buf, size, "%s_%lu", base, ++ng->counter);
         while (onnxq_strmap_has(&ng->used, buf));
     }
-    if (!ng_reserve(ng, buf, true))
-        return NULL;
-    return ng->owned[ng->n_owned - 1];
+    bool ok = ng_reserve(ng, buf, true);
+    free(buf);
+    return ok ? ng->owned[ng->n_owned - 1] : NULL;
 }
 
 void onnxq_namegen_free(struct onnxq_namegen *ng)

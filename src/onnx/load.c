@@ -316,6 +316,10 @@ static enum onnxq_status decode_typed(struct loader *L, Onnx__TensorProto *tp, c
         return typed_count_error(L, tname, have, numel, dims_s);
     if (!need)
         return ONNXQ_OK;
+    /* Allocate only now that the data is known to be there: huge dims with
+     * few values must fail as a bad model, not as an allocation. */
+    if (!(t->data = calloc(1, t->nbytes)))
+        return nomem(L);
     uint8_t *d = t->data;
     switch (tr->field) {
     case ONNXQ_PF_FLOAT: memcpy(d, tp->float_data, need * sizeof(float)); break;
@@ -433,13 +437,6 @@ static enum onnxq_status conv_tensor(struct loader *L, Onnx__TensorProto *tp, co
         tp->raw_data.data = NULL;
         tp->raw_data.len = 0;
     } else {
-        if (nbytes) {
-            t->data = calloc(1, nbytes);
-            if (!t->data) {
-                st = nomem(L);
-                goto out;
-            }
-        }
         if ((st = decode_typed(L, tp, tname, (enum onnxq_dtype)dt, numel, dims_s, t)))
             goto out;
     }
