@@ -103,7 +103,7 @@ echo "onnxruntime-node $(node -p "require('$ROOT/scripts/node/node_modules/onnxr
 echo
 row() { printf '%-16s %-13s %10s %10s %8s %11s %11s %9s\n' "$@"; }
 row model input "onnxq_ms" "ort_ms" "ratio" "onnxq_MB" "ort_MB" "rss_ratio"
-row ---------------- ------------- ---------- ---------- -------- ----------- ----------- --------
+row ---------------- ------------- ---------- ---------- -------- ----------- ----------- ---------
 notes=()
 while IFS=$'\t' read -r case model shape rest; do
   [ -n "$case" ] || continue
