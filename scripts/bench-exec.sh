@@ -67,7 +67,15 @@ else
     tail -n 20 "$TMP/ninja.log" >&2
     exit 1
   fi
-  ONNXQ="$ROOT/build/src/onnxq"
+  # where meson puts the onnxq executable (fallback: build/src/onnxq)
+  ONNXQ="$(meson introspect build --targets 2>/dev/null | "$PY" -c '
+import json, sys
+for t in json.load(sys.stdin):
+    if t.get("name") == "onnxq" and t.get("type") == "executable":
+        print(t["filename"][0])
+        break' 2>/dev/null)"
+  [ -n "$ONNXQ" ] || ONNXQ="$ROOT/build/src/onnxq"
+  [ -x "$ONNXQ" ] || { echo "bench-exec: $ONNXQ was not built" >&2; exit 1; }
 fi
 if [ ! -x "$TIME" ]; then
   echo "bench-exec: $TIME not found: it comes from the Debian package 'time' (apt-get install time)" >&2
