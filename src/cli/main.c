@@ -17,6 +17,8 @@ static const struct command commands[] = {
      onnxq_cmd_convert},
     {"run", "run MODEL --input [NAME=]FILE ... [--output DIR] [--format npy|pb] [--threads N] [--repeat N]: execute",
      onnxq_cmd_run},
+    {"calibrate", "calibrate MODEL --data PATH -o TABLE.json [--method LIST] ...: observe activations, write ranges",
+     onnxq_cmd_calibrate},
 };
 
 static void usage(FILE *out)

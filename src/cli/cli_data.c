@@ -1,0 +1,126 @@
+/* Dataset options shared by `onnxq calibrate` and `onnxq quantize`. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli_data.h"
+
+static int parse_triple(const char *s, float out[3])
+{
+    char *end;
+    for (int i = 0; i < 3; i++) {
+        out[i] = strtof(s, &end);
+        if (end == s)
+            return -1;
+        s = end;
+        if (i < 2) {
+            if (*s != ',')
+                return -1;
+            s++;
+        }
+    }
+    return *s ? -1 : 0;
+}
+
+static int parse_size_t(const char *s, size_t *out)
+{
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s || *end || *s == '-')
+        return -1;
+    *out = (size_t)v;
+    return 0;
+}
+
+int onnxq_cli_data_option(int argc, char **argv, int *i, struct onnxq_dataset_options *o, const char **error)
+{
+    const char *a = argv[*i];
+    const char *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+    struct onnxq_image_options *im = &o->image;
+    if (strcmp(a, "--size") == 0) {
+        if (!v || sscanf(v, "%dx%d", &im->height, &im->width) != 2 || im->height <= 0 || im->width <= 0) {
+            *error = "--size takes HxW, e.g. 640x640";
+            return -1;
+        }
+    } else if (strcmp(a, "--resize") == 0) {
+        if (v && strcmp(v, "stretch") == 0)
+            im->resize = ONNXQ_RESIZE_STRETCH;
+        else if (v && strcmp(v, "letterbox") == 0)
+            im->resize = ONNXQ_RESIZE_LETTERBOX;
+        else if (v && strcmp(v, "short-side-crop") == 0)
+            im->resize = ONNXQ_RESIZE_SHORT_SIDE_CROP;
+        else {
+            *error = "--resize takes stretch, letterbox or short-side-crop";
+            return -1;
+        }
+    } else if (strcmp(a, "--mean") == 0 || strcmp(a, "--std") == 0) {
+        float t[3];
+        if (!v || parse_triple(v, t) != 0) {
+            *error = "--mean and --std take three numbers: a,b,c";
+            return -1;
+        }
+        if (a[2] == 'm')
+            memcpy(im->mean, t, sizeof(t));
+        else {
+            if (t[0] == 0 || t[1] == 0 || t[2] == 0) {
+                *error = "--std values must not be 0";
+                return -1;
+            }
+            memcpy(im->std, t, sizeof(t));
+        }
+    } else if (strcmp(a, "--scale") == 0) {
+        char *end;
+        im->scale = v ? strtof(v, &end) : 0;
+        if (!v || *end || im->scale == 0) {
+            *error = "--scale takes a non-zero number (pixel values 0..255 are multiplied by it)";
+            return -1;
+        }
+    } else if (strcmp(a, "--layout") == 0) {
+        if (v && strcmp(v, "nchw") == 0)
+            im->layout = ONNXQ_LAYOUT_NCHW;
+        else if (v && strcmp(v, "nhwc") == 0)
+            im->layout = ONNXQ_LAYOUT_NHWC;
+        else {
+            *error = "--layout takes nchw or nhwc";
+            return -1;
+        }
+    } else if (strcmp(a, "--color") == 0) {
+        if (v && strcmp(v, "rgb") == 0)
+            im->color = ONNXQ_COLOR_RGB;
+        else if (v && strcmp(v, "bgr") == 0)
+            im->color = ONNXQ_COLOR_BGR;
+        else if (v && strcmp(v, "gray") == 0)
+            im->color = ONNXQ_COLOR_GRAY;
+        else {
+            *error = "--color takes rgb, bgr or gray";
+            return -1;
+        }
+    } else if (strcmp(a, "--calib-count") == 0) {
+        if (!v || parse_size_t(v, &o->count) != 0) {
+            *error = "--calib-count takes a sample count";
+            return -1;
+        }
+    } else if (strcmp(a, "--seed") == 0) {
+        size_t s;
+        if (!v || parse_size_t(v, &s) != 0) {
+            *error = "--seed takes a non-negative integer";
+            return -1;
+        }
+        o->seed = s;
+    } else if (strcmp(a, "--batch") == 0) {
+        if (!v || parse_size_t(v, &o->batch) != 0 || o->batch == 0) {
+            *error = "--batch takes a count >= 1";
+            return -1;
+        }
+    } else {
+        return 0;
+    }
+    (*i)++;
+    return 1;
+}
+
+const char onnxq_cli_data_usage[] =
+    "  dataset: --data PATH (image folder or list, .npy/.npz files, test_data_set_N folders, per-input folders)\n"
+    "           [--calib-count N] [--seed S] [--batch N]\n"
+    "  images:  [--size HxW] [--resize stretch|letterbox|short-side-crop] [--mean a,b,c] [--std a,b,c]\n"
+    "           [--scale S] [--layout nchw|nhwc] [--color rgb|bgr|gray]";

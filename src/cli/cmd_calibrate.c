@@ -1,0 +1,339 @@
+/* onnxq calibrate: stream a dataset through the model, observe every float
+ * activation, and write a calibration table. Also merges tables. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "calibration/dataset.h"
+#include "calibration/observer.h"
+#include "calibration/table.h"
+#include "cli/cli.h"
+#include "cli/cli_data.h"
+#include "core/context.h"
+#include "core/error.h"
+#include "exec/exec.h"
+
+static const char usage_head[] =
+    "onnxq calibrate MODEL --data PATH -o TABLE.json [--method LIST|all] [--bins N] [--percentile P]\n"
+    "                [--ema C] [--keep-histograms] [--threads N] [--quiet]\n"
+    "onnxq calibrate --merge A.json B.json [...] -o TABLE.json\n"
+    "  --method: comma-separated from minmax, avg_minmax, ema, percentile, entropy, mse (default: all)\n";
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: %s%s\n", usage_head, onnxq_cli_data_usage);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+struct progress {
+    bool tty, quiet;
+    double start, last;
+    size_t total;
+};
+
+static void progress_update(struct progress *p, size_t done, bool final)
+{
+    if (p->quiet)
+        return;
+    double t = now_s(), el = t - p->start;
+    double rate = el > 0 ? (double)done / el : 0;
+    double eta = rate > 0 ? (double)(p->total - done) / rate : 0;
+    if (p->tty) {
+        if (!final && t - p->last < 0.1)
+            return;
+        int width = 30, fill = p->total ? (int)((double)width * (double)done / (double)p->total) : width;
+        fprintf(stderr, "\r[");
+        for (int i = 0; i < width; i++)
+            fputc(i < fill ? '=' : (i == fill ? '>' : ' '), stderr);
+        fprintf(stderr, "] %zu/%zu samples  %.1f samples/s  ETA %.0fs   ", done, p->total, rate, eta);
+        if (final)
+            fputc('\n', stderr);
+    } else {
+        if (!final && t - p->last < 5.0)
+            return;
+        fprintf(stderr, "onnxq: calibrate: %zu/%zu samples, %.1f samples/s, ETA %.0fs\n", done, p->total, rate, eta);
+    }
+    p->last = t;
+}
+
+static int parse_methods(const char *s, unsigned *out)
+{
+    if (strcmp(s, "all") == 0) {
+        *out = (1u << ONNXQ_CALIB_METHOD_COUNT) - 1;
+        return 0;
+    }
+    unsigned m = 0;
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s", s);
+    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        enum onnxq_calib_method cm;
+        struct onnxq_error err;
+        if (onnxq_calib_method_parse(tok, &cm, &err) != ONNXQ_OK) {
+            fprintf(stderr, "onnxq: error: %s\n", err.message);
+            return -1;
+        }
+        m |= 1u << cm;
+    }
+    if (!m)
+        return -1;
+    *out = m;
+    return 0;
+}
+
+static int do_merge(int n, char **files, const char *out_path)
+{
+    struct onnxq_error err;
+    struct onnxq_calib_table acc = {0}, next = {0}, merged = {0};
+    int rc = 1;
+    if (onnxq_calib_table_read(files[0], &acc, &err) != ONNXQ_OK)
+        return onnxq_cli_report(&err);
+    bool hist = true;
+    for (size_t i = 0; i < acc.n; i++)
+        hist &= acc.e[i].has_hist;
+    for (int f = 1; f < n; f++) {
+        if (onnxq_calib_table_read(files[f], &next, &err) != ONNXQ_OK) {
+            rc = onnxq_cli_report(&err);
+            goto out;
+        }
+        for (size_t i = 0; i < next.n; i++)
+            hist &= next.e[i].has_hist;
+        if (onnxq_calib_table_merge(&acc, &next, &merged, &err) != ONNXQ_OK) {
+            onnxq_error_prefix(&err, "merging %s: ", files[f]);
+            rc = onnxq_cli_report(&err);
+            goto out;
+        }
+        onnxq_calib_table_clear(&acc);
+        onnxq_calib_table_clear(&next);
+        acc = merged;
+        memset(&merged, 0, sizeof(merged));
+    }
+    if (!hist)
+        fprintf(stderr, "onnxq: warning: some tables have no histograms: only min/max-based ranges are exact after "
+                        "merging (calibrate with --keep-histograms)\n");
+    if (onnxq_calib_table_write(&acc, out_path, hist, &err) != ONNXQ_OK) {
+        rc = onnxq_cli_report(&err);
+        goto out;
+    }
+    printf("merged %d tables: %zu tensors, %llu samples -> %s\n", n, acc.n, (unsigned long long)acc.samples, out_path);
+    rc = 0;
+out:
+    onnxq_calib_table_clear(&acc);
+    onnxq_calib_table_clear(&next);
+    onnxq_calib_table_clear(&merged);
+    return rc;
+}
+
+int onnxq_cmd_calibrate(struct onnxq_context *ctx, int argc, char **argv)
+{
+    const char *model_path = NULL, *data = NULL, *out_path = NULL;
+    unsigned methods = (1u << ONNXQ_CALIB_METHOD_COUNT) - 1;
+    uint32_t bins = ONNXQ_HIST_DEFAULT_BINS;
+    double ema = ONNXQ_EMA_DEFAULT;
+    bool keep_hist = false, quiet = false, merge = false;
+    struct onnxq_range_params params;
+    struct onnxq_dataset_options dopts;
+    onnxq_range_params_init(&params);
+    onnxq_dataset_options_init(&dopts);
+    char **merge_files = calloc((size_t)argc, sizeof(char *));
+    int n_merge = 0, rc = 2;
+    struct onnxq_error err;
+    struct onnxq_model *m = NULL;
+    struct onnxq_exec *e = NULL;
+    struct onnxq_dataset *ds = NULL;
+    struct onnxq_observer obs = {0};
+    struct onnxq_calib_table table = {0};
+    struct onnxq_tensor *in = NULL, *out = NULL;
+    const struct onnxq_tensor **inp = NULL;
+    const struct onnxq_value_info **decl = NULL;
+    size_t nin = 0, nout = 0;
+    if (!merge_files)
+        return 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL, *why = NULL;
+        int d = onnxq_cli_data_option(argc, argv, &i, &dopts, &why);
+        if (d < 0) {
+            fprintf(stderr, "onnxq: error: %s\n", why);
+            usage(stderr);
+            goto out;
+        }
+        if (d > 0)
+            continue;
+        if (strcmp(a, "--merge") == 0)
+            merge = true;
+        else if (strcmp(a, "--data") == 0 && v)
+            data = argv[++i];
+        else if ((strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) && v)
+            out_path = argv[++i];
+        else if (strcmp(a, "--method") == 0 && v) {
+            if (parse_methods(argv[++i], &methods) != 0) {
+                usage(stderr);
+                goto out;
+            }
+        } else if (strcmp(a, "--bins") == 0 && v) {
+            bins = (uint32_t)strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(a, "--percentile") == 0 && v) {
+            params.percentile = strtod(argv[++i], NULL);
+            if (!(params.percentile > 50 && params.percentile <= 100)) {
+                fprintf(stderr, "onnxq: error: --percentile must be in (50, 100]\n");
+                goto out;
+            }
+        } else if (strcmp(a, "--ema") == 0 && v) {
+            ema = strtod(argv[++i], NULL);
+        } else if (strcmp(a, "--keep-histograms") == 0) {
+            keep_hist = true;
+        } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
+            quiet = true;
+        } else if (strcmp(a, "--threads") == 0 && v) {
+            if (onnxq_context_set_threads(ctx, atoi(argv[++i]), &err) != ONNXQ_OK) {
+                fprintf(stderr, "onnxq: error: %s\n", err.message);
+                goto out;
+            }
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "onnxq: error: unknown option '%s' or missing value\n", a);
+            usage(stderr);
+            goto out;
+        } else if (merge) {
+            merge_files[n_merge++] = argv[i];
+        } else if (!model_path) {
+            model_path = a;
+        } else {
+            fprintf(stderr, "onnxq: error: unexpected argument '%s'\n", a);
+            usage(stderr);
+            goto out;
+        }
+    }
+    if (!out_path) {
+        fprintf(stderr, "onnxq: error: -o TABLE.json is required\n");
+        usage(stderr);
+        goto out;
+    }
+    if (merge) {
+        if (n_merge < 2) {
+            fprintf(stderr, "onnxq: error: --merge needs at least two tables\n");
+            goto out;
+        }
+        rc = do_merge(n_merge, merge_files, out_path);
+        goto out;
+    }
+    if (!model_path || !data) {
+        fprintf(stderr, "onnxq: error: MODEL and --data are required\n");
+        usage(stderr);
+        goto out;
+    }
+    rc = 1;
+    double t_start = now_s();
+    if (onnxq_model_load(ctx, model_path, &m, &err) != ONNXQ_OK || onnxq_exec_new(ctx, m, &e, &err) != ONNXQ_OK ||
+        onnxq_observer_init(&obs, bins, ema, &err) != ONNXQ_OK) {
+        rc = onnxq_cli_report(&err);
+        goto out;
+    }
+    nin = onnxq_exec_n_inputs(e);
+    nout = onnxq_exec_n_outputs(e);
+    decl = calloc(nin + 1, sizeof(*decl));
+    in = calloc(nin + 1, sizeof(*in));
+    inp = calloc(nin + 1, sizeof(*inp));
+    out = calloc(nout + 1, sizeof(*out));
+    if (!decl || !in || !inp || !out)
+        goto out;
+    for (size_t i = 0; i < nin; i++) {
+        decl[i] = onnxq_exec_input(e, i);
+        inp[i] = &in[i];
+    }
+    if (onnxq_dataset_open(data, decl, nin, &dopts, &ds, &err) != ONNXQ_OK) {
+        rc = onnxq_cli_report(&err);
+        goto out;
+    }
+    onnxq_exec_set_hook(e, onnxq_observer_hook, &obs);
+    size_t nb = onnxq_dataset_batches(ds), total = onnxq_dataset_size(ds), done = 0;
+    struct progress pr = {.tty = isatty(2) != 0, .quiet = quiet, .start = now_s(), .total = total};
+    if (!quiet)
+        fprintf(stderr, "onnxq: calibrate: %s\n", onnxq_dataset_describe(ds));
+    double t_run = 0, t_data = 0;
+    for (size_t b = 0; b < nb; b++) {
+        double t0 = now_s();
+        if (onnxq_dataset_get_batch(ds, b, in, &err) != ONNXQ_OK) {
+            rc = onnxq_cli_report(&err);
+            goto out;
+        }
+        double t1 = now_s();
+        t_data += t1 - t0;
+        for (size_t i = 0; i < nin; i++)
+            if (onnxq_observer_add(&obs, decl[i]->name, &in[i], &err) != ONNXQ_OK) {
+                rc = onnxq_cli_report(&err);
+                goto out;
+            }
+        enum onnxq_status st = onnxq_exec_run(e, inp, out, &err);
+        if (st) {
+            if (obs.failed)
+                err = obs.error;
+            rc = onnxq_cli_report(&err);
+            goto out;
+        }
+        t_run += now_s() - t1;
+        size_t bs = in[0].ndim ? (size_t)in[0].dims[0] : 1;
+        for (size_t i = 0; i < nin; i++)
+            onnxq_tensor_clear(&in[i]);
+        for (size_t i = 0; i < nout; i++)
+            onnxq_tensor_clear(&out[i]);
+        done += bs < total - done ? bs : total - done;
+        progress_update(&pr, done, b + 1 == nb);
+    }
+    /* NaN/Inf never reach a range; a tensor with nothing else is an error */
+    size_t with_nan = 0;
+    for (size_t i = 0; i < obs.n; i++) {
+        const struct onnxq_hist *h = &obs.t[i].hist;
+        if (h->nan_count || h->inf_count) {
+            with_nan++;
+            fprintf(stderr, "onnxq: warning: tensor '%s': %llu NaN and %llu Inf values were counted and left out\n",
+                    obs.t[i].name, (unsigned long long)h->nan_count, (unsigned long long)h->inf_count);
+        }
+        if (h->count == 0) {
+            onnxq_fail(&err, ONNXQ_E_DATA, "tensor '%s': every observed value was NaN or Inf; no range can be computed",
+                       obs.t[i].name);
+            rc = onnxq_cli_report(&err);
+            goto out;
+        }
+    }
+    double kl = 0, t_ranges = now_s();
+    if (onnxq_calib_table_build(&obs, model_path, done, methods, &params, &table, &kl, &err) != ONNXQ_OK ||
+        onnxq_calib_table_write(&table, out_path, keep_hist, &err) != ONNXQ_OK) {
+        rc = onnxq_cli_report(&err);
+        goto out;
+    }
+    t_ranges = now_s() - t_ranges;
+    double t_total = now_s() - t_start;
+    if (!quiet) {
+        printf("calibrated %s on %zu samples (%zu batches): %zu float tensors observed", model_path, done, nb, obs.n);
+        if (with_nan)
+            printf(", %zu with NaN/Inf", with_nan);
+        printf("\n  time: total %.2fs, data %.2fs, model+observers %.2fs (%.2f samples/s), ranges %.2fs (KL search "
+               "%.2fs)\n  table: %s\n",
+               t_total, t_data, t_run, t_run > 0 ? (double)done / t_run : 0, t_ranges, kl, out_path);
+    }
+    rc = 0;
+out:
+    for (size_t i = 0; in && i < nin; i++)
+        onnxq_tensor_clear(&in[i]);
+    for (size_t i = 0; out && i < nout; i++)
+        onnxq_tensor_clear(&out[i]);
+    free(in);
+    free(inp);
+    free(out);
+    free(decl);
+    free(merge_files);
+    onnxq_calib_table_clear(&table);
+    onnxq_observer_clear(&obs);
+    onnxq_dataset_free(ds);
+    onnxq_exec_free(e);
+    onnxq_model_free(m);
+    return rc;
+}

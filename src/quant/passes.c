@@ -1,0 +1,2 @@
+/* Graph passes run before quantization. */
+#include "quant/passes.h"

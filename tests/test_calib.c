@@ -1,0 +1,433 @@
+/* Streaming histograms and range methods against independent expectations:
+ * hand-built data with known answers, exact re-binning and merging, and
+ * large samples from known distributions compared with analytic values. */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "calibration/histogram.h"
+#include "calibration/ranges.h"
+#include "calibration/observer.h"
+#include "calibration/table.h"
+#include "testutil.h"
+
+/* splitmix64: deterministic test data independent of libc's rand() */
+static uint64_t rng_state;
+
+static uint64_t next_u64(void)
+{
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static double uniform01(void)
+{
+    return ((double)(next_u64() >> 11) + 0.5) / 9007199254740992.0;
+}
+
+static float *gaussian(size_t n, uint64_t seed)
+{
+    rng_state = seed;
+    float *x = malloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i += 2) {
+        double u = uniform01(), v = uniform01();
+        double r = sqrt(-2 * log(u));
+        x[i] = (float)(r * cos(2 * M_PI * v));
+        if (i + 1 < n)
+            x[i + 1] = (float)(r * sin(2 * M_PI * v));
+    }
+    return x;
+}
+
+static float *laplace(size_t n, double b, uint64_t seed)
+{
+    rng_state = seed;
+    float *x = malloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) {
+        double u = uniform01() - 0.5;
+        x[i] = (float)(-b * (u < 0 ? -1 : 1) * log(1 - 2 * fabs(u)));
+    }
+    return x;
+}
+
+static struct onnxq_hist new_hist(uint32_t bins)
+{
+    struct onnxq_hist h;
+    struct onnxq_error err;
+    ck_assert_int_eq(onnxq_hist_init(&h, bins, &err), ONNXQ_OK);
+    return h;
+}
+
+START_TEST(hand_built_stats_and_bins)
+{
+    struct onnxq_hist h = new_hist(16);
+    const float x[] = {0.0f, 1.0f, 2.0f, 3.0f, -1.0f, -4.0f, 7.5f, NAN, INFINITY, -INFINITY};
+    onnxq_hist_add(&h, x, 10, ONNXQ_EMA_DEFAULT);
+    ck_assert_uint_eq(h.count, 7);
+    ck_assert_uint_eq(h.nan_count, 1);
+    ck_assert_uint_eq(h.inf_count, 2);
+    ck_assert(h.min == -4.0 && h.max == 7.5);
+    ck_assert_uint_eq(onnxq_hist_total(&h), 7);
+    /* max |x| = 7.5 < 16 * 2^-1 = 8: width 0.5 is the finest grid that holds it */
+    ck_assert_int_eq(h.exp, -1);
+    /* 7.5 falls in [7.5, 8.0): bin 16 + 15 = 31; -4 in [-4, -3.5): bin 16 - 8 = 8 */
+    ck_assert_uint_eq(h.counts[31], 1);
+    ck_assert_uint_eq(h.counts[8], 1);
+    ck_assert_uint_eq(h.counts[16], 1); /* 0.0 */
+    ck_assert_uint_eq(h.counts[14], 1); /* -1.0 in [-1, -0.5) */
+    double s = h.sum;
+    ck_assert(fabs(s - 8.5) < 1e-12);
+    onnxq_hist_free(&h);
+}
+END_TEST
+
+START_TEST(rebinning_keeps_mass_and_is_exact)
+{
+    /* Growing the range step by step must give the very histogram that one
+     * pass over all the data gives. */
+    float *g = gaussian(1 << 16, 7);
+    for (size_t i = 0; i < (1u << 16); i++)
+        g[i] *= (float)ldexp(1.0, (int)(i / 4096) - 8); /* scales 2^-8 .. 2^7 */
+    struct onnxq_hist a = new_hist(256), b = new_hist(256);
+    for (size_t i = 0; i < (1u << 16); i += 4096)
+        onnxq_hist_add(&a, g + i, 4096, ONNXQ_EMA_DEFAULT);
+    onnxq_hist_add(&b, g, 1 << 16, ONNXQ_EMA_DEFAULT);
+    ck_assert_uint_eq(onnxq_hist_total(&a), 1u << 16);
+    ck_assert_int_eq(a.exp, b.exp);
+    ck_assert(memcmp(a.counts, b.counts, 512 * sizeof(uint64_t)) == 0);
+    onnxq_hist_free(&a);
+    onnxq_hist_free(&b);
+    free(g);
+}
+END_TEST
+
+START_TEST(optimized_add_matches_reference)
+{
+    float *g = gaussian(100000, 11);
+    g[17] = NAN;
+    g[99] = -INFINITY;
+    struct onnxq_hist a = new_hist(2048), b = new_hist(2048);
+    for (int k = 0; k < 10; k++) {
+        onnxq_hist_add(&a, g + k * 10000, 10000, ONNXQ_EMA_DEFAULT);
+        onnxq_hist_add_reference(&b, g + k * 10000, 10000, ONNXQ_EMA_DEFAULT);
+    }
+    ck_assert(onnxq_hist_equal(&a, &b));
+    ck_assert_uint_eq(a.nan_count, 1);
+    ck_assert_uint_eq(a.inf_count, 1);
+    /* sums in a different order: named tolerance 1e-9 relative */
+    ck_assert(fabs(a.sum - b.sum) <= 1e-9 * fabs(b.sum) + 1e-9);
+    onnxq_hist_free(&a);
+    onnxq_hist_free(&b);
+    free(g);
+}
+END_TEST
+
+START_TEST(merge_is_exact_commutative_associative)
+{
+    float *g = gaussian(90000, 3);
+    for (size_t i = 60000; i < 90000; i++)
+        g[i] *= 50; /* the third shard needs a coarser grid */
+    struct onnxq_hist s[3], all = new_hist(512);
+    for (int k = 0; k < 3; k++) {
+        s[k] = new_hist(512);
+        onnxq_hist_add(&s[k], g + k * 30000, 30000, ONNXQ_EMA_DEFAULT);
+    }
+    onnxq_hist_add(&all, g, 90000, ONNXQ_EMA_DEFAULT);
+    struct onnxq_error err;
+    /* (s0 + s1) + s2 */
+    struct onnxq_hist x = new_hist(512), y = new_hist(512), z = new_hist(512), t = new_hist(512);
+    ck_assert_int_eq(onnxq_hist_merge(&x, &s[0], &err), ONNXQ_OK);
+    ck_assert_int_eq(onnxq_hist_merge(&x, &s[1], &err), ONNXQ_OK);
+    ck_assert_int_eq(onnxq_hist_merge(&x, &s[2], &err), ONNXQ_OK);
+    /* s2 + (s1 + s0) */
+    ck_assert_int_eq(onnxq_hist_merge(&t, &s[1], &err), ONNXQ_OK);
+    ck_assert_int_eq(onnxq_hist_merge(&t, &s[0], &err), ONNXQ_OK);
+    ck_assert_int_eq(onnxq_hist_merge(&y, &s[2], &err), ONNXQ_OK);
+    ck_assert_int_eq(onnxq_hist_merge(&y, &t, &err), ONNXQ_OK);
+    /* s1 + (s2 + s0) */
+    ck_assert_int_eq(onnxq_hist_merge(&z, &s[1], &err), ONNXQ_OK);
+    struct onnxq_hist u = new_hist(512);
+    ck_assert_int_eq(onnxq_hist_merge(&u, &s[2], &err), ONNXQ_OK);
+    ck_assert_int_eq(onnxq_hist_merge(&u, &s[0], &err), ONNXQ_OK);
+    ck_assert_int_eq(onnxq_hist_merge(&z, &u, &err), ONNXQ_OK);
+    ck_assert(onnxq_hist_equal(&x, &all));
+    ck_assert(onnxq_hist_equal(&y, &all));
+    ck_assert(onnxq_hist_equal(&z, &all));
+    ck_assert_uint_eq(x.batches, 3);
+    struct onnxq_hist bad = new_hist(1024);
+    ck_assert_int_eq(onnxq_hist_merge(&bad, &s[0], &err), ONNXQ_E_INVALID_ARG);
+    onnxq_hist_free(&bad);
+    for (int k = 0; k < 3; k++)
+        onnxq_hist_free(&s[k]);
+    onnxq_hist_free(&all);
+    onnxq_hist_free(&x);
+    onnxq_hist_free(&y);
+    onnxq_hist_free(&z);
+    onnxq_hist_free(&t);
+    onnxq_hist_free(&u);
+    free(g);
+}
+END_TEST
+
+static void range_of(const struct onnxq_hist *h, enum onnxq_calib_method m, enum onnxq_qtype qt, double pct,
+                     double *lo, double *hi)
+{
+    struct onnxq_range_params p;
+    onnxq_range_params_init(&p);
+    if (pct > 0)
+        p.percentile = pct;
+    struct onnxq_error err;
+    ck_assert_msg(onnxq_range_compute(h, "t", m, qt, &p, lo, hi, &err) == ONNXQ_OK, "%s", err.message);
+}
+
+START_TEST(minmax_variants_hand_computed)
+{
+    struct onnxq_hist h = new_hist(64);
+    const float b1[] = {-1, 2}, b2[] = {-3, 4}, b3[] = {0, 6};
+    onnxq_hist_add(&h, b1, 2, 0.5);
+    onnxq_hist_add(&h, b2, 2, 0.5);
+    onnxq_hist_add(&h, b3, 2, 0.5);
+    double lo, hi;
+    range_of(&h, ONNXQ_CALIB_MINMAX, ONNXQ_QTYPE_UINT8, 0, &lo, &hi);
+    ck_assert(lo == -3 && hi == 6);
+    range_of(&h, ONNXQ_CALIB_AVG_MINMAX, ONNXQ_QTYPE_UINT8, 0, &lo, &hi);
+    ck_assert(fabs(lo - (-4.0 / 3)) < 1e-12 && fabs(hi - 4.0) < 1e-12);
+    /* EMA with c = 0.5: min -1 -> -2 -> -1; max 2 -> 3 -> 4.5 */
+    range_of(&h, ONNXQ_CALIB_EMA, ONNXQ_QTYPE_UINT8, 0, &lo, &hi);
+    ck_assert(fabs(lo - (-1.0)) < 1e-12 && fabs(hi - 4.5) < 1e-12);
+    onnxq_hist_free(&h);
+}
+END_TEST
+
+START_TEST(percentile_matches_gaussian_quantiles)
+{
+    size_t n = 4000000;
+    float *g = gaussian(n, 42);
+    struct onnxq_hist h = new_hist(2048);
+    for (size_t i = 0; i < n; i += 100000)
+        onnxq_hist_add(&h, g + i, 100000, ONNXQ_EMA_DEFAULT);
+    double lo, hi;
+    /* |x| quantile 99.9%: Phi^-1(0.9995) = 3.2905 */
+    range_of(&h, ONNXQ_CALIB_PERCENTILE, ONNXQ_QTYPE_INT8, 99.9, &lo, &hi);
+    ck_assert_msg(fabs(hi - 3.2905) < 0.03, "int8 99.9 percentile %g, analytic 3.2905", hi);
+    ck_assert(lo == -hi);
+    /* signed quantiles 0.1% and 99.9%: -+3.0902 */
+    range_of(&h, ONNXQ_CALIB_PERCENTILE, ONNXQ_QTYPE_UINT8, 99.9, &lo, &hi);
+    ck_assert_msg(fabs(hi - 3.0902) < 0.03 && fabs(lo + 3.0902) < 0.03, "uint8 percentile [%g, %g]", lo, hi);
+    /* 99%: 2.3263 */
+    range_of(&h, ONNXQ_CALIB_PERCENTILE, ONNXQ_QTYPE_UINT8, 99.0, &lo, &hi);
+    ck_assert_msg(fabs(hi - 2.3263) < 0.01, "99%% quantile %g", hi);
+    onnxq_hist_free(&h);
+    free(g);
+}
+END_TEST
+
+START_TEST(mse_clip_for_laplace_is_about_9_9_b)
+{
+    size_t n = 4000000;
+    double b = 0.37;
+    float *x = laplace(n, b, 5);
+    struct onnxq_hist h = new_hist(2048);
+    onnxq_hist_add(&h, x, n, ONNXQ_EMA_DEFAULT);
+    double lo, hi;
+    range_of(&h, ONNXQ_CALIB_MSE, ONNXQ_QTYPE_INT8, 0, &lo, &hi);
+    /* Known result (Banner et al.): the MSE-optimal 8-bit clip of Laplace(b)
+     * is about 9.89 b. Our step is T/127 instead of 2T/256: within 4 %. */
+    ck_assert_msg(fabs(hi / b - 9.89) < 0.4, "mse clip %g b, expected about 9.89 b", hi / b);
+    /* the chosen clip beats minmax on the method's own objective */
+    double mlo, mhi;
+    range_of(&h, ONNXQ_CALIB_MINMAX, ONNXQ_QTYPE_INT8, 0, &mlo, &mhi);
+    ck_assert(onnxq_range_expected_mse(&h, lo, hi, ONNXQ_QTYPE_INT8) <
+              onnxq_range_expected_mse(&h, mlo, mhi, ONNXQ_QTYPE_INT8));
+    /* uint8 on a non-negative (ReLU-like) distribution clips only the top */
+    for (size_t i = 0; i < n; i++)
+        x[i] = fabsf(x[i]);
+    struct onnxq_hist r = new_hist(2048);
+    onnxq_hist_add(&r, x, n, ONNXQ_EMA_DEFAULT);
+    range_of(&r, ONNXQ_CALIB_MSE, ONNXQ_QTYPE_UINT8, 0, &lo, &hi);
+    ck_assert(lo == 0);
+    ck_assert_msg(hi > 5 * b && hi < r.max, "uint8 mse clip %g", hi);
+    onnxq_hist_free(&h);
+    onnxq_hist_free(&r);
+    free(x);
+}
+END_TEST
+
+START_TEST(entropy_on_gaussian_between_percentiles)
+{
+    size_t n = 2000000;
+    float *g = gaussian(n, 9);
+    struct onnxq_hist h = new_hist(2048);
+    onnxq_hist_add(&h, g, n, ONNXQ_EMA_DEFAULT);
+    double lo, hi, p3, p5;
+    range_of(&h, ONNXQ_CALIB_ENTROPY, ONNXQ_QTYPE_INT8, 0, &lo, &hi);
+    range_of(&h, ONNXQ_CALIB_PERCENTILE, ONNXQ_QTYPE_INT8, 99.9, &lo, &p3);
+    range_of(&h, ONNXQ_CALIB_PERCENTILE, ONNXQ_QTYPE_INT8, 99.999, &lo, &p5);
+    ck_assert_msg(hi >= p3 && hi <= p5, "entropy threshold %g outside [%g, %g]", hi, p3, p5);
+    /* uint8 (asymmetric, two-sided search) stays in the same band on each side */
+    double ulo, uhi;
+    range_of(&h, ONNXQ_CALIB_ENTROPY, ONNXQ_QTYPE_UINT8, 0, &ulo, &uhi);
+    ck_assert_msg(uhi > 2.5 && uhi <= h.max && ulo < -2.5 && ulo >= h.min, "uint8 entropy [%g, %g]", ulo, uhi);
+    onnxq_hist_free(&h);
+    free(g);
+}
+END_TEST
+
+START_TEST(qparams_hand_computed)
+{
+    float s;
+    int32_t zp;
+    onnxq_qparams_from_range(-1.0, 3.0, ONNXQ_QTYPE_UINT8, &s, &zp);
+    ck_assert_float_eq_tol(s, 4.0f / 255, 1e-9);
+    ck_assert_int_eq(zp, 64); /* round(63.75) */
+    onnxq_qparams_from_range(-2.0, 1.0, ONNXQ_QTYPE_INT8, &s, &zp);
+    ck_assert_float_eq_tol(s, 2.0f / 127, 1e-9);
+    ck_assert_int_eq(zp, 0);
+    onnxq_qparams_from_range(1.0, 3.0, ONNXQ_QTYPE_UINT8, &s, &zp); /* widened to include 0 */
+    ck_assert_float_eq_tol(s, 3.0f / 255, 1e-9);
+    ck_assert_int_eq(zp, 0);
+    onnxq_qparams_from_range(-5.0, -1.0, ONNXQ_QTYPE_UINT8, &s, &zp);
+    ck_assert_int_eq(zp, 255);
+    onnxq_qparams_from_range(0.0, 0.0, ONNXQ_QTYPE_UINT8, &s, &zp); /* minimum width */
+    ck_assert(s > 0 && zp == 0);
+    ck_assert_float_eq_tol(s, (float)(ONNXQ_RANGE_MIN_WIDTH / 255), 1e-15);
+}
+END_TEST
+
+START_TEST(all_nan_tensor_is_an_error)
+{
+    struct onnxq_hist h = new_hist(64);
+    const float x[] = {NAN, NAN, INFINITY};
+    onnxq_hist_add(&h, x, 3, ONNXQ_EMA_DEFAULT);
+    double lo = 0, hi = 0;
+    struct onnxq_error err;
+    for (int m = 0; m < ONNXQ_CALIB_METHOD_COUNT; m++) {
+        ck_assert_int_eq(onnxq_range_compute(&h, "conv1_out", (enum onnxq_calib_method)m, ONNXQ_QTYPE_UINT8, NULL,
+                                             &lo, &hi, &err),
+                         ONNXQ_E_DATA);
+        ck_assert_msg(strstr(err.message, "conv1_out") && strstr(err.message, "NaN"), "%s", err.message);
+    }
+    enum onnxq_calib_method m;
+    ck_assert_int_eq(onnxq_calib_method_parse("entropy", &m, &err), ONNXQ_OK);
+    ck_assert_int_eq(m, ONNXQ_CALIB_ENTROPY);
+    ck_assert_int_eq(onnxq_calib_method_parse("kl", &m, &err), ONNXQ_E_INVALID_ARG);
+    onnxq_hist_free(&h);
+}
+END_TEST
+
+
+/* Observe the same "tensors" over 40 batches, as one run and as two
+ * halves; write both halves as tables, read them back, merge: the merged
+ * table must equal the full run (stats, histograms and every range). */
+static void feed(struct onnxq_observer *o, int from, int to)
+{
+    struct onnxq_error err;
+    for (int b = from; b < to; b++) {
+        float *g = gaussian(5000, 100 + (uint64_t)b);
+        struct onnxq_tensor t = {.dtype = ONNXQ_DT_FLOAT, .ndim = 1, .dims = {5000}, .data = g, .nbytes = 5000 * 4};
+        ck_assert_int_eq(onnxq_observer_add(o, "act/a", &t, &err), ONNXQ_OK);
+        for (int i = 0; i < 5000; i++)
+            g[i] = fabsf(g[i]) * (float)(1 + b % 7); /* ReLU-like, growing range */
+        ck_assert_int_eq(onnxq_observer_add(o, "act/b", &t, &err), ONNXQ_OK);
+        free(g);
+    }
+}
+
+START_TEST(table_merge_equals_full_run)
+{
+    struct onnxq_error err;
+    struct onnxq_observer full, h1, h2;
+    ck_assert_int_eq(onnxq_observer_init(&full, 2048, ONNXQ_EMA_DEFAULT, &err), ONNXQ_OK);
+    ck_assert_int_eq(onnxq_observer_init(&h1, 2048, ONNXQ_EMA_DEFAULT, &err), ONNXQ_OK);
+    ck_assert_int_eq(onnxq_observer_init(&h2, 2048, ONNXQ_EMA_DEFAULT, &err), ONNXQ_OK);
+    feed(&full, 0, 40);
+    feed(&h1, 0, 20);
+    feed(&h2, 20, 40);
+    unsigned all = (1u << ONNXQ_CALIB_METHOD_COUNT) - 1;
+    struct onnxq_calib_table tf, t1, t2, r1, r2, merged;
+    ck_assert_int_eq(onnxq_calib_table_build(&full, "m.onnx", 40, all, NULL, &tf, NULL, &err), ONNXQ_OK);
+    ck_assert_int_eq(onnxq_calib_table_build(&h1, "m.onnx", 20, all, NULL, &t1, NULL, &err), ONNXQ_OK);
+    ck_assert_int_eq(onnxq_calib_table_build(&h2, "m.onnx", 20, all, NULL, &t2, NULL, &err), ONNXQ_OK);
+    char *dir = tu_mkdtemp();
+    char p1[4096], p2[4096];
+    snprintf(p1, sizeof(p1), "%s/a.json", dir);
+    snprintf(p2, sizeof(p2), "%s/b.json", dir);
+    ck_assert_int_eq(onnxq_calib_table_write(&t1, p1, true, &err), ONNXQ_OK);
+    ck_assert_int_eq(onnxq_calib_table_write(&t2, p2, true, &err), ONNXQ_OK);
+    ck_assert_msg(onnxq_calib_table_read(p1, &r1, &err) == ONNXQ_OK, "%s", err.message);
+    ck_assert_msg(onnxq_calib_table_read(p2, &r2, &err) == ONNXQ_OK, "%s", err.message);
+    ck_assert_int_eq(onnxq_calib_table_merge(&r1, &r2, &merged, &err), ONNXQ_OK);
+    ck_assert_uint_eq(merged.n, 2);
+    ck_assert_uint_eq(merged.samples, 40);
+    for (size_t i = 0; i < tf.n; i++) {
+        const struct onnxq_calib_entry *a = &tf.e[i], *b = onnxq_calib_table_find(&merged, a->name);
+        ck_assert_ptr_nonnull(b);
+        ck_assert(onnxq_hist_equal(&a->hist, &b->hist)); /* counts, min, max, NaN: exact */
+        ck_assert(a->hist.min == b->hist.min && a->hist.max == b->hist.max);
+        for (int q = 0; q < ONNXQ_QTYPE_COUNT; q++) {
+            for (int m = 0; m < ONNXQ_CALIB_METHOD_COUNT; m++) {
+                if (m == ONNXQ_CALIB_EMA)
+                    continue; /* EMA depends on order: merged as a weighted mean */
+                ck_assert(a->has_range[q][m] && b->has_range[q][m]);
+                /* avg_minmax is a mean of 20+20 batch values: equal to rounding */
+                double tol = m == ONNXQ_CALIB_AVG_MINMAX ? 1e-12 : 0;
+                ck_assert_msg(fabs(a->lo[q][m] - b->lo[q][m]) <= tol && fabs(a->hi[q][m] - b->hi[q][m]) <= tol,
+                              "%s %s %s: [%g, %g] vs [%g, %g]", a->name, onnxq_qtype_names[q],
+                              onnxq_calib_methods[m].name, a->lo[q][m], a->hi[q][m], b->lo[q][m], b->hi[q][m]);
+            }
+        }
+    }
+    /* a table without histograms reads back with its stored ranges */
+    struct onnxq_calib_table r3;
+    ck_assert_int_eq(onnxq_calib_table_write(&tf, p1, false, &err), ONNXQ_OK);
+    ck_assert_int_eq(onnxq_calib_table_read(p1, &r3, &err), ONNXQ_OK);
+    const struct onnxq_calib_entry *e3 = onnxq_calib_table_find(&r3, "act/b");
+    double lo, hi;
+    ck_assert_int_eq(onnxq_calib_entry_range(&r3, e3, ONNXQ_CALIB_ENTROPY, ONNXQ_QTYPE_UINT8, &lo, &hi, &err), ONNXQ_OK);
+    const struct onnxq_calib_entry *ef = onnxq_calib_table_find(&tf, "act/b");
+    ck_assert(lo == ef->lo[ONNXQ_QTYPE_UINT8][ONNXQ_CALIB_ENTROPY] && hi == ef->hi[ONNXQ_QTYPE_UINT8][ONNXQ_CALIB_ENTROPY]);
+    ck_assert(!e3->has_hist);
+    onnxq_calib_table_clear(&r3);
+    /* a broken file is refused with its name */
+    ck_assert_int_eq(tu_write_file(p2, "{\"format\": \"other\"}", 20), 0);
+    ck_assert_int_eq(onnxq_calib_table_read(p2, &r3, &err), ONNXQ_E_PARSE);
+    ck_assert(strstr(err.message, "b.json") != NULL);
+    onnxq_calib_table_clear(&tf);
+    onnxq_calib_table_clear(&t1);
+    onnxq_calib_table_clear(&t2);
+    onnxq_calib_table_clear(&r1);
+    onnxq_calib_table_clear(&r2);
+    onnxq_calib_table_clear(&merged);
+    onnxq_observer_clear(&full);
+    onnxq_observer_clear(&h1);
+    onnxq_observer_clear(&h2);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("calibration");
+    TCase *tc = tcase_create("histogram");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, hand_built_stats_and_bins);
+    tcase_add_test(tc, rebinning_keeps_mass_and_is_exact);
+    tcase_add_test(tc, optimized_add_matches_reference);
+    tcase_add_test(tc, merge_is_exact_commutative_associative);
+    suite_add_tcase(s, tc);
+    TCase *tr = tcase_create("ranges");
+    tcase_set_timeout(tr, 120);
+    tcase_add_test(tr, minmax_variants_hand_computed);
+    tcase_add_test(tr, percentile_matches_gaussian_quantiles);
+    tcase_add_test(tr, mse_clip_for_laplace_is_about_9_9_b);
+    tcase_add_test(tr, entropy_on_gaussian_between_percentiles);
+    tcase_add_test(tr, qparams_hand_computed);
+    tcase_add_test(tr, all_nan_tensor_is_an_error);
+    tcase_add_test(tr, table_merge_equals_full_run);
+    suite_add_tcase(s, tr);
+    return tu_run_suite(s);
+}
