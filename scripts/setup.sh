@@ -15,7 +15,7 @@ APT_PACKAGES=(
   libopenblas-dev check
   libonnx-dev libonnx-testdata python3-onnx python3-numpy python3-pil
   libjson-c-dev libpng-dev libjpeg-dev
-  imagemagick espeak-ng sox valgrind
+  imagemagick espeak-ng sox valgrind time fonts-dejavu-core zlib1g-dev
   nodejs npm
 )
 
