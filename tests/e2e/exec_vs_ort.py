@@ -465,13 +465,13 @@ def run_case(case, onnxq, models_dir, tmp, threads, table, verbose):
         table.fail(name, "-", "python3-onnx cannot load it: %s" % e)
         return
     work = os.path.join(tmp, name)
-    ref, err = run_side("ort", onnxq, model, case, out_names, work, threads, verbose)
-    if err:
-        table.fail(name, "-", "onnxruntime-node failed: %s" % err)
-        return
     got, err = run_side("onnxq", onnxq, model, case, out_names, work, threads, verbose)
     if err:
         table.fail(name, "-", err if err.startswith("cannot run:") else "onnxq failed: %s" % err)
+        return
+    ref, err = run_side("ort", onnxq, model, case, out_names, work, threads, verbose)
+    if err:
+        table.fail(name, "-", "onnxruntime-node failed: %s" % err)
         return
     nf = len(case["frames"])
     for o in out_names:
