@@ -351,6 +351,55 @@ START_TEST(if_nested_outer_scope)
 }
 END_TEST
 
+/* Branch outputs that are not computed in the branch: an outer value, a
+ * branch initializer, and the same value twice. */
+START_TEST(if_passthrough_outputs)
+{
+    int64_t d2[1] = {2};
+    struct onnxq_graph *g = onnxq_graph_new();
+    g_input(g, "a", ONNXQ_DT_FLOAT);
+    g_input(g, "c", ONNXQ_DT_BOOL);
+    g_output(g, "y", ONNXQ_DT_FLOAT, -1, NULL);
+    g_output(g, "z", ONNXQ_DT_FLOAT, -1, NULL);
+    struct onnxq_graph *bt = onnxq_graph_new(), *be = onnxq_graph_new();
+    g_output(bt, "a", ONNXQ_DT_FLOAT, -1, NULL);
+    g_node(bt, "Relu", 1, (const char *[]){"a"}, 1, (const char *[]){"ra"});
+    g_output(bt, "ra", ONNXQ_DT_FLOAT, -1, NULL);
+    struct onnxq_constant *k = calloc(1, sizeof(*k));
+    float kv[2] = {3.0f, -4.0f};
+    k->name = onnxq_strdup("k");
+    k->value = tensor_f32(1, d2, kv);
+    ck_assert(onnxq_graph_add_init(be, k));
+    g_output(be, "k", ONNXQ_DT_FLOAT, -1, NULL);
+    g_output(be, "k", ONNXQ_DT_FLOAT, -1, NULL);
+    struct onnxq_node *n = g_node(g, "If", 1, (const char *[]){"c"}, 2, (const char *[]){"y", "z"});
+    node_graph(n, "then_branch", bt);
+    node_graph(n, "else_branch", be);
+    struct onnxq_model *m = mk_model(g, 13);
+    struct onnxq_exec *e;
+    struct onnxq_error err;
+    if (onnxq_exec_new(ctx, m, &e, &err))
+        ck_abort_msg("prepare: %s", err.message);
+    float av[2] = {-1.0f, 2.0f}, rv[2] = {0.0f, 2.0f};
+    struct onnxq_tensor a = tensor_f32(1, d2, av);
+    for (int cv = 0; cv < 2; cv++) {
+        struct onnxq_tensor c = tensor_scalar(ONNXQ_DT_BOOL, cv);
+        const struct onnxq_tensor *in[2] = {&a, &c};
+        struct onnxq_tensor out[2];
+        memset(out, 0, sizeof(out));
+        run_or_die(e, in, out);
+        expect_f32(&out[0], 1, d2, cv ? av : kv);
+        expect_f32(&out[1], 1, d2, cv ? rv : kv);
+        onnxq_tensor_clear(&out[0]);
+        onnxq_tensor_clear(&out[1]);
+        onnxq_tensor_clear(&c);
+    }
+    onnxq_tensor_clear(&a);
+    onnxq_exec_free(e);
+    onnxq_model_destroy(m);
+}
+END_TEST
+
 /* (xf, scan) = Loop(M, cond, x0) { xo = xin + k; so = Relu(xo);
  *   inner If(cin){ xo + k }{ xo } -> xi (reads a body value and k, two
  *   scopes up); outputs cin, xi, so }.
@@ -770,6 +819,7 @@ static Suite *rnn_suite(void)
     tcase_add_test(tc, lstm_by_hand);
     tcase_add_test(tc, lstm_op_layout1);
     tcase_add_test(tc, if_nested_outer_scope);
+    tcase_add_test(tc, if_passthrough_outputs);
     tcase_add_test(tc, loop_scan_nested_if);
     tcase_add_test(tc, lstm_in_if_branch);
     tcase_add_test(tc, quantize_fast_matches_reference);

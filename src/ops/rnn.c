@@ -415,8 +415,6 @@ static enum onnxq_status common_init(struct onnxq_op_init *ictx, void **state, e
     s->layout = (int)onnxq_attr_int(n, "layout", 0);
     if (s->layout != 0 && s->layout != 1)
         return onnxq_op_fail(ictx->err, n, ONNXQ_E_INVALID_MODEL, "layout %d is not 0 or 1", s->layout);
-    if (onnxq_attr_int(n, "output_sequence", 0) != 0 && ictx->opset >= 7)
-        return onnxq_op_fail(ictx->err, n, ONNXQ_E_INVALID_MODEL, "output_sequence is not an attribute since opset 7");
 
     /* activations: defaults per kind, or the attribute's list */
     int NA = onnxq_rnn_acts(kind);
