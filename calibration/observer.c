@@ -30,6 +30,10 @@ void onnxq_observer_clear(struct onnxq_observer *o)
     }
     free(o->t);
     onnxq_strmap_free(&o->index);
+    for (size_t i = 0; i < o->n_nonfloat; i++)
+        free(o->nonfloat[i]);
+    free(o->nonfloat);
+    onnxq_strmap_free(&o->nonfloat_index);
     memset(o, 0, sizeof(*o));
 }
 
@@ -72,11 +76,34 @@ static struct onnxq_observed *record(struct onnxq_observer *o, const char *name,
     return r;
 }
 
+static enum onnxq_status note_nonfloat(struct onnxq_observer *o, const char *name, struct onnxq_error *err)
+{
+    if (onnxq_strmap_has(&o->nonfloat_index, name))
+        return ONNXQ_OK;
+    if (o->n_nonfloat == o->cap_nonfloat) {
+        size_t nc = o->cap_nonfloat ? o->cap_nonfloat * 2 : 32;
+        char **nn = realloc(o->nonfloat, nc * sizeof(*nn));
+        if (!nn)
+            return onnxq_fail(err, ONNXQ_E_NOMEM, "out of memory");
+        o->nonfloat = nn;
+        o->cap_nonfloat = nc;
+    }
+    char *c = onnxq_strdup(name);
+    if (!c || !onnxq_strmap_put(&o->nonfloat_index, c, (void *)1)) {
+        free(c);
+        return onnxq_fail(err, ONNXQ_E_NOMEM, "out of memory");
+    }
+    o->nonfloat[o->n_nonfloat++] = c;
+    return ONNXQ_OK;
+}
+
 enum onnxq_status onnxq_observer_add(struct onnxq_observer *o, const char *name, const struct onnxq_tensor *t,
                                      struct onnxq_error *err)
 {
-    if (!t || t->dtype != ONNXQ_DT_FLOAT || !name || !*name)
+    if (!t || !name || !*name)
         return ONNXQ_OK;
+    if (t->dtype != ONNXQ_DT_FLOAT)
+        return note_nonfloat(o, name, err);
     struct onnxq_observed *r = record(o, name, err);
     if (!r)
         return ONNXQ_E_NOMEM;

@@ -23,6 +23,12 @@ struct onnxq_observer {
     struct onnxq_strmap index;  /* name -> position + 1 */
     struct onnxq_observed *t;
     size_t n, cap;
+    /* names of the non-float tensors seen (int64 shape math, bool masks...):
+     * they are never quantized, and a table that knows them can tell a
+     * non-float tensor from one missing because the table is stale */
+    struct onnxq_strmap nonfloat_index;
+    char **nonfloat;
+    size_t n_nonfloat, cap_nonfloat;
     bool failed;
     struct onnxq_error error;   /* why the hook stopped the run */
 };

@@ -60,7 +60,7 @@ struct onnxq_range_result {
     double lo, hi;      /* before widening to include 0 */
 };
 
-typedef enum onnxq_status (*onnxq_range_fn)(const struct onnxq_hist *h, enum onnxq_qtype qt,
+typedef enum onnxq_status (*onnxq_calib_range_fn)(const struct onnxq_hist *h, enum onnxq_qtype qt,
                                             const struct onnxq_range_params *p, struct onnxq_range_result *out,
                                             struct onnxq_error *err);
 
@@ -68,7 +68,7 @@ struct onnxq_calib_method_def {
     const char *name;
     const char *summary;
     bool needs_histogram;
-    onnxq_range_fn compute;
+    onnxq_calib_range_fn compute;
 };
 
 extern const struct onnxq_calib_method_def onnxq_calib_methods[ONNXQ_CALIB_METHOD_COUNT];

@@ -26,7 +26,32 @@ void onnxq_calib_table_clear(struct onnxq_calib_table *t)
     }
     free(t->e);
     free(t->model);
+    for (size_t i = 0; i < t->n_nonfloat; i++)
+        free(t->nonfloat[i]);
+    free(t->nonfloat);
     memset(t, 0, sizeof(*t));
+}
+
+bool onnxq_calib_table_is_nonfloat(const struct onnxq_calib_table *t, const char *name)
+{
+    for (size_t i = 0; i < t->n_nonfloat; i++)
+        if (strcmp(t->nonfloat[i], name) == 0)
+            return true;
+    return false;
+}
+
+static bool add_nonfloat(struct onnxq_calib_table *t, const char *name)
+{
+    if (onnxq_calib_table_is_nonfloat(t, name))
+        return true;
+    char **nn = realloc(t->nonfloat, (t->n_nonfloat + 1) * sizeof(*nn));
+    if (!nn)
+        return false;
+    t->nonfloat = nn;
+    if (!(nn[t->n_nonfloat] = onnxq_strdup(name)))
+        return false;
+    t->n_nonfloat++;
+    return true;
 }
 
 const struct onnxq_calib_entry *onnxq_calib_table_find(const struct onnxq_calib_table *t, const char *name)
@@ -105,6 +130,9 @@ enum onnxq_status onnxq_calib_table_build(const struct onnxq_observer *o, const 
             goto out;
         e->has_hist = true;
     }
+    for (size_t i = 0; i < o->n_nonfloat; i++)
+        if (!add_nonfloat(&t, o->nonfloat[i]))
+            goto oom;
     if ((st = onnxq_calib_table_compute(&t, methods, kl_seconds, err)))
         goto out;
     *out = t;
@@ -241,6 +269,10 @@ enum onnxq_status onnxq_calib_table_write(const struct onnxq_calib_table *t, con
         json_object_object_add(tensors, e->name, o);
     }
     json_object_object_add(root, "tensors", tensors);
+    json_object *nf = json_object_new_array();
+    for (size_t i = 0; i < t->n_nonfloat; i++)
+        json_object_array_add(nf, json_object_new_string(t->nonfloat[i]));
+    json_object_object_add(root, "non_float", nf);
     const char *txt = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
     enum onnxq_status st;
     if (!txt)
@@ -338,6 +370,14 @@ enum onnxq_status onnxq_calib_table_read(const char *path, struct onnxq_calib_ta
             e->has_hist = true;
         }
     }
+    json_object *nf;
+    if (json_object_object_get_ex(root, "non_float", &nf) && json_object_is_type(nf, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(nf); i++)
+            if (!add_nonfloat(&t, json_object_get_string(json_object_array_get_idx(nf, i)))) {
+                st = onnxq_fail(err, ONNXQ_E_NOMEM, "out of memory");
+                goto out;
+            }
+    }
     *out = t;
     memset(&t, 0, sizeof(t));
 out:
@@ -391,6 +431,12 @@ enum onnxq_status onnxq_calib_table_merge(const struct onnxq_calib_table *a, con
             de->has_hist = de->has_hist && se->has_hist;
         }
     }
+    for (int s = 0; s < 2; s++)
+        for (size_t i = 0; i < src[s]->n_nonfloat; i++)
+            if (!add_nonfloat(&t, src[s]->nonfloat[i])) {
+                st = onnxq_fail(err, ONNXQ_E_NOMEM, "out of memory");
+                goto out;
+            }
     if ((st = onnxq_calib_table_compute(&t, methods, NULL, err)))
         goto out;
     *out = t;

@@ -36,6 +36,9 @@ struct onnxq_calib_table {
     struct onnxq_range_params params;
     size_t n;
     struct onnxq_calib_entry *e;
+    /* tensors the run saw that are not float (never quantized) */
+    size_t n_nonfloat;
+    char **nonfloat;
 };
 
 /* Build a table from an observer: stats and histograms of every tensor,
@@ -61,6 +64,8 @@ enum onnxq_status onnxq_calib_table_merge(const struct onnxq_calib_table *a, con
                                           struct onnxq_calib_table *out, struct onnxq_error *err);
 
 const struct onnxq_calib_entry *onnxq_calib_table_find(const struct onnxq_calib_table *t, const char *name);
+/* True when the calibration run saw `name` as a non-float tensor. */
+bool onnxq_calib_table_is_nonfloat(const struct onnxq_calib_table *t, const char *name);
 
 /* Range of a tensor for a method and type: the stored one, else computed
  * from the histogram, else an error naming the tensor and what is missing. */

@@ -22,10 +22,10 @@ copy=out/ppocr_det.roundtrip.onnx
 mkdir -p out
 
 step "onnxq inspect $model"
-build/src/onnxq inspect "$model"
+build/src/cli/onnxq inspect "$model"
 
 step "onnxq convert $model $copy"
-build/src/onnxq convert "$model" "$copy"
+build/src/cli/onnxq convert "$model" "$copy"
 ls -lL "$model" "$copy"
 
 step "onnxruntime: $model vs $copy"

@@ -11,10 +11,12 @@
 #include "calibration/observer.h"
 #include "calibration/table.h"
 #include "cli/cli.h"
+#include "cli/cli_calib.h"
 #include "cli/cli_data.h"
 #include "core/context.h"
 #include "core/error.h"
 #include "exec/exec.h"
+#include "quant/quantize.h"
 
 static const char usage_head[] =
     "onnxq calibrate MODEL --data PATH -o TABLE.json [--method LIST|all] [--bins N] [--percentile P]\n"
@@ -25,44 +27,6 @@ static const char usage_head[] =
 static void usage(FILE *f)
 {
     fprintf(f, "usage: %s%s\n", usage_head, onnxq_cli_data_usage);
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-struct progress {
-    bool tty, quiet;
-    double start, last;
-    size_t total;
-};
-
-static void progress_update(struct progress *p, size_t done, bool final)
-{
-    if (p->quiet)
-        return;
-    double t = now_s(), el = t - p->start;
-    double rate = el > 0 ? (double)done / el : 0;
-    double eta = rate > 0 ? (double)(p->total - done) / rate : 0;
-    if (p->tty) {
-        if (!final && t - p->last < 0.1)
-            return;
-        int width = 30, fill = p->total ? (int)((double)width * (double)done / (double)p->total) : width;
-        fprintf(stderr, "\r[");
-        for (int i = 0; i < width; i++)
-            fputc(i < fill ? '=' : (i == fill ? '>' : ' '), stderr);
-        fprintf(stderr, "] %zu/%zu samples  %.1f samples/s  ETA %.0fs   ", done, p->total, rate, eta);
-        if (final)
-            fputc('\n', stderr);
-    } else {
-        if (!final && t - p->last < 5.0)
-            return;
-        fprintf(stderr, "onnxq: calibrate: %zu/%zu samples, %.1f samples/s, ETA %.0fs\n", done, p->total, rate, eta);
-    }
-    p->last = t;
 }
 
 static int parse_methods(const char *s, unsigned *out)
@@ -138,7 +102,7 @@ int onnxq_cmd_calibrate(struct onnxq_context *ctx, int argc, char **argv)
     unsigned methods = (1u << ONNXQ_CALIB_METHOD_COUNT) - 1;
     uint32_t bins = ONNXQ_HIST_DEFAULT_BINS;
     double ema = ONNXQ_EMA_DEFAULT;
-    bool keep_hist = false, quiet = false, merge = false;
+    bool keep_hist = false, quiet = false, merge = false, observe = true;
     struct onnxq_range_params params;
     struct onnxq_dataset_options dopts;
     onnxq_range_params_init(&params);
@@ -147,14 +111,8 @@ int onnxq_cmd_calibrate(struct onnxq_context *ctx, int argc, char **argv)
     int n_merge = 0, rc = 2;
     struct onnxq_error err;
     struct onnxq_model *m = NULL;
-    struct onnxq_exec *e = NULL;
-    struct onnxq_dataset *ds = NULL;
     struct onnxq_observer obs = {0};
     struct onnxq_calib_table table = {0};
-    struct onnxq_tensor *in = NULL, *out = NULL;
-    const struct onnxq_tensor **inp = NULL;
-    const struct onnxq_value_info **decl = NULL;
-    size_t nin = 0, nout = 0;
     if (!merge_files)
         return 1;
     for (int i = 1; i < argc; i++) {
@@ -190,6 +148,8 @@ int onnxq_cmd_calibrate(struct onnxq_context *ctx, int argc, char **argv)
             ema = strtod(argv[++i], NULL);
         } else if (strcmp(a, "--keep-histograms") == 0) {
             keep_hist = true;
+        } else if (strcmp(a, "--no-observers") == 0) {
+            observe = false; /* benchmark aid: the same run without observing */
         } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
             quiet = true;
         } else if (strcmp(a, "--threads") == 0 && v) {
@@ -211,7 +171,7 @@ int onnxq_cmd_calibrate(struct onnxq_context *ctx, int argc, char **argv)
             goto out;
         }
     }
-    if (!out_path) {
+    if (!out_path && observe) {
         fprintf(stderr, "onnxq: error: -o TABLE.json is required\n");
         usage(stderr);
         goto out;
@@ -230,110 +190,46 @@ int onnxq_cmd_calibrate(struct onnxq_context *ctx, int argc, char **argv)
         goto out;
     }
     rc = 1;
-    double t_start = now_s();
-    if (onnxq_model_load(ctx, model_path, &m, &err) != ONNXQ_OK || onnxq_exec_new(ctx, m, &e, &err) != ONNXQ_OK ||
-        onnxq_observer_init(&obs, bins, ema, &err) != ONNXQ_OK) {
-        rc = onnxq_cli_report(&err);
-        goto out;
-    }
-    nin = onnxq_exec_n_inputs(e);
-    nout = onnxq_exec_n_outputs(e);
-    decl = calloc(nin + 1, sizeof(*decl));
-    in = calloc(nin + 1, sizeof(*in));
-    inp = calloc(nin + 1, sizeof(*inp));
-    out = calloc(nout + 1, sizeof(*out));
-    if (!decl || !in || !inp || !out)
-        goto out;
-    for (size_t i = 0; i < nin; i++) {
-        decl[i] = onnxq_exec_input(e, i);
-        inp[i] = &in[i];
-    }
-    if (onnxq_dataset_open(data, decl, nin, &dopts, &ds, &err) != ONNXQ_OK) {
-        rc = onnxq_cli_report(&err);
-        goto out;
-    }
-    onnxq_exec_set_hook(e, onnxq_observer_hook, &obs);
-    size_t nb = onnxq_dataset_batches(ds), total = onnxq_dataset_size(ds), done = 0;
-    struct progress pr = {.tty = isatty(2) != 0, .quiet = quiet, .start = now_s(), .total = total};
-    if (!quiet)
-        fprintf(stderr, "onnxq: calibrate: %s\n", onnxq_dataset_describe(ds));
-    double t_run = 0, t_data = 0;
-    for (size_t b = 0; b < nb; b++) {
-        double t0 = now_s();
-        if (onnxq_dataset_get_batch(ds, b, in, &err) != ONNXQ_OK) {
-            rc = onnxq_cli_report(&err);
-            goto out;
-        }
-        double t1 = now_s();
-        t_data += t1 - t0;
-        for (size_t i = 0; i < nin; i++)
-            if (onnxq_observer_add(&obs, decl[i]->name, &in[i], &err) != ONNXQ_OK) {
-                rc = onnxq_cli_report(&err);
-                goto out;
-            }
-        enum onnxq_status st = onnxq_exec_run(e, inp, out, &err);
-        if (st) {
-            if (obs.failed)
-                err = obs.error;
-            rc = onnxq_cli_report(&err);
-            goto out;
-        }
-        t_run += now_s() - t1;
-        size_t bs = in[0].ndim ? (size_t)in[0].dims[0] : 1;
-        for (size_t i = 0; i < nin; i++)
-            onnxq_tensor_clear(&in[i]);
-        for (size_t i = 0; i < nout; i++)
-            onnxq_tensor_clear(&out[i]);
-        done += bs < total - done ? bs : total - done;
-        progress_update(&pr, done, b + 1 == nb);
-    }
-    /* NaN/Inf never reach a range; a tensor with nothing else is an error */
+    double t_start = onnxq_cli_now();
+    struct onnxq_observe_stats os;
     size_t with_nan = 0;
-    for (size_t i = 0; i < obs.n; i++) {
-        const struct onnxq_hist *h = &obs.t[i].hist;
-        if (h->nan_count || h->inf_count) {
-            with_nan++;
-            fprintf(stderr, "onnxq: warning: tensor '%s': %llu NaN and %llu Inf values were counted and left out\n",
-                    obs.t[i].name, (unsigned long long)h->nan_count, (unsigned long long)h->inf_count);
-        }
-        if (h->count == 0) {
-            onnxq_fail(&err, ONNXQ_E_DATA, "tensor '%s': every observed value was NaN or Inf; no range can be computed",
-                       obs.t[i].name);
-            rc = onnxq_cli_report(&err);
-            goto out;
-        }
+    /* the same graph preparation as `onnxq quantize`, so tensor names match */
+    if (onnxq_model_load(ctx, model_path, &m, &err) != ONNXQ_OK || onnxq_quant_prepare(m, quiet, &err) != ONNXQ_OK ||
+        onnxq_observer_init(&obs, bins, ema, &err) != ONNXQ_OK ||
+        onnxq_cli_observe(ctx, m, data, &dopts, observe, quiet, &obs, &os, &err) != ONNXQ_OK ||
+        onnxq_cli_check_observed(&obs, &with_nan, &err) != ONNXQ_OK) {
+        rc = onnxq_cli_report(&err);
+        goto out;
     }
-    double kl = 0, t_ranges = now_s();
-    if (onnxq_calib_table_build(&obs, model_path, done, methods, &params, &table, &kl, &err) != ONNXQ_OK ||
+    if (!observe) {
+        printf("ran %s on %zu samples without observers: %.2fs (%.2f samples/s)\n", model_path, os.samples,
+               os.run_seconds, os.run_seconds > 0 ? (double)os.samples / os.run_seconds : 0);
+        rc = 0;
+        goto out;
+    }
+    double kl = 0, t_ranges = onnxq_cli_now();
+    if (onnxq_calib_table_build(&obs, model_path, os.samples, methods, &params, &table, &kl, &err) != ONNXQ_OK ||
         onnxq_calib_table_write(&table, out_path, keep_hist, &err) != ONNXQ_OK) {
         rc = onnxq_cli_report(&err);
         goto out;
     }
-    t_ranges = now_s() - t_ranges;
-    double t_total = now_s() - t_start;
+    t_ranges = onnxq_cli_now() - t_ranges;
+    double t_total = onnxq_cli_now() - t_start;
     if (!quiet) {
-        printf("calibrated %s on %zu samples (%zu batches): %zu float tensors observed", model_path, done, nb, obs.n);
+        printf("calibrated %s on %zu samples (%zu batches): %zu float tensors observed", model_path, os.samples,
+               os.batches, obs.n);
         if (with_nan)
             printf(", %zu with NaN/Inf", with_nan);
         printf("\n  time: total %.2fs, data %.2fs, model+observers %.2fs (%.2f samples/s), ranges %.2fs (KL search "
                "%.2fs)\n  table: %s\n",
-               t_total, t_data, t_run, t_run > 0 ? (double)done / t_run : 0, t_ranges, kl, out_path);
+               t_total, os.data_seconds, os.run_seconds, os.run_seconds > 0 ? (double)os.samples / os.run_seconds : 0,
+               t_ranges, kl, out_path);
     }
     rc = 0;
 out:
-    for (size_t i = 0; in && i < nin; i++)
-        onnxq_tensor_clear(&in[i]);
-    for (size_t i = 0; out && i < nout; i++)
-        onnxq_tensor_clear(&out[i]);
-    free(in);
-    free(inp);
-    free(out);
-    free(decl);
     free(merge_files);
     onnxq_calib_table_clear(&table);
     onnxq_observer_clear(&obs);
-    onnxq_dataset_free(ds);
-    onnxq_exec_free(e);
     onnxq_model_free(m);
     return rc;
 }

@@ -19,6 +19,8 @@ static const struct command commands[] = {
      onnxq_cmd_run},
     {"calibrate", "calibrate MODEL --data PATH -o TABLE.json [--method LIST] ...: observe activations, write ranges",
      onnxq_cmd_calibrate},
+    {"quantize", "quantize MODEL (--data PATH | --calib-table T.json) -o OUT.onnx [...]: write the INT8 QDQ model",
+     onnxq_cmd_quantize},
 };
 
 static void usage(FILE *out)

@@ -449,6 +449,20 @@ static enum onnxq_status prepare(struct onnxq_exec *e, struct onnxq_error *err)
         if (x->kind == XV_CONST)
             x->ref = &x->t;
     }
+    /* graph outputs may add outer values: resolve them before kernels keep
+     * pointers into e->v */
+    e->out_ids = calloc(g->n_outputs ? g->n_outputs : 1, sizeof(int));
+    if (!e->out_ids)
+        goto oom;
+    for (size_t i = 0; i < g->n_outputs; i++) {
+        int id = resolve_read(e, g->outputs[i].name);
+        if (id < 0) {
+            st = onnxq_fail(err, ONNXQ_E_INVALID_MODEL, "graph output '%s' is not produced by anything",
+                            g->outputs[i].name);
+            goto out;
+        }
+        e->out_ids[i] = id;
+    }
     /* kernels */
     for (size_t si = 0; si < e->nsteps; si++) {
         struct xstep *s = &e->steps[si];
@@ -481,19 +495,8 @@ static enum onnxq_status prepare(struct onnxq_exec *e, struct onnxq_error *err)
         for (size_t k = 0; k < s->n_implicit; k++)
             e->v[s->implicit[k]].uses++;
     }
-    e->out_ids = calloc(g->n_outputs ? g->n_outputs : 1, sizeof(int));
-    if (!e->out_ids)
-        goto oom;
-    for (size_t i = 0; i < g->n_outputs; i++) {
-        int id = resolve_read(e, g->outputs[i].name);
-        if (id < 0) {
-            st = onnxq_fail(err, ONNXQ_E_INVALID_MODEL, "graph output '%s' is not produced by anything",
-                            g->outputs[i].name);
-            goto out;
-        }
-        e->out_ids[i] = id;
-        e->v[id].is_graph_output = true;
-    }
+    for (size_t i = 0; i < g->n_outputs; i++)
+        e->v[e->out_ids[i]].is_graph_output = true;
     e->n_outs = g->n_outputs;
     e->arg_cap = max_args ? max_args : 1;
     e->arg_in = calloc(e->arg_cap, sizeof(*e->arg_in));
@@ -777,8 +780,15 @@ static enum onnxq_status take_output(struct onnxq_exec *e, size_t i, struct onnx
     struct xvalue *x = &e->v[e->out_ids[i]];
     if (!x->present || !x->ref)
         return onnxq_fail(err, ONNXQ_E_INVALID_MODEL, "graph output '%s' was not produced", x->name);
-    if (x->kind != XV_NODE || already_taken || x->t.dtype == ONNXQ_DT_STRING || x->t.owns_data)
+    if (x->kind != XV_NODE || already_taken || x->t.dtype == ONNXQ_DT_STRING)
         return onnxq_tensor_copy(dst, x->ref, err);
+    if (x->t.owns_data) {
+        /* produced by a kernel that allocated it (If/Loop): move it */
+        *dst = x->t;
+        memset(&x->t, 0, sizeof(x->t));
+        x->present = false;
+        return ONNXQ_OK;
+    }
     /* hand the pooled buffer over to the caller */
     *dst = x->t;
     dst->owns_data = dst->data != NULL;
@@ -835,8 +845,10 @@ static enum onnxq_status run_common(struct onnxq_exec *e, size_t n_in, const str
     }
     st = run_steps(e, err);
     for (size_t i = 0; i < e->n_outs && st == ONNXQ_OK; i++) {
+        /* a value listed as several graph outputs: copy it for all but
+         * its last listing, which takes the buffer */
         bool dup = false;
-        for (size_t k = 0; k < i; k++)
+        for (size_t k = i + 1; k < e->n_outs; k++)
             dup |= e->out_ids[k] == e->out_ids[i];
         if ((st = take_output(e, i, &outputs[i], dup, err)))
             for (size_t k = 0; k < i; k++)

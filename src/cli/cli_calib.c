@@ -1,0 +1,144 @@
+/* Shared by `onnxq calibrate` and `onnxq quantize`: stream a dataset
+ * through the model's executor and observe every float activation. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli_calib.h"
+#include "core/error.h"
+#include "exec/exec.h"
+
+double onnxq_cli_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+struct progress {
+    bool tty, quiet;
+    double start, last;
+    size_t total;
+};
+
+static void progress_update(struct progress *p, size_t done, bool final)
+{
+    if (p->quiet)
+        return;
+    double t = onnxq_cli_now(), el = t - p->start;
+    double rate = el > 0 ? (double)done / el : 0;
+    double eta = rate > 0 ? (double)(p->total - done) / rate : 0;
+    if (p->tty) {
+        if (!final && t - p->last < 0.1)
+            return;
+        int width = 30, fill = p->total ? (int)((double)width * (double)done / (double)p->total) : width;
+        fprintf(stderr, "\r[");
+        for (int i = 0; i < width; i++)
+            fputc(i < fill ? '=' : (i == fill ? '>' : ' '), stderr);
+        fprintf(stderr, "] %zu/%zu samples  %.1f samples/s  ETA %.0fs   ", done, p->total, rate, eta);
+        if (final)
+            fputc('\n', stderr);
+    } else {
+        if (!final && t - p->last < 5.0)
+            return;
+        fprintf(stderr, "onnxq: calibrate: %zu/%zu samples, %.1f samples/s, ETA %.0fs\n", done, p->total, rate, eta);
+    }
+    p->last = t;
+}
+
+enum onnxq_status onnxq_cli_observe(struct onnxq_context *ctx, const struct onnxq_model *m, const char *data,
+                                    const struct onnxq_dataset_options *dopts, bool observe, bool quiet,
+                                    struct onnxq_observer *obs, struct onnxq_observe_stats *stats,
+                                    struct onnxq_error *err)
+{
+    enum onnxq_status st = ONNXQ_OK;
+    struct onnxq_exec *e = NULL;
+    struct onnxq_dataset *ds = NULL;
+    struct onnxq_tensor *in = NULL, *out = NULL;
+    const struct onnxq_tensor **inp = NULL;
+    const struct onnxq_value_info **decl = NULL;
+    size_t nin = 0, nout = 0;
+    memset(stats, 0, sizeof(*stats));
+    if ((st = onnxq_exec_new(ctx, m, &e, err)))
+        goto out;
+    nin = onnxq_exec_n_inputs(e);
+    nout = onnxq_exec_n_outputs(e);
+    decl = calloc(nin + 1, sizeof(*decl));
+    in = calloc(nin + 1, sizeof(*in));
+    inp = calloc(nin + 1, sizeof(*inp));
+    out = calloc(nout + 1, sizeof(*out));
+    if (!decl || !in || !inp || !out) {
+        st = onnxq_fail(err, ONNXQ_E_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < nin; i++) {
+        decl[i] = onnxq_exec_input(e, i);
+        inp[i] = &in[i];
+    }
+    if ((st = onnxq_dataset_open(data, decl, nin, dopts, &ds, err)))
+        goto out;
+    if (observe)
+        onnxq_exec_set_hook(e, onnxq_observer_hook, obs);
+    size_t nb = onnxq_dataset_batches(ds), total = onnxq_dataset_size(ds), done = 0;
+    struct progress pr = {.tty = isatty(2) != 0, .quiet = quiet, .start = onnxq_cli_now(), .total = total};
+    if (!quiet)
+        fprintf(stderr, "onnxq: calibrate: %s\n", onnxq_dataset_describe(ds));
+    for (size_t b = 0; b < nb; b++) {
+        double t0 = onnxq_cli_now();
+        if ((st = onnxq_dataset_get_batch(ds, b, in, err)))
+            goto out;
+        double t1 = onnxq_cli_now();
+        stats->data_seconds += t1 - t0;
+        for (size_t i = 0; observe && i < nin; i++)
+            if ((st = onnxq_observer_add(obs, decl[i]->name, &in[i], err)))
+                goto out;
+        if ((st = onnxq_exec_run(e, inp, out, err))) {
+            if (obs->failed)
+                *err = obs->error;
+            goto out;
+        }
+        stats->run_seconds += onnxq_cli_now() - t1;
+        size_t bs = in[0].ndim ? (size_t)in[0].dims[0] : 1;
+        for (size_t i = 0; i < nin; i++)
+            onnxq_tensor_clear(&in[i]);
+        for (size_t i = 0; i < nout; i++)
+            onnxq_tensor_clear(&out[i]);
+        done += bs < total - done ? bs : total - done;
+        progress_update(&pr, done, b + 1 == nb);
+    }
+    stats->samples = done;
+    stats->batches = nb;
+    snprintf(stats->source, sizeof(stats->source), "%s", onnxq_dataset_describe(ds));
+out:
+    for (size_t i = 0; in && i < nin; i++)
+        onnxq_tensor_clear(&in[i]);
+    for (size_t i = 0; out && i < nout; i++)
+        onnxq_tensor_clear(&out[i]);
+    free(in);
+    free(inp);
+    free(out);
+    free(decl);
+    onnxq_dataset_free(ds);
+    onnxq_exec_free(e);
+    return st;
+}
+
+enum onnxq_status onnxq_cli_check_observed(const struct onnxq_observer *obs, size_t *with_nan, struct onnxq_error *err)
+{
+    *with_nan = 0;
+    for (size_t i = 0; i < obs->n; i++) {
+        const struct onnxq_hist *h = &obs->t[i].hist;
+        if (h->nan_count || h->inf_count) {
+            (*with_nan)++;
+            fprintf(stderr, "onnxq: warning: tensor '%s': %llu NaN and %llu Inf values were counted and left out\n",
+                    obs->t[i].name, (unsigned long long)h->nan_count, (unsigned long long)h->inf_count);
+        }
+        if (h->count == 0)
+            return onnxq_fail(err, ONNXQ_E_DATA,
+                              "tensor '%s': every observed value was NaN or Inf; no range can be computed",
+                              obs->t[i].name);
+    }
+    return ONNXQ_OK;
+}

@@ -1,0 +1,297 @@
+/* onnxq quantize: FP32 model + calibration data (or table) -> INT8 QDQ model. */
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "calibration/observer.h"
+#include "calibration/table.h"
+#include "cli/cli.h"
+#include "cli/cli_calib.h"
+#include "cli/cli_data.h"
+#include "core/context.h"
+#include "core/error.h"
+#include "ir/graph.h"
+#include "ir/graph_util.h"
+#include "quant/passes.h"
+#include "quant/quantize.h"
+
+static const char usage_head[] =
+    "onnxq quantize MODEL.onnx (--data PATH | --calib-table TABLE.json) -o OUT.onnx\n"
+    "       [--method minmax|avg_minmax|ema|percentile|entropy|mse] [--activation-type uint8|int8]\n"
+    "       [--per-tensor] [--reduce-range] [--placement auto|full] [--op-types A,B] [--exclude-nodes A,B]\n"
+    "       [--exclude-op-types A,B] [--bins N] [--percentile P] [--save-table T.json] [--json] [--threads N]\n"
+    "       [--quiet]\n";
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: %s%s\n", usage_head, onnxq_cli_data_usage);
+}
+
+/* Split "a,b,c" into a NULL-terminated list (one malloc'd block). */
+static char **split_list(const char *s)
+{
+    size_t n = 1, len = strlen(s);
+    for (const char *p = s; *p; p++)
+        n += *p == ',';
+    char **v = malloc((n + 1) * sizeof(char *) + len + 1);
+    if (!v)
+        return NULL;
+    char *buf = (char *)(v + n + 1);
+    memcpy(buf, s, len + 1);
+    size_t k = 0;
+    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ","))
+        v[k++] = tok;
+    v[k] = NULL;
+    return v;
+}
+
+static long file_size(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 ? (long)sb.st_size : -1;
+}
+
+/* Every node name the user excluded must exist. */
+static enum onnxq_status check_excluded(const struct onnxq_model *m, char **names, struct onnxq_error *err)
+{
+    for (char **p = names; p && *p; p++) {
+        bool found = false;
+        for (size_t i = 0; i < m->graph->n_nodes && !found; i++)
+            found = m->graph->nodes[i]->name && strcmp(m->graph->nodes[i]->name, *p) == 0;
+        if (!found)
+            return onnxq_fail(err, ONNXQ_E_INVALID_ARG, "--exclude-nodes: the model has no node named '%s'", *p);
+    }
+    return ONNXQ_OK;
+}
+
+int onnxq_cmd_quantize(struct onnxq_context *ctx, int argc, char **argv)
+{
+    const char *model_path = NULL, *data = NULL, *out_path = NULL, *table_path = NULL, *save_table = NULL;
+    bool quiet = false, json = false;
+    uint32_t bins = ONNXQ_HIST_DEFAULT_BINS;
+    struct onnxq_range_params params;
+    struct onnxq_dataset_options dopts;
+    struct onnxq_quant_options qo;
+    char **op_types = NULL, **excl_nodes = NULL, **excl_ops = NULL;
+    onnxq_range_params_init(&params);
+    onnxq_dataset_options_init(&dopts);
+    onnxq_quant_options_init(&qo);
+    int rc = 2;
+    struct onnxq_error err;
+    struct onnxq_model *m = NULL;
+    struct onnxq_observer obs = {0};
+    struct onnxq_calib_table table = {0};
+    struct onnxq_quant_report rep;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL, *why = NULL;
+        int d = onnxq_cli_data_option(argc, argv, &i, &dopts, &why);
+        if (d < 0) {
+            fprintf(stderr, "onnxq: error: %s\n", why);
+            goto out;
+        }
+        if (d > 0)
+            continue;
+        if (strcmp(a, "--data") == 0 && v)
+            data = argv[++i];
+        else if ((strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) && v)
+            out_path = argv[++i];
+        else if (strcmp(a, "--calib-table") == 0 && v)
+            table_path = argv[++i];
+        else if (strcmp(a, "--save-table") == 0 && v)
+            save_table = argv[++i];
+        else if (strcmp(a, "--method") == 0 && v) {
+            if (onnxq_calib_method_parse(argv[++i], &qo.method, &err) != ONNXQ_OK) {
+                fprintf(stderr, "onnxq: error: %s\n", err.message);
+                goto out;
+            }
+        } else if (strcmp(a, "--activation-type") == 0 && v) {
+            const char *t = argv[++i];
+            if (strcmp(t, "uint8") == 0)
+                qo.act_type = ONNXQ_QTYPE_UINT8;
+            else if (strcmp(t, "int8") == 0)
+                qo.act_type = ONNXQ_QTYPE_INT8;
+            else {
+                fprintf(stderr, "onnxq: error: --activation-type takes uint8 or int8\n");
+                goto out;
+            }
+        } else if (strcmp(a, "--placement") == 0 && v) {
+            const char *t = argv[++i];
+            if (strcmp(t, "auto") == 0)
+                qo.placement = ONNXQ_PLACEMENT_AUTO;
+            else if (strcmp(t, "full") == 0)
+                qo.placement = ONNXQ_PLACEMENT_FULL;
+            else {
+                fprintf(stderr, "onnxq: error: --placement takes auto or full\n");
+                goto out;
+            }
+        } else if (strcmp(a, "--per-tensor") == 0) {
+            qo.per_tensor = true;
+        } else if (strcmp(a, "--reduce-range") == 0) {
+            qo.reduce_range = true;
+        } else if (strcmp(a, "--op-types") == 0 && v) {
+            free(op_types);
+            op_types = split_list(argv[++i]);
+        } else if (strcmp(a, "--exclude-nodes") == 0 && v) {
+            free(excl_nodes);
+            excl_nodes = split_list(argv[++i]);
+        } else if (strcmp(a, "--exclude-op-types") == 0 && v) {
+            free(excl_ops);
+            excl_ops = split_list(argv[++i]);
+        } else if (strcmp(a, "--bins") == 0 && v) {
+            bins = (uint32_t)strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(a, "--percentile") == 0 && v) {
+            params.percentile = strtod(argv[++i], NULL);
+        } else if (strcmp(a, "--json") == 0) {
+            json = true;
+        } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
+            quiet = true;
+        } else if (strcmp(a, "--threads") == 0 && v) {
+            if (onnxq_context_set_threads(ctx, atoi(argv[++i]), &err) != ONNXQ_OK) {
+                fprintf(stderr, "onnxq: error: %s\n", err.message);
+                goto out;
+            }
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "onnxq: error: unknown option '%s' or missing value\n", a);
+            usage(stderr);
+            goto out;
+        } else if (!model_path) {
+            model_path = a;
+        } else {
+            fprintf(stderr, "onnxq: error: unexpected argument '%s'\n", a);
+            usage(stderr);
+            goto out;
+        }
+    }
+    if (!model_path || !out_path || (!data && !table_path)) {
+        fprintf(stderr, "onnxq: error: MODEL, -o OUT.onnx and --data or --calib-table are required\n");
+        usage(stderr);
+        goto out;
+    }
+    qo.op_types = (const char *const *)op_types;
+    qo.exclude_nodes = (const char *const *)excl_nodes;
+    qo.exclude_op_types = (const char *const *)excl_ops;
+    rc = 1;
+
+    double t0 = onnxq_cli_now(), t_load, t_prep, t_calib = 0, t_quant, t_save;
+    if (onnxq_model_load(ctx, model_path, &m, &err) != ONNXQ_OK) {
+        rc = onnxq_cli_report(&err);
+        goto out;
+    }
+    t_load = onnxq_cli_now() - t0;
+    if (check_excluded(m, excl_nodes, &err) != ONNXQ_OK) {
+        rc = onnxq_cli_report(&err);
+        goto out;
+    }
+    /* graph clean-ups, in table order; the table is calibrated on the
+     * prepared model so that tensor names match */
+    t0 = onnxq_cli_now();
+    if (onnxq_quant_prepare(m, quiet, &err) != ONNXQ_OK) {
+        rc = onnxq_cli_report(&err);
+        goto out;
+    }
+    t_prep = onnxq_cli_now() - t0;
+    t0 = onnxq_cli_now();
+    if (table_path) {
+        if (onnxq_calib_table_read(table_path, &table, &err) != ONNXQ_OK) {
+            rc = onnxq_cli_report(&err);
+            goto out;
+        }
+    } else {
+        struct onnxq_observe_stats os;
+        size_t with_nan;
+        unsigned methods = 1u << qo.method;
+        if (onnxq_observer_init(&obs, bins, ONNXQ_EMA_DEFAULT, &err) != ONNXQ_OK ||
+            onnxq_cli_observe(ctx, m, data, &dopts, true, quiet, &obs, &os, &err) != ONNXQ_OK ||
+            onnxq_cli_check_observed(&obs, &with_nan, &err) != ONNXQ_OK ||
+            onnxq_calib_table_build(&obs, model_path, os.samples, methods, &params, &table, NULL, &err) != ONNXQ_OK) {
+            rc = onnxq_cli_report(&err);
+            goto out;
+        }
+        if (save_table && onnxq_calib_table_write(&table, save_table, true, &err) != ONNXQ_OK) {
+            rc = onnxq_cli_report(&err);
+            goto out;
+        }
+        onnxq_observer_clear(&obs);
+    }
+    t_calib = onnxq_cli_now() - t0;
+    t0 = onnxq_cli_now();
+    if (onnxq_quantize_model(m, &table, &qo, &rep, &err) != ONNXQ_OK) {
+        rc = onnxq_cli_report(&err);
+        goto out;
+    }
+    t_quant = onnxq_cli_now() - t0;
+    size_t n_quant = 0, n_float = 0;
+    for (size_t i = 0; i < rep.n_ops; i++) {
+        n_quant += rep.ops[i].quantized;
+        n_float += rep.ops[i].kept_float;
+    }
+    if (n_quant == 0 && rep.weights_int8 == 0)
+        fprintf(stderr, "onnxq: warning: %s has no quantizable op; it is written unchanged\n", model_path);
+    t0 = onnxq_cli_now();
+    if (onnxq_model_save(m, out_path, NULL, &err) != ONNXQ_OK) {
+        rc = onnxq_cli_report(&err);
+        goto out;
+    }
+    t_save = onnxq_cli_now() - t0;
+    long in_size = file_size(model_path), out_size = file_size(out_path);
+    if (json) {
+        json_object *root = json_object_new_object();
+        json_object_object_add(root, "model", json_object_new_string(model_path));
+        json_object_object_add(root, "output", json_object_new_string(out_path));
+        json_object_object_add(root, "method", json_object_new_string(onnxq_calib_methods[qo.method].name));
+        json_object_object_add(root, "activation_type", json_object_new_string(onnxq_qtype_names[qo.act_type]));
+        json_object_object_add(root, "placement",
+                               json_object_new_string(qo.placement == ONNXQ_PLACEMENT_FULL ? "full" : "auto"));
+        json_object *ops = json_object_new_object();
+        for (size_t i = 0; i < rep.n_ops; i++) {
+            json_object *o = json_object_new_object();
+            json_object_object_add(o, "quantized", json_object_new_int64((int64_t)rep.ops[i].quantized));
+            json_object_object_add(o, "float", json_object_new_int64((int64_t)rep.ops[i].kept_float));
+            json_object_object_add(ops, rep.ops[i].op, o);
+        }
+        json_object_object_add(root, "ops", ops);
+        json_object_object_add(root, "nodes_quantized", json_object_new_int64((int64_t)n_quant));
+        json_object_object_add(root, "nodes_float", json_object_new_int64((int64_t)n_float));
+        json_object_object_add(root, "weights_int8", json_object_new_int64((int64_t)rep.weights_int8));
+        json_object_object_add(root, "biases_int32", json_object_new_int64((int64_t)rep.biases_int32));
+        json_object_object_add(root, "activation_qdq", json_object_new_int64((int64_t)rep.activations));
+        json_object_object_add(root, "relu_folded", json_object_new_int64((int64_t)rep.relu_folded));
+        json_object_object_add(root, "bias_scale_adjusted", json_object_new_int64((int64_t)rep.bias_scale_adjusted));
+        json_object_object_add(root, "size_fp32", json_object_new_int64(in_size));
+        json_object_object_add(root, "size_int8", json_object_new_int64(out_size));
+        json_object *tm = json_object_new_object();
+        json_object_object_add(tm, "load", json_object_new_double(t_load));
+        json_object_object_add(tm, "prepare", json_object_new_double(t_prep));
+        json_object_object_add(tm, "calibrate", json_object_new_double(t_calib));
+        json_object_object_add(tm, "quantize", json_object_new_double(t_quant));
+        json_object_object_add(tm, "save", json_object_new_double(t_save));
+        json_object_object_add(root, "seconds", tm);
+        printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(root);
+    } else if (!quiet) {
+        printf("quantized %s -> %s (%s, %s activations, %s weights, placement %s)\n", model_path, out_path,
+               onnxq_calib_methods[qo.method].name, onnxq_qtype_names[qo.act_type],
+               qo.per_tensor ? "per-tensor" : "per-channel", qo.placement == ONNXQ_PLACEMENT_FULL ? "full" : "auto");
+        printf("  %-22s %9s %9s\n", "op type", "int8", "float");
+        for (size_t i = 0; i < rep.n_ops; i++)
+            printf("  %-22s %9zu %9zu\n", rep.ops[i].op, rep.ops[i].quantized, rep.ops[i].kept_float);
+        printf("  weights int8: %zu tensors (%zu -> %zu bytes), biases int32: %zu, activation Q/DQ pairs: %zu, "
+               "Relu folded: %zu\n",
+               rep.weights_int8, rep.weight_bytes_before, rep.weight_bytes_after, rep.biases_int32, rep.activations,
+               rep.relu_folded);
+        printf("  size: %ld -> %ld bytes (%.3f)\n", in_size, out_size, in_size > 0 ? (double)out_size / in_size : 0);
+        printf("  time: load %.2fs, prepare %.2fs, calibrate %.2fs, quantize %.2fs, save %.2fs\n", t_load, t_prep,
+               t_calib, t_quant, t_save);
+    }
+    rc = 0;
+out:
+    free(op_types);
+    free(excl_nodes);
+    free(excl_ops);
+    onnxq_observer_clear(&obs);
+    onnxq_calib_table_clear(&table);
+    onnxq_model_free(m);
+    return rc;
+}

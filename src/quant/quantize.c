@@ -1,0 +1,792 @@
+#include "quant/quantize.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "ir/graph_util.h"
+#include "ops/op.h"
+#include "quant/passes.h"
+
+void onnxq_quant_options_init(struct onnxq_quant_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->method = ONNXQ_CALIB_MINMAX;
+    o->act_type = ONNXQ_QTYPE_UINT8;
+    o->placement = ONNXQ_PLACEMENT_AUTO;
+}
+
+enum onnxq_status onnxq_quant_prepare(struct onnxq_model *m, bool quiet, struct onnxq_error *err)
+{
+    enum onnxq_status st = ONNXQ_OK;
+    (void)quiet;
+#define ONNXQ_RUN_PASS(label, fn)                                                                 \
+    do {                                                                                        \
+        size_t changed = 0;                                                                     \
+        if ((st = fn(m, &changed, err)) != ONNXQ_OK)                                            \
+            return st;                                                                          \
+        if (!quiet && changed)                                                                  \
+            fprintf(stderr, "onnxq: prepare: %s: %zu change%s\n", #label, changed, changed == 1 ? "" : "s"); \
+    } while (0);
+    ONNXQ_PASSES(ONNXQ_RUN_PASS)
+#undef ONNXQ_RUN_PASS
+    return st;
+}
+
+/* ------------------------------------------------------- op descriptions */
+
+/* Ops with a quantized form. `data` is a bit set of the input slots that
+ * carry activations; `weight`/`bias` are the slots of constant weight and
+ * bias (-1 = none); anchors are the compute-heavy ops whose INT8 kernels
+ * are where the speed comes from. */
+struct qop {
+    const char *op;
+    unsigned data;
+    int weight, bias;
+    bool anchor;
+    bool variadic;  /* every input is data (Concat) */
+};
+
+static const struct qop qops[] = {
+    {"Conv", 1u << 0, 1, 2, true, false},
+    {"ConvTranspose", 1u << 0, 1, 2, true, false},
+    {"Gemm", 1u << 0, 1, 2, true, false},
+    {"MatMul", (1u << 0) | (1u << 1), 1, -1, true, false},
+    {"Add", (1u << 0) | (1u << 1), -1, -1, false, false},
+    {"Mul", (1u << 0) | (1u << 1), -1, -1, false, false},
+    {"Concat", 0, -1, -1, false, true},
+    {"AveragePool", 1u << 0, -1, -1, false, false},
+    {"GlobalAveragePool", 1u << 0, -1, -1, false, false},
+    {"Resize", 1u << 0, -1, -1, false, false},
+    {"Sigmoid", 1u << 0, -1, -1, false, false},
+    {"Softmax", 1u << 0, -1, -1, false, false},
+};
+
+/* Ops that only move data: their output reuses their input's scale and
+ * zero point, so that onnxruntime can drop their Q/DQ. */
+static const char *const shape_ops[] = {"Reshape", "Transpose", "Squeeze", "Unsqueeze", "Flatten",
+                                        "MaxPool", "Slice", "Gather", "Identity"};
+
+static bool default_domain(const struct onnxq_node *n)
+{
+    return !n->domain || !*n->domain || strcmp(n->domain, "ai.onnx") == 0;
+}
+
+static const struct qop *find_qop(const struct onnxq_node *n)
+{
+    if (!default_domain(n))
+        return NULL;
+    for (size_t i = 0; i < sizeof(qops) / sizeof(qops[0]); i++)
+        if (strcmp(qops[i].op, n->op_type) == 0)
+            return &qops[i];
+    return NULL;
+}
+
+static bool is_shape_op(const struct onnxq_node *n)
+{
+    if (!default_domain(n))
+        return false;
+    for (size_t i = 0; i < sizeof(shape_ops) / sizeof(shape_ops[0]); i++)
+        if (strcmp(shape_ops[i], n->op_type) == 0)
+            return true;
+    if (strcmp(n->op_type, "Resize") == 0) {
+        char buf[32];
+        const char *mode = onnxq_attr_string(n, "mode", "nearest", buf, sizeof(buf));
+        return strcmp(mode, "nearest") == 0;
+    }
+    return false;
+}
+
+static bool in_list(const char *const *list, const char *s)
+{
+    if (!list || !s)
+        return false;
+    for (; *list; list++)
+        if (strcmp(*list, s) == 0)
+            return true;
+    return false;
+}
+
+/* ------------------------------------------------------------- weights */
+
+void onnxq_quantize_weights(const float *w, const int64_t *dims, int ndim, int axis, int qmax, int8_t *q,
+                            float *scales)
+{
+    int64_t numel = onnxq_shape_numel(dims, ndim);
+    int64_t channels = axis >= 0 ? dims[axis] : 1;
+    int64_t inner = 1;
+    for (int i = axis + 1; axis >= 0 && i < ndim; i++)
+        inner *= dims[i];
+    if (axis < 0)
+        inner = numel;
+    /* element e belongs to channel (e / inner) % channels */
+    for (int64_t c = 0; c < channels; c++)
+        scales[c] = 0;
+    for (int64_t e = 0; e < numel; e++) {
+        int64_t c = (e / inner) % channels;
+        float a = fabsf(w[e]);
+        if (a > scales[c])
+            scales[c] = a;
+    }
+    for (int64_t c = 0; c < channels; c++)
+        scales[c] = scales[c] > 0 ? scales[c] / (float)qmax : 1.0f;
+    for (int64_t e = 0; e < numel; e++) {
+        int64_t c = (e / inner) % channels;
+        float v = nearbyintf(w[e] / scales[c]);
+        q[e] = (int8_t)(v > qmax ? qmax : v < -qmax ? -qmax : v);
+    }
+}
+
+/* ----------------------------------------------------------- rewriter */
+
+struct qparam {
+    float scale;
+    int32_t zp;
+};
+
+struct rw {
+    struct onnxq_model *m;
+    struct onnxq_graph *g;
+    const struct onnxq_calib_table *t;
+    const struct onnxq_quant_options *o;
+    struct onnxq_quant_report *r;
+    struct onnxq_error *err;
+    struct onnxq_namegen ng;
+    struct onnxq_strmap params;   /* tensor -> struct qparam* */
+    struct onnxq_strmap dq_of;    /* tensor -> name of its DequantizeLinear output */
+    struct onnxq_strmap wdq_of;   /* weight initializer -> its DequantizeLinear output */
+    struct qparam *pool;
+    size_t n_pool, cap_pool;
+    char missing[900];
+    size_t n_missing;
+    bool oom;
+};
+
+static struct qparam *new_param(struct rw *w)
+{
+    if (w->n_pool == w->cap_pool) {
+        /* params are referenced by pointer: allocate blocks, never move */
+        return NULL;
+    }
+    return &w->pool[w->n_pool++];
+}
+
+static const char *fresh(struct rw *w, const char *base, const char *suffix)
+{
+    char buf[600];
+    snprintf(buf, sizeof(buf), "%s%s", base, suffix);
+    const char *n = onnxq_namegen_make(&w->ng, buf);
+    if (!n)
+        w->oom = true;
+    return n;
+}
+
+static struct onnxq_constant *new_const(const char *name, enum onnxq_dtype dt, int ndim, const int64_t *dims)
+{
+    struct onnxq_constant *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    if (!(c->name = onnxq_strdup(name)) || onnxq_tensor_alloc(&c->value, dt, ndim, dims, NULL) != ONNXQ_OK) {
+        onnxq_constant_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static bool add_init(struct rw *w, struct onnxq_constant *c)
+{
+    if (!c || !onnxq_graph_add_init(w->g, c)) {
+        onnxq_constant_free(c);
+        w->oom = true;
+        return false;
+    }
+    return true;
+}
+
+static bool add_node(struct rw *w, struct onnxq_node *n)
+{
+    if (!n || !onnxq_graph_insert_node(w->g, w->g->n_nodes, n)) {
+        onnxq_node_free(n);
+        w->oom = true;
+        return false;
+    }
+    return true;
+}
+
+static void note_missing(struct rw *w, const char *name)
+{
+    w->n_missing++;
+    size_t used = strlen(w->missing);
+    if (used < sizeof(w->missing) - 40)
+        snprintf(w->missing + used, sizeof(w->missing) - used, "%s'%s'", used ? ", " : "", name);
+}
+
+/* Scale and zero point of an activation from the table. */
+static const struct qparam *act_param(struct rw *w, const char *name)
+{
+    struct qparam *p = onnxq_strmap_get(&w->params, name);
+    if (p)
+        return p;
+    const struct onnxq_calib_entry *e = onnxq_calib_table_find(w->t, name);
+    if (!e) {
+        note_missing(w, name);
+        return NULL;
+    }
+    double lo, hi;
+    if (onnxq_calib_entry_range(w->t, e, w->o->method, w->o->act_type, &lo, &hi, w->err) != ONNXQ_OK) {
+        note_missing(w, name);
+        return NULL;
+    }
+    if (!(p = new_param(w))) {
+        w->oom = true;
+        return NULL;
+    }
+    onnxq_qparams_from_range(lo, hi, w->o->act_type, &p->scale, &p->zp);
+    if (!onnxq_strmap_put(&w->params, name, p))
+        w->oom = true;
+    return p;
+}
+
+static bool set_param(struct rw *w, const char *name, const struct qparam *src)
+{
+    struct qparam *p = new_param(w);
+    if (!p) {
+        w->oom = true;
+        return false;
+    }
+    *p = *src;
+    return onnxq_strmap_put(&w->params, name, p) || (w->oom = true, false);
+}
+
+/* Q -> DQ pair for tensor `name`; returns the DQ output name. */
+static const char *insert_qdq(struct rw *w, const char *name, const struct qparam *p, struct onnxq_node **qnode)
+{
+    const char *done = onnxq_strmap_get(&w->dq_of, name);
+    *qnode = NULL;
+    if (done)
+        return done;
+    const char *s_name = fresh(w, name, "_scale");
+    const char *z_name = fresh(w, name, "_zero_point");
+    const char *q_out = fresh(w, name, "_quantized");
+    const char *dq_out = fresh(w, name, "_dequantized");
+    const char *q_node = fresh(w, name, "_QuantizeLinear");
+    const char *dq_node = fresh(w, name, "_DequantizeLinear");
+    if (w->oom)
+        return NULL;
+    struct onnxq_constant *s = new_const(s_name, ONNXQ_DT_FLOAT, 0, NULL);
+    struct onnxq_constant *z =
+        new_const(z_name, w->o->act_type == ONNXQ_QTYPE_UINT8 ? ONNXQ_DT_UINT8 : ONNXQ_DT_INT8, 0, NULL);
+    if (!s || !z) {
+        onnxq_constant_free(s);
+        onnxq_constant_free(z);
+        w->oom = true;
+        return NULL;
+    }
+    *(float *)s->value.data = p->scale;
+    if (w->o->act_type == ONNXQ_QTYPE_UINT8)
+        *(uint8_t *)z->value.data = (uint8_t)p->zp;
+    else
+        *(int8_t *)z->value.data = (int8_t)p->zp;
+    if (!add_init(w, s) || !add_init(w, z))
+        return NULL;
+    const char *qin[3] = {name, s_name, z_name};
+    const char *dqin[3] = {q_out, s_name, z_name};
+    struct onnxq_node *qn = onnxq_node_new("QuantizeLinear", q_node, 3, qin, 1, &q_out);
+    if (!add_node(w, qn) || !add_node(w, onnxq_node_new("DequantizeLinear", dq_node, 3, dqin, 1, &dq_out)))
+        return NULL;
+    *qnode = qn;
+    if (!onnxq_strmap_put(&w->dq_of, name, (void *)dq_out)) {
+        w->oom = true;
+        return NULL;
+    }
+    w->r->activations++;
+    return dq_out;
+}
+
+/* Per-channel axis of a weight for its op, or -1 (per tensor). */
+static int weight_axis(const struct onnxq_node *n, const struct onnxq_tensor *wt)
+{
+    if (strcmp(n->op_type, "Conv") == 0)
+        return wt->ndim >= 1 ? 0 : -1;
+    if (strcmp(n->op_type, "ConvTranspose") == 0)
+        return wt->ndim >= 2 ? 1 : -1;
+    if (strcmp(n->op_type, "Gemm") == 0)
+        return onnxq_attr_int(n, "transB", 0) ? 0 : 1;
+    if (strcmp(n->op_type, "MatMul") == 0)
+        return wt->ndim >= 2 ? wt->ndim - 1 : -1;
+    return -1;
+}
+
+struct wq {
+    const char *dq_out;
+    float *scales;  /* per channel, owned by the scale initializer */
+    int64_t channels;
+    int axis;
+};
+
+/* int8 weight + DequantizeLinear. `bias_fit` (may be NULL) lists per-channel
+ * minimum scales so that the int32 bias fits. */
+static bool quantize_weight(struct rw *w, const struct onnxq_node *n, const struct onnxq_constant *wc,
+                            const float *min_scale, struct wq *out)
+{
+    const struct onnxq_tensor *wt = &wc->value;
+    int axis = w->o->per_tensor ? -1 : weight_axis(n, wt);
+    int64_t channels = axis >= 0 ? wt->dims[axis] : 1;
+    int qmax = w->o->reduce_range ? 63 : 127;
+    const char *base = wc->name;
+    const char *q_name = fresh(w, base, "_quantized");
+    const char *s_name = fresh(w, base, "_scale");
+    const char *z_name = fresh(w, base, "_zero_point");
+    const char *dq_out = fresh(w, base, "_dequantized");
+    const char *dq_node = fresh(w, base, "_DequantizeLinear");
+    if (w->oom)
+        return false;
+    int64_t cdims[1] = {channels};
+    struct onnxq_constant *q = new_const(q_name, ONNXQ_DT_INT8, wt->ndim, wt->dims);
+    struct onnxq_constant *s = new_const(s_name, ONNXQ_DT_FLOAT, axis >= 0 ? 1 : 0, cdims);
+    struct onnxq_constant *z = new_const(z_name, ONNXQ_DT_INT8, axis >= 0 ? 1 : 0, cdims);
+    if (!q || !s || !z) {
+        onnxq_constant_free(q);
+        onnxq_constant_free(s);
+        onnxq_constant_free(z);
+        w->oom = true;
+        return false;
+    }
+    float *scales = s->value.data;
+    onnxq_quantize_weights(wt->data, wt->dims, wt->ndim, axis, qmax, q->value.data, scales);
+    if (min_scale) {
+        /* a bias that would overflow int32 forces a coarser weight scale */
+        bool redo = false;
+        for (int64_t c = 0; c < channels; c++)
+            if (scales[c] < min_scale[c]) {
+                redo = true;
+                w->r->bias_scale_adjusted++;
+            }
+        if (redo) {
+            int64_t inner = 1, numel = onnxq_tensor_numel(wt);
+            for (int i = axis + 1; axis >= 0 && i < wt->ndim; i++)
+                inner *= wt->dims[i];
+            if (axis < 0)
+                inner = numel;
+            const float *wf = wt->data;
+            int8_t *qq = q->value.data;
+            for (int64_t c = 0; c < channels; c++)
+                if (scales[c] < min_scale[c])
+                    scales[c] = min_scale[c];
+            for (int64_t e = 0; e < numel; e++) {
+                int64_t c = (e / inner) % channels;
+                float v = nearbyintf(wf[e] / scales[c]);
+                qq[e] = (int8_t)(v > qmax ? qmax : v < -qmax ? -qmax : v);
+            }
+        }
+    }
+    if (!add_init(w, q) || !add_init(w, s) || !add_init(w, z))
+        return false;
+    const char *in[3] = {q_name, s_name, z_name};
+    struct onnxq_node *dq = onnxq_node_new("DequantizeLinear", dq_node, 3, in, 1, &dq_out);
+    if (dq && axis >= 0 && !onnxq_node_set_int(dq, "axis", axis)) {
+        onnxq_node_free(dq);
+        dq = NULL;
+    }
+    if (!add_node(w, dq))
+        return false;
+    w->r->weights_int8++;
+    w->r->weight_bytes_before += wt->nbytes;
+    w->r->weight_bytes_after += q->value.nbytes + s->value.nbytes + z->value.nbytes;
+    out->dq_out = dq_out;
+    out->scales = scales;
+    out->channels = channels;
+    out->axis = axis;
+    return true;
+}
+
+/* int32 bias + DequantizeLinear with scale in_scale * w_scale[c]. */
+static const char *quantize_bias(struct rw *w, const struct onnxq_constant *bc, float in_scale, const struct wq *wq)
+{
+    const struct onnxq_tensor *bt = &bc->value;
+    int64_t n = onnxq_tensor_numel(bt);
+    if (bt->ndim != 1 || (wq->channels != 1 && n != wq->channels))
+        return NULL; /* unusual bias shape: keep it float */
+    const char *q_name = fresh(w, bc->name, "_quantized");
+    const char *s_name = fresh(w, bc->name, "_scale");
+    const char *dq_out = fresh(w, bc->name, "_dequantized");
+    const char *dq_node = fresh(w, bc->name, "_DequantizeLinear");
+    if (w->oom)
+        return NULL;
+    struct onnxq_constant *q = new_const(q_name, ONNXQ_DT_INT32, 1, bt->dims);
+    struct onnxq_constant *s = new_const(s_name, ONNXQ_DT_FLOAT, 1, bt->dims);
+    if (!q || !s) {
+        onnxq_constant_free(q);
+        onnxq_constant_free(s);
+        w->oom = true;
+        return NULL;
+    }
+    const float *b = bt->data;
+    float *sc = s->value.data;
+    int32_t *qb = q->value.data;
+    for (int64_t c = 0; c < n; c++) {
+        sc[c] = in_scale * wq->scales[wq->channels == 1 ? 0 : c];
+        double v = nearbyint((double)b[c] / sc[c]);
+        qb[c] = (int32_t)(v > INT32_MAX ? INT32_MAX : v < -INT32_MAX ? -INT32_MAX : v);
+    }
+    if (!add_init(w, q) || !add_init(w, s))
+        return NULL;
+    const char *in[2] = {q_name, s_name};
+    struct onnxq_node *dq = onnxq_node_new("DequantizeLinear", dq_node, 2, in, 1, &dq_out);
+    if (dq && !onnxq_node_set_int(dq, "axis", 0)) {
+        onnxq_node_free(dq);
+        dq = NULL;
+    }
+    if (!add_node(w, dq))
+        return NULL;
+    w->r->biases_int32++;
+    return dq_out;
+}
+
+static void count_op(struct onnxq_quant_report *r, const char *op, bool quantized)
+{
+    size_t i = 0;
+    while (i < r->n_ops && strcmp(r->ops[i].op, op) != 0)
+        i++;
+    if (i == r->n_ops) {
+        if (r->n_ops == ONNXQ_QUANT_MAX_OPS)
+            return;
+        snprintf(r->ops[i].op, sizeof(r->ops[i].op), "%s", op);
+        r->n_ops++;
+    }
+    if (quantized)
+        r->ops[i].quantized++;
+    else
+        r->ops[i].kept_float++;
+}
+
+/* ------------------------------------------------------------ placement */
+
+/* The latency-aware cost rule (placement auto). On x86 CPUs without VNNI,
+ * onnxruntime's INT8 kernels only beat FP32 on dense convolutions with
+ * enough arithmetic per loaded byte: a 3x3 (or larger) group-1 conv, a
+ * wide 1x1 conv, or a large matrix product. Depthwise and thin 1x1 convs,
+ * ConvTranspose (no CPU QDQ fusion), and elementwise ops pay more for
+ * their Q/DQ than they gain, so they stay float (their weights are still
+ * stored as int8). */
+static bool worth_int8(const struct onnxq_graph *g, const struct onnxq_node *n)
+{
+    const char *op = n->op_type;
+    const struct onnxq_constant *wc = n->n_inputs > 1 ? onnxq_graph_find_init(g, n->inputs[1]) : NULL;
+    if (strcmp(op, "Conv") == 0) {
+        if (!wc || wc->value.ndim < 3)
+            return false;
+        const int64_t *d = wc->value.dims;
+        if (onnxq_attr_int(n, "group", 1) != 1)
+            return false;
+        int64_t k = 1;
+        for (int i = 2; i < wc->value.ndim; i++)
+            k *= d[i];
+        int64_t cin = d[1], cout = d[0];
+        if (k >= 9)
+            return cin * k >= 27 && cout >= 8;
+        return cin >= 128 && cout >= 128;
+    }
+    if (strcmp(op, "Gemm") == 0 || strcmp(op, "MatMul") == 0) {
+        if (!wc || wc->value.ndim < 2)
+            return false;
+        int64_t kk = wc->value.dims[wc->value.ndim - 2], nn = wc->value.dims[wc->value.ndim - 1];
+        return kk * nn >= 64 * 64;
+    }
+    return false;
+}
+
+static bool plan_node(struct rw *w, const struct onnxq_node *n)
+{
+    const struct qop *q = find_qop(n);
+    if (!q)
+        return false;
+    const struct onnxq_quant_options *o = w->o;
+    if (in_list(o->exclude_nodes, n->name) || in_list(o->exclude_op_types, n->op_type))
+        return false;
+    if (o->op_types && !in_list(o->op_types, n->op_type))
+        return false;
+    if (o->placement == ONNXQ_PLACEMENT_AUTO && !(q->anchor && worth_int8(w->g, n)))
+        return false;
+    /* every activation it reads and writes must be a float tensor the
+     * calibration run observed; non-float ones (shape math) rule it out */
+    for (size_t k = 0; k < n->n_inputs + n->n_outputs; k++) {
+        bool in = k < n->n_inputs;
+        const char *nm = in ? n->inputs[k] : n->outputs[k - n->n_inputs];
+        bool data = !in || q->variadic || (k < 32 && (q->data & (1u << k)));
+        if (!*nm || !data || (in && onnxq_graph_find_init(w->g, nm)))
+            continue;
+        if (onnxq_calib_table_find(w->t, nm))
+            continue;
+        if (onnxq_calib_table_is_nonfloat(w->t, nm))
+            return false;
+        note_missing(w, nm);
+        return false;
+    }
+    return true;
+}
+
+/* ---------------------------------------------------------------- driver */
+
+static bool is_float_init(const struct onnxq_graph *g, const char *name, const struct onnxq_constant **out)
+{
+    const struct onnxq_constant *c = onnxq_graph_find_init(g, name);
+    if (out)
+        *out = c;
+    return c && c->value.dtype == ONNXQ_DT_FLOAT;
+}
+
+static bool is_graph_output(const struct onnxq_graph *g, const char *name)
+{
+    for (size_t i = 0; i < g->n_outputs; i++)
+        if (strcmp(g->outputs[i].name, name) == 0)
+            return true;
+    return false;
+}
+
+/* Make every main-graph reader of `from` (except the Q node that reads it)
+ * read `to`. Graph outputs keep the float tensor. */
+static void reroute(struct onnxq_graph *g, const char *from, const char *to, const struct onnxq_node *skip)
+{
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        struct onnxq_node *n = g->nodes[i];
+        if (n == skip)
+            continue;
+        for (size_t k = 0; k < n->n_inputs; k++)
+            if (strcmp(n->inputs[k], from) == 0)
+                onnxq_node_set_input(n, k, to);
+    }
+}
+
+enum onnxq_status onnxq_quantize_model(struct onnxq_model *m, const struct onnxq_calib_table *t,
+                                       const struct onnxq_quant_options *o, struct onnxq_quant_report *r,
+                                       struct onnxq_error *err)
+{
+    enum onnxq_status st = ONNXQ_OK;
+    struct onnxq_graph *g = m->graph;
+    struct rw w = {.m = m, .g = g, .t = t, .o = o, .r = r, .err = err};
+    size_t n0 = g->n_nodes;
+    bool *quant = calloc(n0 ? n0 : 1, sizeof(bool));
+    struct onnxq_node **orig = malloc((n0 ? n0 : 1) * sizeof(*orig));
+    char **tensors = NULL;
+    const struct qparam **pin_of = NULL;
+    size_t n_tensors = 0;
+    memset(r, 0, sizeof(*r));
+    if (!quant || !orig)
+        goto oom;
+    memcpy(orig, g->nodes, n0 * sizeof(*orig));
+    size_t slots = 16;
+    for (size_t i = 0; i < n0; i++)
+        slots += orig[i]->n_inputs + orig[i]->n_outputs;
+    /* every tensor gets at most one qparam, referenced by pointer */
+    w.cap_pool = slots;
+    w.pool = calloc(w.cap_pool, sizeof(*w.pool));
+    if (!w.pool || (st = onnxq_namegen_init(&w.ng, m, err)))
+        goto out_st;
+    bool per_axis = !o->per_tensor;
+    if (onnxq_model_opset(m, "") < (per_axis ? 13 : 10)) {
+        st = onnxq_fail(err, ONNXQ_E_UNSUPPORTED,
+                        "the model's opset %lld is below %d, which %s DequantizeLinear needs; upgrade it first",
+                        (long long)onnxq_model_opset(m, ""), per_axis ? 13 : 10, per_axis ? "per-axis" : "");
+        goto out_st;
+    }
+
+    /* 1. plan */
+    for (size_t i = 0; i < n0; i++)
+        quant[i] = plan_node(&w, orig[i]);
+
+    /* 2. fold Relu after a quantized op: with uint8 and range [0, max] the
+     * QuantizeLinear saturation is the Relu. */
+    if (o->act_type == ONNXQ_QTYPE_UINT8) {
+        struct onnxq_graph_index idx;
+        if ((st = onnxq_graph_index_build(g, &idx, err)))
+            goto out_st;
+        for (size_t i = 0; i < n0; i++) {
+            if (!quant[i] || orig[i]->n_outputs != 1)
+                continue;
+            const struct onnxq_value_entry *e = onnxq_graph_index_get(&idx, orig[i]->outputs[0]);
+            if (!e || e->n_consumers != 1 || e->is_graph_output || e->consumers[0].slot < 0)
+                continue;
+            struct onnxq_node *relu = e->consumers[0].node;
+            if (strcmp(relu->op_type, "Relu") != 0 || !default_domain(relu) || is_graph_output(g, relu->outputs[0]))
+                continue;
+            /* the producer now writes the Relu's output name directly */
+            char *nm = onnxq_strdup(relu->outputs[0]);
+            if (!nm) {
+                onnxq_graph_index_free(&idx);
+                goto oom;
+            }
+            free(orig[i]->outputs[0]);
+            orig[i]->outputs[0] = nm;
+            for (size_t k = 0; k < g->n_nodes; k++)
+                if (g->nodes[k] == relu) {
+                    /* keep quant[] aligned with orig[]: mark the removed node */
+                    for (size_t j = 0; j < n0; j++)
+                        if (orig[j] == relu)
+                            orig[j] = NULL;
+                    onnxq_graph_remove_node(g, k);
+                    break;
+                }
+            r->relu_folded++;
+        }
+        onnxq_graph_index_free(&idx);
+    }
+
+    /* 3. the tensors to quantize: data inputs and consumed outputs of
+     * quantized nodes */
+    tensors = calloc(slots, sizeof(char *));
+    pin_of = calloc(n0 ? n0 : 1, sizeof(*pin_of));
+    if (!tensors || !pin_of)
+        goto oom;
+    for (size_t i = 0; i < n0; i++) {
+        const struct onnxq_node *n = orig[i];
+        if (!n || !quant[i])
+            continue;
+        const struct qop *q = find_qop(n);
+        for (size_t k = 0; k < n->n_inputs; k++) {
+            const char *nm = n->inputs[k];
+            bool data = q->variadic || (k < 32 && (q->data & (1u << k)));
+            /* constants (weights, and constant operands, which stay float)
+             * are not activations */
+            if (!*nm || !data || onnxq_graph_find_init(g, nm))
+                continue;
+            tensors[n_tensors++] = n->inputs[k];
+        }
+        for (size_t k = 0; k < n->n_outputs; k++)
+            if (*n->outputs[k])
+                tensors[n_tensors++] = n->outputs[k];
+    }
+    /* parameters: table ranges; Concat inputs share the output's */
+    for (size_t i = 0; i < n_tensors; i++)
+        act_param(&w, tensors[i]);
+    for (size_t i = 0; i < n0; i++) {
+        const struct onnxq_node *n = orig[i];
+        if (!n || !quant[i] || strcmp(n->op_type, "Concat") != 0)
+            continue;
+        const struct qparam *p = onnxq_strmap_get(&w.params, n->outputs[0]);
+        for (size_t k = 0; p && k < n->n_inputs; k++)
+            set_param(&w, n->inputs[k], p);
+    }
+    for (size_t i = 0; i < n0; i++)
+        if (orig[i] && quant[i] && orig[i]->n_inputs)
+            pin_of[i] = onnxq_strmap_get(&w.params, orig[i]->inputs[0]);
+    /* shape-only ops between two quantized tensors reuse the input's */
+    for (size_t i = 0; i < n0; i++) {
+        const struct onnxq_node *n = orig[i];
+        if (!n || !is_shape_op(n) || !n->n_inputs || !n->n_outputs)
+            continue;
+        const struct qparam *pin = onnxq_strmap_get(&w.params, n->inputs[0]);
+        if (pin && onnxq_strmap_get(&w.params, n->outputs[0]))
+            set_param(&w, n->outputs[0], pin);
+    }
+    if (w.oom)
+        goto oom;
+    if (w.n_missing) {
+        st = onnxq_fail(err, ONNXQ_E_INVALID_ARG,
+                        "the calibration table has no usable '%s' range for %zu tensor%s the quantizer needs: %s%s",
+                        onnxq_calib_methods[o->method].name, w.n_missing, w.n_missing == 1 ? "" : "s", w.missing,
+                        strlen(w.missing) >= sizeof(w.missing) - 40 ? ", ..." : "");
+        goto out_st;
+    }
+
+    /* 4. Q/DQ pairs for the activations */
+    for (size_t i = 0; i < n_tensors; i++) {
+        const char *nm = tensors[i];
+        if (onnxq_strmap_get(&w.dq_of, nm))
+            continue;
+        const struct qparam *p = onnxq_strmap_get(&w.params, nm);
+        struct onnxq_node *qn = NULL;
+        char *from = onnxq_strdup(nm);
+        const char *dq = from ? insert_qdq(&w, from, p, &qn) : NULL;
+        if (!dq) {
+            free(from);
+            goto oom;
+        }
+        reroute(g, from, dq, qn);
+        free(from);
+    }
+
+    /* 5. weights and biases */
+    for (size_t i = 0; i < n0; i++) {
+        struct onnxq_node *n = orig[i];
+        if (!n)
+            continue;
+        const struct qop *q = find_qop(n);
+        bool anchor_op = q && q->anchor && q->weight >= 0;
+        if (!anchor_op || (size_t)q->weight >= n->n_inputs) {
+            count_op(r, n->op_type, quant[i]);
+            continue;
+        }
+        const struct onnxq_constant *wc = NULL, *bc = NULL;
+        if (!is_float_init(g, n->inputs[q->weight], &wc) || wc->value.ndim < 1) {
+            count_op(r, n->op_type, quant[i]);
+            continue;
+        }
+        bool has_bias = q->bias >= 0 && (size_t)q->bias < n->n_inputs && is_float_init(g, n->inputs[q->bias], &bc);
+        /* the input scale decides the bias scale */
+        const struct qparam *pin = quant[i] ? pin_of[i] : NULL;
+        float *min_scale = NULL;
+        if (quant[i] && has_bias && pin) {
+            /* |b / (s_in s_w)| <= 2^31 - 1 needs s_w >= |b| / (s_in (2^31 - 1)) */
+            int axis = o->per_tensor ? -1 : weight_axis(n, &wc->value);
+            int64_t ch = axis >= 0 ? wc->value.dims[axis] : 1;
+            min_scale = calloc((size_t)ch, sizeof(float));
+            if (!min_scale)
+                goto oom;
+            const float *b = bc->value.data;
+            int64_t nb = onnxq_tensor_numel(&bc->value);
+            for (int64_t c = 0; c < nb; c++) {
+                float need = fabsf(b[c]) / (pin->scale * 2147483647.0f) * 1.0001f;
+                int64_t cc = ch == 1 ? 0 : c;
+                if (cc < ch && need > min_scale[cc])
+                    min_scale[cc] = need;
+            }
+        }
+        struct wq wq;
+        char *wname = onnxq_strdup(n->inputs[q->weight]);
+        bool ok = wname && quantize_weight(&w, n, wc, min_scale, &wq);
+        free(min_scale);
+        if (!ok) {
+            free(wname);
+            goto oom;
+        }
+        onnxq_node_set_input(n, (size_t)q->weight, wq.dq_out);
+        free(wname);
+        if (quant[i] && has_bias && pin) {
+            const char *bdq = quantize_bias(&w, bc, pin->scale, &wq);
+            if (w.oom)
+                goto oom;
+            if (bdq)
+                onnxq_node_set_input(n, (size_t)q->bias, bdq);
+        }
+        count_op(r, n->op_type, quant[i]);
+    }
+
+    /* 6. order, then drop the float weights nobody reads any more */
+    if ((st = onnxq_graph_sort(g, err)) || onnxq_graph_eliminate_dead(g, err) < 0)
+        goto out_st;
+    if (!m->has_ir_version || m->ir_version < 7) {
+        m->has_ir_version = true;
+        m->ir_version = 7;
+    }
+    if ((st = onnxq_model_validate(m, err))) {
+        onnxq_error_prefix(err, "internal error: the quantized graph is invalid: ");
+        st = ONNXQ_E_INTERNAL;
+    }
+    goto out_st;
+oom:
+    st = onnxq_fail(err, ONNXQ_E_NOMEM, "out of memory while quantizing");
+out_st:
+    onnxq_namegen_free(&w.ng);
+    onnxq_strmap_free(&w.params);
+    onnxq_strmap_free(&w.dq_of);
+    onnxq_strmap_free(&w.wdq_of);
+    free(w.pool);
+    free(quant);
+    free(orig);
+    free(tensors);
+    free(pin_of);
+    return st;
+}
