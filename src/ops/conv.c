@@ -1,2 +1,1799 @@
-/* Convolution and matrix products: Conv, ConvTranspose, Gemm, MatMul. */
+/* Convolution and matrix products: Conv, ConvTranspose, Gemm, MatMul.
+ *
+ * Float32 Conv picks one of (onnxq_conv_f32):
+ *   depthwise  group == C == M, 1-D/2-D: direct loops per channel plane,
+ *              specialised contiguous inner loops for 3x3/5x5 stride 1/2;
+ *   winograd   2-D 3x3 stride 1 dilation 1 group 1: F(2x2,3x3), weights
+ *              transformed once in init when W is constant;
+ *   gemm_1x1   1x1 stride 1 no pad: Y_g = W_g * X_g straight from the input;
+ *   im2col     everything else: im2col over a bounded tile of output rows
+ *              (or positions for 3-D and up), then sgemm into Y.
+ * The im2col, 1x1 and Winograd paths call OpenBLAS from the calling thread
+ * (OpenBLAS threads itself) and spread their own loops over the executor
+ * pool. If OpenBLAS runs single-threaded (openblas_get_num_threads() == 1)
+ * while the executor has more threads, they instead split the work into
+ * independent slices, one sgemm per pool task.
+ *
+ * Double and float16 Conv/ConvTranspose run the double-precision scalar
+ * reference, which is also the oracle of tests/test_conv.c. */
+#include <cblas.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exec/exec.h"
 #include "ops/conv.h"
+
+/* OpenBLAS's thread query (only read here; the executor sets it). */
+int openblas_get_num_threads(void);
+
+/* Scratch budget for one im2col tile (bytes); tiles cover whole output rows. */
+#define COL_TILE_BYTES ((size_t)2 << 20)
+/* Winograd: tiles (2x2 outputs each) per block; bounds V and M buffers. */
+#define WINO_BLOCK_TILES 768
+/* Distance (floats) between the 16 transformed matrices of r rows and nt
+ * columns: padded by one cache line so the 16 streams written by the input
+ * transform (and read by the output transform) do not alias in L1. */
+#define WINO_MAT_STRIDE(r, nt) ((size_t)(r) * (size_t)(nt) + 16)
+
+/* ------------------------------------------------------------ small utils */
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+static int64_t ceil_div(int64_t a, int64_t b)
+{
+    return -floor_div(-a, b);
+}
+
+static int64_t prod64(const int64_t *d, int n)
+{
+    int64_t p = 1;
+    for (int i = 0; i < n; i++)
+        p *= d[i];
+    return p;
+}
+
+static int64_t min64(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
+
+static int64_t max64(int64_t a, int64_t b)
+{
+    return a > b ? a : b;
+}
+
+/* Scratch memory: the executor's buffer, or malloc when there is no
+ * executor (unit tests). */
+struct scratch {
+    void *p;
+    bool owned;
+};
+
+static void *scratch_get(struct onnxq_op_ctx *ctx, size_t bytes, struct scratch *s)
+{
+    if (ctx->exec) {
+        s->owned = false;
+        s->p = onnxq_exec_scratch(ctx->exec, bytes ? bytes : 1);
+    } else {
+        s->owned = true;
+        s->p = malloc(bytes ? bytes : 1);
+    }
+    return s->p;
+}
+
+static void scratch_put(struct scratch *s)
+{
+    if (s->owned)
+        free(s->p);
+    s->p = NULL;
+}
+
+static enum onnxq_status fail_nomem(struct onnxq_op_ctx *ctx)
+{
+    return onnxq_op_fail(ctx->err, ctx->node, ONNXQ_E_NOMEM, "out of memory for convolution scratch");
+}
+
+/* True when the GEMM-based kernels should split work over the pool and call
+ * single-threaded OpenBLAS from each task. */
+static bool split_blas(const struct onnxq_op_ctx *ctx)
+{
+    return ctx->threads > 1 && ctx->pool && openblas_get_num_threads() == 1;
+}
+
+static void fill_f32(float *p, size_t n, float v)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = v;
+}
+
+/* --------------------------------------------------- 1-D/2-D geometry view */
+
+struct g2 {
+    int64_t H, W, OH, OW, KH, KW, SH, SW, DH, DW, PH, PW;
+};
+
+/* 1-D convolutions run as 2-D with H = 1. */
+static bool geom_2d(const struct onnxq_conv_geom *g, struct g2 *o)
+{
+    if (g->nsp == 2) {
+        *o = (struct g2){g->in[0], g->in[1], g->out[0], g->out[1], g->k[0], g->k[1], g->stride[0],
+                         g->stride[1], g->dil[0], g->dil[1], g->pad_b[0], g->pad_b[1]};
+        return true;
+    }
+    if (g->nsp == 1) {
+        *o = (struct g2){1, g->in[0], 1, g->out[0], 1, g->k[0], 1, g->stride[0], 1, g->dil[0], 0, g->pad_b[0]};
+        return true;
+    }
+    return false;
+}
+
+/* Output columns ox in [*lo, *hi) read an in-range input column for tap
+ * offset off (input column = ox * s + off). */
+static void valid_cols(int64_t off, int64_t s, int64_t W, int64_t OW, int64_t *lo, int64_t *hi)
+{
+    int64_t l = off >= 0 ? 0 : ceil_div(-off, s);
+    int64_t h = W - 1 - off >= 0 ? floor_div(W - 1 - off, s) + 1 : 0;
+    l = min64(l, OW);
+    h = min64(h, OW);
+    if (h < l)
+        h = l;
+    *lo = l;
+    *hi = h;
+}
+
+/* ------------------------------------------------------------- references */
+
+void onnxq_conv_ref(const struct onnxq_conv_geom *g, const double *x, const double *w, const double *bias,
+                    double *y)
+{
+    int nsp = g->nsp;
+    int64_t cg = g->c / g->group, mg = g->m / g->group;
+    int64_t kprod = prod64(g->k, nsp), oprod = prod64(g->out, nsp), iprod = prod64(g->in, nsp);
+    for (int64_t n = 0; n < g->n; n++) {
+        for (int64_t m = 0; m < g->m; m++) {
+            int64_t grp = m / mg;
+            for (int64_t o = 0; o < oprod; o++) {
+                int64_t oc[ONNXQ_CONV_MAX_SP];
+                int64_t r = o;
+                for (int d = nsp - 1; d >= 0; d--) {
+                    oc[d] = r % g->out[d];
+                    r /= g->out[d];
+                }
+                double acc = bias ? bias[m] : 0.0;
+                for (int64_t c = 0; c < cg; c++) {
+                    const double *xc = x + (n * g->c + grp * cg + c) * iprod;
+                    const double *wc = w + (m * cg + c) * kprod;
+                    for (int64_t kp = 0; kp < kprod; kp++) {
+                        int64_t rk = kp, ioff = 0, istride = 1;
+                        bool ok = true;
+                        for (int d = nsp - 1; d >= 0; d--) {
+                            int64_t kd = rk % g->k[d];
+                            rk /= g->k[d];
+                            int64_t id = oc[d] * g->stride[d] - g->pad_b[d] + kd * g->dil[d];
+                            if (id < 0 || id >= g->in[d]) {
+                                ok = false;
+                                break;
+                            }
+                            ioff += id * istride;
+                            istride *= g->in[d];
+                        }
+                        if (ok)
+                            acc += xc[ioff] * wc[kp];
+                    }
+                }
+                y[(n * g->m + m) * oprod + o] = acc;
+            }
+        }
+    }
+}
+
+void onnxq_convtranspose_ref(const struct onnxq_conv_geom *g, const double *x, const double *w,
+                             const double *bias, double *y)
+{
+    int nsp = g->nsp;
+    int64_t cg = g->c / g->group, mg = g->m / g->group;
+    int64_t kprod = prod64(g->k, nsp), oprod = prod64(g->out, nsp), iprod = prod64(g->in, nsp);
+    for (int64_t n = 0; n < g->n; n++)
+        for (int64_t m = 0; m < g->m; m++)
+            for (int64_t o = 0; o < oprod; o++)
+                y[(n * g->m + m) * oprod + o] = bias ? bias[m] : 0.0;
+    for (int64_t n = 0; n < g->n; n++) {
+        for (int64_t c = 0; c < g->c; c++) {
+            int64_t grp = c / cg;
+            for (int64_t i = 0; i < iprod; i++) {
+                int64_t ic[ONNXQ_CONV_MAX_SP];
+                int64_t r = i;
+                for (int d = nsp - 1; d >= 0; d--) {
+                    ic[d] = r % g->in[d];
+                    r /= g->in[d];
+                }
+                double xv = x[(n * g->c + c) * iprod + i];
+                for (int64_t mm = 0; mm < mg; mm++) {
+                    int64_t m = grp * mg + mm;
+                    const double *wc = w + (c * mg + mm) * kprod;
+                    double *ym = y + (n * g->m + m) * oprod;
+                    for (int64_t kp = 0; kp < kprod; kp++) {
+                        int64_t rk = kp, ooff = 0, ostride = 1;
+                        bool ok = true;
+                        for (int d = nsp - 1; d >= 0; d--) {
+                            int64_t kd = rk % g->k[d];
+                            rk /= g->k[d];
+                            int64_t od = ic[d] * g->stride[d] - g->pad_b[d] + kd * g->dil[d];
+                            if (od < 0 || od >= g->out[d]) {
+                                ok = false;
+                                break;
+                            }
+                            ooff += od * ostride;
+                            ostride *= g->out[d];
+                        }
+                        if (ok)
+                            ym[ooff] += xv * wc[kp];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* Reference on float arrays (double accumulation) for the REFERENCE algo. */
+static enum onnxq_status ref_f32(struct onnxq_op_ctx *ctx, const struct onnxq_conv_geom *g, bool transpose,
+                                 const float *x, const float *w, const float *bias, float *y)
+{
+    int64_t cg = g->c / g->group, mg = g->m / g->group;
+    int64_t kprod = prod64(g->k, g->nsp);
+    size_t nx = (size_t)(g->n * g->c * prod64(g->in, g->nsp));
+    size_t nw = (size_t)(transpose ? g->c * mg * kprod : g->m * cg * kprod);
+    size_t ny = (size_t)(g->n * g->m * prod64(g->out, g->nsp));
+    double *dx = malloc((nx + nw + ny + (size_t)g->m + 1) * sizeof(double));
+    if (!dx)
+        return fail_nomem(ctx);
+    double *dw = dx + nx, *dy = dw + nw, *db = dy + ny;
+    for (size_t i = 0; i < nx; i++)
+        dx[i] = x[i];
+    for (size_t i = 0; i < nw; i++)
+        dw[i] = w[i];
+    for (int64_t i = 0; bias && i < g->m; i++)
+        db[i] = bias[i];
+    if (transpose)
+        onnxq_convtranspose_ref(g, dx, dw, bias ? db : NULL, dy);
+    else
+        onnxq_conv_ref(g, dx, dw, bias ? db : NULL, dy);
+    for (size_t i = 0; i < ny; i++)
+        y[i] = (float)dy[i];
+    free(dx);
+    return ONNXQ_OK;
+}
+
+/* ------------------------------------------------------ bias / zero fills */
+
+struct fill_job {
+    float *y;
+    const float *bias;  /* per plane (index % m), or NULL for zero */
+    int64_t m;
+    size_t plane;       /* elements per plane */
+    size_t stride;      /* distance between planes */
+};
+
+static void fill_range(void *arg, size_t b, size_t e)
+{
+    const struct fill_job *j = arg;
+    for (size_t p = b; p < e; p++)
+        fill_f32(j->y + p * j->stride, j->plane, j->bias ? j->bias[(int64_t)p % j->m] : 0.0f);
+}
+
+/* y[p * stride + 0..plane) = bias[p % m] (or 0) for p in [0, planes). */
+static void fill_planes(struct onnxq_op_ctx *ctx, float *y, size_t planes, size_t plane, size_t stride,
+                        const float *bias, int64_t m)
+{
+    struct fill_job j = {y, bias, m, plane, stride};
+    size_t min_chunk = plane >= 16384 ? 1 : 16384 / (plane ? plane : 1);
+    onnxq_parallel_for(ctx, planes, min_chunk, fill_range, &j);
+}
+
+/* ----------------------------------------------------- im2col (2-D / N-D) */
+
+/* One im2col row: tap (ky, kx) of one input channel plane, output rows
+ * [oy0, oy1), written densely (OW per output row). */
+static void im2col_row2d(const float *xc, const struct g2 *d, int64_t ky, int64_t kx, int64_t oy0, int64_t oy1,
+                         float *dst)
+{
+    int64_t off = kx * d->DW - d->PW, lo, hi;
+    valid_cols(off, d->SW, d->W, d->OW, &lo, &hi);
+    for (int64_t oy = oy0; oy < oy1; oy++) {
+        float *o = dst + (oy - oy0) * d->OW;
+        int64_t iy = oy * d->SH - d->PH + ky * d->DH;
+        if (iy < 0 || iy >= d->H) {
+            memset(o, 0, (size_t)d->OW * sizeof(float));
+            continue;
+        }
+        const float *xr = xc + iy * d->W;
+        for (int64_t ox = 0; ox < lo; ox++)
+            o[ox] = 0.0f;
+        if (d->SW == 1) {
+            if (hi > lo)
+                memcpy(o + lo, xr + lo + off, (size_t)(hi - lo) * sizeof(float));
+        } else {
+            const float *xs = xr + off;
+            for (int64_t ox = lo; ox < hi; ox++)
+                o[ox] = xs[ox * d->SW];
+        }
+        for (int64_t ox = hi; ox < d->OW; ox++)
+            o[ox] = 0.0f;
+    }
+}
+
+/* One im2col row for N-D: kernel position kp of channel plane xc, output
+ * positions [t0, t1). */
+static void im2col_row_nd(const float *xc, const struct onnxq_conv_geom *g, int64_t kp, int64_t t0, int64_t t1,
+                          float *dst)
+{
+    int nsp = g->nsp;
+    int64_t kd[ONNXQ_CONV_MAX_SP], oc[ONNXQ_CONV_MAX_SP];
+    for (int d = nsp - 1; d >= 0; d--) {
+        kd[d] = kp % g->k[d];
+        kp /= g->k[d];
+    }
+    int64_t r = t0;
+    for (int d = nsp - 1; d >= 0; d--) {
+        oc[d] = r % g->out[d];
+        r /= g->out[d];
+    }
+    for (int64_t t = t0; t < t1; t++) {
+        int64_t off = 0;
+        bool ok = true;
+        for (int d = 0; d < nsp; d++) {
+            int64_t id = oc[d] * g->stride[d] - g->pad_b[d] + kd[d] * g->dil[d];
+            if (id < 0 || id >= g->in[d]) {
+                ok = false;
+                break;
+            }
+            off = off * g->in[d] + id;
+        }
+        dst[t - t0] = ok ? xc[off] : 0.0f;
+        for (int d = nsp - 1; d >= 0; d--) {
+            if (++oc[d] < g->out[d])
+                break;
+            oc[d] = 0;
+        }
+    }
+}
+
+struct im2col_job {
+    const struct onnxq_conv_geom *g;
+    const struct g2 *d2;  /* NULL: N-D path */
+    const float *x;       /* first channel of the group */
+    int64_t iprod, kprod;
+    int64_t t0, t1;       /* output rows (2-D) or positions (N-D) */
+    int64_t cols;         /* columns of the tile */
+    float *col;
+};
+
+static void im2col_range(void *arg, size_t b, size_t e)
+{
+    const struct im2col_job *j = arg;
+    for (size_t r = b; r < e; r++) {
+        int64_t c = (int64_t)r / j->kprod, kp = (int64_t)r % j->kprod;
+        const float *xc = j->x + c * j->iprod;
+        float *dst = j->col + (int64_t)r * j->cols;
+        if (j->d2)
+            im2col_row2d(xc, j->d2, kp / j->d2->KW, kp % j->d2->KW, j->t0, j->t1, dst);
+        else
+            im2col_row_nd(xc, j->g, kp, j->t0, j->t1, dst);
+    }
+}
+
+/* ------------------------------------------------------- conv: im2col path */
+
+/* Tiles: 2-D tiles are whole output rows, N-D tiles flattened positions. */
+struct tiling {
+    bool is2d;
+    struct g2 d2;
+    int64_t unit;     /* output positions per tile unit (OW for 2-D, 1 for N-D) */
+    int64_t units;    /* total units (OH or oprod) */
+    int64_t per_tile; /* units per tile */
+    int64_t ntiles;
+};
+
+static void make_tiling(const struct onnxq_conv_geom *g, int64_t krows, int parts, struct tiling *t)
+{
+    t->is2d = geom_2d(g, &t->d2);
+    t->unit = t->is2d ? t->d2.OW : 1;
+    t->units = t->is2d ? t->d2.OH : prod64(g->out, g->nsp);
+    size_t unit_bytes = (size_t)(krows * t->unit) * sizeof(float);
+    int64_t per = (int64_t)(COL_TILE_BYTES / (unit_bytes ? unit_bytes : 1));
+    if (per < 1)
+        per = 1;
+    if (parts > 1) {
+        /* at least two tiles per task so the pool balances */
+        int64_t cap = (t->units + 2 * parts - 1) / (2 * parts);
+        if (cap >= 1 && per > cap)
+            per = cap;
+    }
+    if (per > t->units)
+        per = t->units;
+    t->per_tile = per;
+    t->ntiles = (t->units + per - 1) / per;
+}
+
+struct conv_gemm_job {
+    struct onnxq_op_ctx *ctx;
+    const struct onnxq_conv_geom *g;
+    const struct tiling *t;
+    const float *x, *w, *bias;
+    float *y;
+    float *scratch;      /* split mode: one tile buffer per slot */
+    size_t slot_elems;
+    int64_t nslots;
+    int64_t njobs;       /* n * group * ntiles */
+    bool inner_parallel; /* im2col over the pool (non-split mode) */
+};
+
+/* One tile: im2col, bias prefill, sgemm. */
+static void conv_tile(const struct conv_gemm_job *j, int64_t job, float *col)
+{
+    const struct onnxq_conv_geom *g = j->g;
+    const struct tiling *t = j->t;
+    int64_t cg = g->c / g->group, mg = g->m / g->group;
+    int64_t kprod = prod64(g->k, g->nsp), krows = cg * kprod;
+    int64_t iprod = prod64(g->in, g->nsp), oprod = prod64(g->out, g->nsp);
+    int64_t tile = job % t->ntiles, ng = job / t->ntiles;
+    int64_t grp = ng % g->group, n = ng / g->group;
+    int64_t u0 = tile * t->per_tile, u1 = min64(u0 + t->per_tile, t->units);
+    int64_t p0 = u0 * t->unit, cols = (u1 - u0) * t->unit;
+    struct im2col_job ij = {g, t->is2d ? &t->d2 : NULL, j->x + (n * g->c + grp * cg) * iprod, iprod, kprod,
+                            t->is2d ? u0 : p0, t->is2d ? u1 : p0 + cols, cols, col};
+    if (j->inner_parallel) {
+        size_t per_row = (size_t)cols;
+        onnxq_parallel_for(j->ctx, (size_t)krows, per_row >= 4096 ? 1 : 4096 / per_row, im2col_range, &ij);
+    } else {
+        im2col_range(&ij, 0, (size_t)krows);
+    }
+    float *yg = j->y + (n * g->m + grp * mg) * oprod + p0;
+    float beta = 0.0f;
+    if (j->bias) {
+        for (int64_t m = 0; m < mg; m++)
+            fill_f32(yg + m * oprod, (size_t)cols, j->bias[grp * mg + m]);
+        beta = 1.0f;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)mg, (int)cols, (int)krows, 1.0f,
+                j->w + grp * mg * krows, (int)krows, col, (int)cols, beta, yg, (int)oprod);
+}
+
+static void conv_tiles_slot(void *arg, size_t b, size_t e)
+{
+    const struct conv_gemm_job *j = arg;
+    for (size_t s = b; s < e; s++) {
+        float *col = j->scratch + s * j->slot_elems;
+        for (int64_t job = (int64_t)s; job < j->njobs; job += j->nslots)
+            conv_tile(j, job, col);
+    }
+}
+
+static enum onnxq_status conv_im2col(struct onnxq_op_ctx *ctx, const struct onnxq_conv_geom *g, const float *x,
+                                     const float *w, const float *bias, float *y)
+{
+    int64_t cg = g->c / g->group;
+    int64_t krows = cg * prod64(g->k, g->nsp);
+    bool split = split_blas(ctx);
+    int parts = split ? ctx->threads : 1;
+    struct tiling t;
+    make_tiling(g, krows, parts, &t);
+    size_t slot = (size_t)(krows * t.per_tile * t.unit);
+    int64_t njobs = g->n * g->group * t.ntiles;
+    int64_t nslots = split ? min64(parts, njobs) : 1;
+    struct scratch s;
+    float *buf = scratch_get(ctx, slot * (size_t)nslots * sizeof(float), &s);
+    if (!buf)
+        return fail_nomem(ctx);
+    struct conv_gemm_job j = {ctx, g, &t, x, w, bias, y, buf, slot, nslots, njobs, !split};
+    if (split)
+        onnxq_parallel_for(ctx, (size_t)nslots, 1, conv_tiles_slot, &j);
+    else
+        for (int64_t job = 0; job < njobs; job++)
+            conv_tile(&j, job, buf);
+    scratch_put(&s);
+    return ONNXQ_OK;
+}
+
+/* --------------------------------------------------------- conv: 1x1 path */
+
+struct conv1x1_job {
+    const struct onnxq_conv_geom *g;
+    const float *x, *w, *bias;
+    float *y;
+    int64_t chunk;  /* columns per task */
+    int64_t nchunks;
+};
+
+static void conv1x1_range(void *arg, size_t b, size_t e)
+{
+    const struct conv1x1_job *j = arg;
+    const struct onnxq_conv_geom *g = j->g;
+    int64_t cg = g->c / g->group, mg = g->m / g->group;
+    int64_t hw = prod64(g->in, g->nsp);
+    for (size_t it = b; it < e; it++) {
+        int64_t ch = (int64_t)it % j->nchunks, ng = (int64_t)it / j->nchunks;
+        int64_t grp = ng % g->group, n = ng / g->group;
+        int64_t c0 = ch * j->chunk, cols = min64(j->chunk, hw - c0);
+        float *yg = j->y + (n * g->m + grp * mg) * hw + c0;
+        float beta = 0.0f;
+        if (j->bias) {
+            for (int64_t m = 0; m < mg; m++)
+                fill_f32(yg + m * hw, (size_t)cols, j->bias[grp * mg + m]);
+            beta = 1.0f;
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)mg, (int)cols, (int)cg, 1.0f,
+                    j->w + grp * mg * cg, (int)cg, j->x + (n * g->c + grp * cg) * hw + c0, (int)hw, beta, yg,
+                    (int)hw);
+    }
+}
+
+static enum onnxq_status conv_1x1(struct onnxq_op_ctx *ctx, const struct onnxq_conv_geom *g, const float *x,
+                                  const float *w, const float *bias, float *y)
+{
+    int64_t hw = prod64(g->in, g->nsp), mg = g->m / g->group;
+    struct conv1x1_job j = {g, x, w, bias, y, hw, 1};
+    if (split_blas(ctx)) {
+        int64_t parts = ctx->threads;
+        int64_t chunk = (hw + parts - 1) / parts;
+        chunk = (chunk + 15) / 16 * 16;
+        if (chunk < 64)
+            chunk = 64;
+        j.chunk = min64(chunk, hw);
+        j.nchunks = (hw + j.chunk - 1) / j.chunk;
+        onnxq_parallel_for(ctx, (size_t)(g->n * g->group * j.nchunks), 1, conv1x1_range, &j);
+        return ONNXQ_OK;
+    }
+    if (bias) {
+        /* prefill with the pool, then one sgemm per image and group */
+        fill_planes(ctx, y, (size_t)(g->n * g->m), (size_t)hw, (size_t)hw, bias, g->m);
+        for (int64_t n = 0; n < g->n; n++)
+            for (int64_t grp = 0; grp < g->group; grp++) {
+                int64_t cg = g->c / g->group;
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)mg, (int)hw, (int)cg, 1.0f,
+                            w + grp * mg * cg, (int)cg, x + (n * g->c + grp * cg) * hw, (int)hw, 1.0f,
+                            y + (n * g->m + grp * mg) * hw, (int)hw);
+            }
+        return ONNXQ_OK;
+    }
+    conv1x1_range(&j, 0, (size_t)(g->n * g->group));
+    return ONNXQ_OK;
+}
+
+/* -------------------------------------------------- conv: depthwise path */
+
+/* y[i] += sum_k w[k] * x[i*S + k] over i in [0, n), for fixed K and S so the
+ * compiler unrolls the taps and vectorises over i. */
+#define DW_ROW(NAME, K, S) \
+    static void NAME(float *restrict y, const float *restrict x, const float *restrict w, int64_t n) \
+    { \
+        for (int64_t i = 0; i < n; i++) { \
+            float acc = y[i]; \
+            for (int k = 0; k < (K); k++) \
+                acc += w[k] * x[i * (S) + k]; \
+            y[i] = acc; \
+        } \
+    }
+DW_ROW(dw_row_k3s1, 3, 1)
+DW_ROW(dw_row_k3s2, 3, 2)
+DW_ROW(dw_row_k5s1, 5, 1)
+DW_ROW(dw_row_k5s2, 5, 2)
+#undef DW_ROW
+
+struct dw_job {
+    struct g2 d;
+    int64_t c;  /* channels (== groups) */
+    const float *x, *w, *bias;
+    float *y;
+};
+
+static void dw_plane(const struct dw_job *j, int64_t plane)
+{
+    const struct g2 *d = &j->d;
+    int64_t ch = plane % j->c;
+    const float *x = j->x + plane * d->H * d->W;
+    const float *w = j->w + ch * d->KH * d->KW;
+    float *y = j->y + plane * d->OH * d->OW;
+    float b = j->bias ? j->bias[ch] : 0.0f;
+    /* interior columns: every kx tap in range */
+    int64_t lo0, hi0, lo1, hi1;
+    valid_cols(-d->PW, d->SW, d->W, d->OW, &lo0, &hi0);
+    valid_cols((d->KW - 1) * d->DW - d->PW, d->SW, d->W, d->OW, &lo1, &hi1);
+    int64_t lo = max64(lo0, lo1), hi = min64(hi0, hi1);
+    if (hi < lo)
+        hi = lo;
+    int kind = 0;
+    if (d->DW == 1 && d->KW == 3 && d->SW == 1)
+        kind = 1;
+    else if (d->DW == 1 && d->KW == 3 && d->SW == 2)
+        kind = 2;
+    else if (d->DW == 1 && d->KW == 5 && d->SW == 1)
+        kind = 3;
+    else if (d->DW == 1 && d->KW == 5 && d->SW == 2)
+        kind = 4;
+    for (int64_t oy = 0; oy < d->OH; oy++) {
+        float *yr = y + oy * d->OW;
+        fill_f32(yr, (size_t)d->OW, b);
+        for (int64_t ky = 0; ky < d->KH; ky++) {
+            int64_t iy = oy * d->SH - d->PH + ky * d->DH;
+            if (iy < 0 || iy >= d->H)
+                continue;
+            const float *xr = x + iy * d->W;
+            const float *wr = w + ky * d->KW;
+            if (hi > lo) {
+                const float *xs = xr + lo * d->SW - d->PW;
+                int64_t cnt = hi - lo;
+                switch (kind) {
+                case 1: dw_row_k3s1(yr + lo, xs, wr, cnt); break;
+                case 2: dw_row_k3s2(yr + lo, xs, wr, cnt); break;
+                case 3: dw_row_k5s1(yr + lo, xs, wr, cnt); break;
+                case 4: dw_row_k5s2(yr + lo, xs, wr, cnt); break;
+                default:
+                    for (int64_t kx = 0; kx < d->KW; kx++) {
+                        float wv = wr[kx];
+                        const float *xk = xs + kx * d->DW;
+                        float *yo = yr + lo;
+                        if (d->SW == 1)
+                            for (int64_t i = 0; i < cnt; i++)
+                                yo[i] += wv * xk[i];
+                        else
+                            for (int64_t i = 0; i < cnt; i++)
+                                yo[i] += wv * xk[i * d->SW];
+                    }
+                }
+            }
+            /* border columns, with per-tap bounds checks */
+            for (int64_t ox = 0; ox < d->OW; ox++) {
+                if (ox == lo && hi > lo)
+                    ox = hi;
+                if (ox >= d->OW)
+                    break;
+                float acc = 0.0f;
+                for (int64_t kx = 0; kx < d->KW; kx++) {
+                    int64_t ix = ox * d->SW - d->PW + kx * d->DW;
+                    if (ix >= 0 && ix < d->W)
+                        acc += wr[kx] * xr[ix];
+                }
+                yr[ox] += acc;
+            }
+        }
+    }
+}
+
+static void dw_range(void *arg, size_t b, size_t e)
+{
+    const struct dw_job *j = arg;
+    for (size_t p = b; p < e; p++)
+        dw_plane(j, (int64_t)p);
+}
+
+static enum onnxq_status conv_depthwise(struct onnxq_op_ctx *ctx, const struct onnxq_conv_geom *g, const float *x,
+                                        const float *w, const float *bias, float *y)
+{
+    struct dw_job j = {0};
+    geom_2d(g, &j.d);
+    j.c = g->c;
+    j.x = x;
+    j.w = w;
+    j.bias = bias;
+    j.y = y;
+    size_t work = (size_t)(j.d.OH * j.d.OW * j.d.KH * j.d.KW);
+    onnxq_parallel_for(ctx, (size_t)(g->n * g->c), work >= 32768 ? 1 : 32768 / (work ? work : 1), dw_range, &j);
+    return ONNXQ_OK;
+}
+
+/* ------------------------------------------- conv: Winograd F(2x2, 3x3) */
+
+/* U[16][M][C] = G g G^T for every (m, c), G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1]. */
+static void wino_transform_weights(const float *w, int64_t m, int64_t c, float *u)
+{
+    for (int64_t mi = 0; mi < m; mi++) {
+        for (int64_t ci = 0; ci < c; ci++) {
+            const float *k = w + (mi * c + ci) * 9;
+            float t[4][3];
+            for (int j = 0; j < 3; j++) {
+                float a = k[0 * 3 + j], b = k[1 * 3 + j], cc = k[2 * 3 + j];
+                t[0][j] = a;
+                t[1][j] = 0.5f * (a + b + cc);
+                t[2][j] = 0.5f * (a - b + cc);
+                t[3][j] = cc;
+            }
+            for (int i = 0; i < 4; i++) {
+                float a = t[i][0], b = t[i][1], cc = t[i][2];
+                float r[4] = {a, 0.5f * (a + b + cc), 0.5f * (a - b + cc), cc};
+                for (int j = 0; j < 4; j++)
+                    u[((size_t)(i * 4 + j) * (size_t)m + (size_t)mi) * (size_t)c + (size_t)ci] = r[j];
+            }
+        }
+    }
+}
+
+struct wino_job {
+    const struct onnxq_conv_geom *g;
+    const struct g2 *d;
+    const float *x;      /* image n */
+    float *y;            /* image n */
+    const float *u;      /* [16][M][C] */
+    const float *bias;
+    int64_t tw;          /* tiles per row */
+    int64_t t0, nt;      /* block: first tile, tile count */
+    float *v;            /* 16 matrices [C][nt], WINO_MAT_STRIDE(C, nt) apart */
+    float *mo;           /* 16 matrices [M][nt], WINO_MAT_STRIDE(M, nt) apart */
+};
+
+/* Input transform of channels [b, e): V = B^T d B on 4x4 patches,
+ * B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. */
+static void wino_input_range(void *arg, size_t b, size_t e)
+{
+    const struct wino_job *j = arg;
+    const struct g2 *d = j->d;
+    int64_t C = j->g->c, nt = j->nt;
+    for (size_t ci = b; ci < e; ci++) {
+        const float *xc = j->x + (int64_t)ci * d->H * d->W;
+        for (int64_t t = 0; t < nt; t++) {
+            int64_t tile = j->t0 + t;
+            int64_t ty = tile / j->tw, tx = tile % j->tw;
+            int64_t y0 = ty * 2 - d->PH, x0 = tx * 2 - d->PW;
+            float p[4][4];
+            if (y0 >= 0 && x0 >= 0 && y0 + 4 <= d->H && x0 + 4 <= d->W) {
+                for (int r = 0; r < 4; r++)
+                    for (int q = 0; q < 4; q++)
+                        p[r][q] = xc[(y0 + r) * d->W + x0 + q];
+            } else {
+                for (int r = 0; r < 4; r++)
+                    for (int q = 0; q < 4; q++) {
+                        int64_t iy = y0 + r, ix = x0 + q;
+                        p[r][q] = (iy >= 0 && iy < d->H && ix >= 0 && ix < d->W) ? xc[iy * d->W + ix] : 0.0f;
+                    }
+            }
+            float s[4][4];
+            for (int q = 0; q < 4; q++) {
+                s[0][q] = p[0][q] - p[2][q];
+                s[1][q] = p[1][q] + p[2][q];
+                s[2][q] = p[2][q] - p[1][q];
+                s[3][q] = p[1][q] - p[3][q];
+            }
+            for (int r = 0; r < 4; r++) {
+                float o[4] = {s[r][0] - s[r][2], s[r][1] + s[r][2], s[r][2] - s[r][1], s[r][1] - s[r][3]};
+                for (int q = 0; q < 4; q++)
+                    j->v[(size_t)(r * 4 + q) * WINO_MAT_STRIDE(C, nt) + ci * (size_t)nt + (size_t)t] = o[q];
+            }
+        }
+    }
+}
+
+/* Output transform of channels [b, e): Y = A^T M A, A^T = [1 1 1 0; 0 1 -1 -1]. */
+static void wino_output_range(void *arg, size_t b, size_t e)
+{
+    const struct wino_job *j = arg;
+    const struct g2 *d = j->d;
+    int64_t M = j->g->m, nt = j->nt;
+    for (size_t mi = b; mi < e; mi++) {
+        float *ym = j->y + (int64_t)mi * d->OH * d->OW;
+        float bv = j->bias ? j->bias[mi] : 0.0f;
+        for (int64_t t = 0; t < nt; t++) {
+            float mm[4][4];
+            for (int r = 0; r < 4; r++)
+                for (int q = 0; q < 4; q++)
+                    mm[r][q] = j->mo[(size_t)(r * 4 + q) * WINO_MAT_STRIDE(M, nt) + mi * (size_t)nt + (size_t)t];
+            float s[2][4];
+            for (int q = 0; q < 4; q++) {
+                s[0][q] = mm[0][q] + mm[1][q] + mm[2][q];
+                s[1][q] = mm[1][q] - mm[2][q] - mm[3][q];
+            }
+            float o[2][2];
+            for (int r = 0; r < 2; r++) {
+                o[r][0] = s[r][0] + s[r][1] + s[r][2] + bv;
+                o[r][1] = s[r][1] - s[r][2] - s[r][3] + bv;
+            }
+            int64_t tile = j->t0 + t;
+            int64_t oy = (tile / j->tw) * 2, ox = (tile % j->tw) * 2;
+            for (int r = 0; r < 2 && oy + r < d->OH; r++)
+                for (int q = 0; q < 2 && ox + q < d->OW; q++)
+                    ym[(oy + r) * d->OW + ox + q] = o[r][q];
+        }
+    }
+}
+
+static void wino_block(struct onnxq_op_ctx *ctx, struct wino_job *j, bool inner_parallel)
+{
+    int64_t C = j->g->c, M = j->g->m, nt = j->nt;
+    if (inner_parallel)
+        onnxq_parallel_for(ctx, (size_t)C, 1, wino_input_range, j);
+    else
+        wino_input_range(j, 0, (size_t)C);
+    for (int k = 0; k < 16; k++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)nt, (int)C, 1.0f, j->u + k * M * C,
+                    (int)C, j->v + (size_t)k * WINO_MAT_STRIDE(C, nt), (int)nt, 0.0f,
+                    j->mo + (size_t)k * WINO_MAT_STRIDE(M, nt), (int)nt);
+    if (inner_parallel)
+        onnxq_parallel_for(ctx, (size_t)M, 1, wino_output_range, j);
+    else
+        wino_output_range(j, 0, (size_t)M);
+}
+
+struct wino_split {
+    struct onnxq_op_ctx *ctx;
+    const struct wino_job *proto;
+    int64_t nslots, nblocks, blocks_per_image, block_tiles, tiles;
+    float *buf;
+    size_t slot_elems;
+};
+
+static void wino_slot(void *arg, size_t b, size_t e)
+{
+    const struct wino_split *s = arg;
+    const struct onnxq_conv_geom *g = s->proto->g;
+    const struct g2 *d = s->proto->d;
+    for (size_t slot = b; slot < e; slot++) {
+        for (int64_t blk = (int64_t)slot; blk < s->nblocks; blk += s->nslots) {
+            struct wino_job j = *s->proto;
+            int64_t n = blk / s->blocks_per_image, bi = blk % s->blocks_per_image;
+            j.x += n * g->c * d->H * d->W;
+            j.y += n * g->m * d->OH * d->OW;
+            j.t0 = bi * s->block_tiles;
+            j.nt = min64(s->block_tiles, s->tiles - j.t0);
+            j.v = s->buf + slot * s->slot_elems;
+            j.mo = j.v + 16 * WINO_MAT_STRIDE(g->c, s->block_tiles);
+            wino_block(s->ctx, &j, false);
+        }
+    }
+}
+
+static enum onnxq_status conv_winograd(struct onnxq_op_ctx *ctx, const struct onnxq_conv_geom *g, const float *x,
+                                       const float *w, const float *u_packed, const float *bias, float *y)
+{
+    struct g2 d = {0};
+    geom_2d(g, &d);
+    int64_t th = (d.OH + 1) / 2, tw = (d.OW + 1) / 2, tiles = th * tw;
+    bool split = split_blas(ctx);
+    int64_t parts = split ? ctx->threads : 1;
+    int64_t bt = min64(WINO_BLOCK_TILES, tiles);
+    if (split && g->n * ((tiles + bt - 1) / bt) < 2 * parts) {
+        int64_t want = (tiles + 2 * parts - 1) / (2 * parts);
+        bt = max64(16, min64(bt, want));
+    }
+    int64_t bpi = (tiles + bt - 1) / bt, nblocks = g->n * bpi;
+    int64_t nslots = split ? min64(parts, nblocks) : 1;
+    size_t slot_elems = 16 * (WINO_MAT_STRIDE(g->c, bt) + WINO_MAT_STRIDE(g->m, bt));
+    size_t u_elems = u_packed ? 0 : (size_t)(16 * g->m * g->c);
+    struct scratch s;
+    float *buf = scratch_get(ctx, (slot_elems * (size_t)nslots + u_elems) * sizeof(float), &s);
+    if (!buf)
+        return fail_nomem(ctx);
+    const float *u = u_packed;
+    if (!u) {
+        float *uu = buf + slot_elems * (size_t)nslots;
+        wino_transform_weights(w, g->m, g->c, uu);
+        u = uu;
+    }
+    struct wino_job proto = {g, &d, x, y, u, bias, tw, 0, 0, NULL, NULL};
+    struct wino_split sp = {ctx, &proto, nslots, nblocks, bpi, bt, tiles, buf, slot_elems};
+    if (split)
+        onnxq_parallel_for(ctx, (size_t)nslots, 1, wino_slot, &sp);
+    else
+        for (int64_t blk = 0; blk < nblocks; blk++) {
+            struct wino_job j = proto;
+            int64_t n = blk / bpi, bi = blk % bpi;
+            j.x += n * g->c * d.H * d.W;
+            j.y += n * g->m * d.OH * d.OW;
+            j.t0 = bi * bt;
+            j.nt = min64(bt, tiles - j.t0);
+            j.v = buf;
+            j.mo = buf + 16 * WINO_MAT_STRIDE(g->c, bt);
+            wino_block(ctx, &j, true);
+        }
+    scratch_put(&s);
+    return ONNXQ_OK;
+}
+
+/* ------------------------------------------------------ conv: dispatcher */
+
+static bool fits_int(int64_t v)
+{
+    return v >= 0 && v <= INT_MAX;
+}
+
+bool onnxq_conv_algo_ok(const struct onnxq_conv_geom *g, enum onnxq_conv_algo algo)
+{
+    int64_t cg = g->c / g->group, mg = g->m / g->group;
+    int64_t kprod = prod64(g->k, g->nsp), oprod = prod64(g->out, g->nsp);
+    bool unit = true;
+    for (int d = 0; d < g->nsp; d++)
+        unit = unit && g->k[d] == 1 && g->stride[d] == 1 && g->pad_b[d] == 0 && g->pad_e[d] == 0;
+    switch (algo) {
+    case ONNXQ_CONV_AUTO:
+    case ONNXQ_CONV_REFERENCE:
+        return true;
+    case ONNXQ_CONV_GEMM_1X1:
+        return unit && fits_int(mg) && fits_int(cg) && fits_int(oprod);
+    case ONNXQ_CONV_IM2COL:
+        return fits_int(mg) && fits_int(cg * kprod) && fits_int(oprod);
+    case ONNXQ_CONV_DEPTHWISE:
+        return g->nsp <= 2 && g->group == g->c && g->group == g->m;
+    case ONNXQ_CONV_WINOGRAD:
+        return g->nsp == 2 && g->group == 1 && g->k[0] == 3 && g->k[1] == 3 && g->stride[0] == 1 &&
+               g->stride[1] == 1 && g->dil[0] == 1 && g->dil[1] == 1 && fits_int(g->m) && fits_int(g->c) &&
+               g->pad_b[0] >= 0 && g->pad_b[1] >= 0;
+    }
+    return false;
+}
+
+/* The fastest applicable algorithm (measured on PP-OCR shapes). */
+static enum onnxq_conv_algo conv_choose(const struct onnxq_conv_geom *g)
+{
+    if (g->group > 1 && onnxq_conv_algo_ok(g, ONNXQ_CONV_DEPTHWISE))
+        return ONNXQ_CONV_DEPTHWISE;
+    if (onnxq_conv_algo_ok(g, ONNXQ_CONV_GEMM_1X1))
+        return ONNXQ_CONV_GEMM_1X1;
+    if (onnxq_conv_algo_ok(g, ONNXQ_CONV_WINOGRAD) && g->c >= 16 && g->m >= 8 && g->out[0] * g->out[1] >= 64)
+        return ONNXQ_CONV_WINOGRAD;
+    if (onnxq_conv_algo_ok(g, ONNXQ_CONV_IM2COL))
+        return ONNXQ_CONV_IM2COL;
+    return ONNXQ_CONV_REFERENCE;
+}
+
+static enum onnxq_status conv_f32_packed(struct onnxq_op_ctx *ctx, const struct onnxq_conv_geom *g,
+                                         enum onnxq_conv_algo algo, const float *x, const float *w,
+                                         const float *wino_u, const float *bias, float *y)
+{
+    if (algo == ONNXQ_CONV_AUTO)
+        algo = conv_choose(g);
+    if (!onnxq_conv_algo_ok(g, algo))
+        return onnxq_op_fail(ctx->err, ctx->node, ONNXQ_E_INTERNAL, "convolution algorithm %d does not apply",
+                             (int)algo);
+    if (prod64(g->out, g->nsp) == 0 || g->n == 0 || g->m == 0)
+        return ONNXQ_OK;
+    switch (algo) {
+    case ONNXQ_CONV_GEMM_1X1: return conv_1x1(ctx, g, x, w, bias, y);
+    case ONNXQ_CONV_IM2COL: return conv_im2col(ctx, g, x, w, bias, y);
+    case ONNXQ_CONV_DEPTHWISE: return conv_depthwise(ctx, g, x, w, bias, y);
+    case ONNXQ_CONV_WINOGRAD: return conv_winograd(ctx, g, x, w, wino_u, bias, y);
+    default: return ref_f32(ctx, g, false, x, w, bias, y);
+    }
+}
+
+enum onnxq_status onnxq_conv_f32(struct onnxq_op_ctx *ctx, const struct onnxq_conv_geom *g,
+                                 enum onnxq_conv_algo algo, const float *x, const float *w, const float *bias,
+                                 float *y)
+{
+    return conv_f32_packed(ctx, g, algo, x, w, NULL, bias, y);
+}
+
+/* ------------------------------------------------- convtranspose (float) */
+
+struct col2im_job {
+    const struct onnxq_conv_geom *g;
+    const struct g2 *d2;  /* NULL: N-D */
+    const float *col;     /* [mg * kprod][cols] */
+    float *y;             /* first output channel of the group, image n */
+    int64_t kprod, oprod;
+    int64_t t0, t1;       /* input rows (2-D) or positions (N-D) */
+    int64_t cols;
+};
+
+static void col2im_range(void *arg, size_t b, size_t e)
+{
+    const struct col2im_job *j = arg;
+    const struct onnxq_conv_geom *g = j->g;
+    for (size_t mm = b; mm < e; mm++) {
+        float *ym = j->y + (int64_t)mm * j->oprod;
+        for (int64_t kp = 0; kp < j->kprod; kp++) {
+            const float *cr = j->col + ((int64_t)mm * j->kprod + kp) * j->cols;
+            if (j->d2) {
+                const struct g2 *d = j->d2;
+                int64_t ky = kp / d->KW, kx = kp % d->KW;
+                int64_t off = kx * d->DW - d->PW;
+                /* input columns iw with 0 <= iw*SW + off < OW */
+                int64_t lo = off >= 0 ? 0 : ceil_div(-off, d->SW);
+                int64_t hi = d->OW - 1 - off >= 0 ? floor_div(d->OW - 1 - off, d->SW) + 1 : 0;
+                lo = min64(lo, d->W);
+                hi = min64(hi, d->W);
+                for (int64_t ih = j->t0; ih < j->t1; ih++) {
+                    int64_t oh = ih * d->SH - d->PH + ky * d->DH;
+                    if (oh < 0 || oh >= d->OH)
+                        continue;
+                    const float *c = cr + (ih - j->t0) * d->W;
+                    float *yr = ym + oh * d->OW + off;
+                    if (d->SW == 1)
+                        for (int64_t iw = lo; iw < hi; iw++)
+                            yr[iw] += c[iw];
+                    else
+                        for (int64_t iw = lo; iw < hi; iw++)
+                            yr[iw * d->SW] += c[iw];
+                }
+            } else {
+                int nsp = g->nsp;
+                int64_t kd[ONNXQ_CONV_MAX_SP], ic[ONNXQ_CONV_MAX_SP], r = kp;
+                for (int d = nsp - 1; d >= 0; d--) {
+                    kd[d] = r % g->k[d];
+                    r /= g->k[d];
+                }
+                r = j->t0;
+                for (int d = nsp - 1; d >= 0; d--) {
+                    ic[d] = r % g->in[d];
+                    r /= g->in[d];
+                }
+                for (int64_t t = j->t0; t < j->t1; t++) {
+                    int64_t off = 0;
+                    bool ok = true;
+                    for (int d = 0; d < nsp; d++) {
+                        int64_t od = ic[d] * g->stride[d] - g->pad_b[d] + kd[d] * g->dil[d];
+                        if (od < 0 || od >= g->out[d]) {
+                            ok = false;
+                            break;
+                        }
+                        off = off * g->out[d] + od;
+                    }
+                    if (ok)
+                        ym[off] += cr[t - j->t0];
+                    for (int d = nsp - 1; d >= 0; d--) {
+                        if (++ic[d] < g->in[d])
+                            break;
+                        ic[d] = 0;
+                    }
+                }
+            }
+        }
+    }
+}
+
+enum onnxq_status onnxq_convtranspose_f32(struct onnxq_op_ctx *ctx, const struct onnxq_conv_geom *g,
+                                          bool reference, const float *x, const float *w, const float *bias,
+                                          float *y)
+{
+    int64_t cg = g->c / g->group, mg = g->m / g->group;
+    int64_t kprod = prod64(g->k, g->nsp), iprod = prod64(g->in, g->nsp), oprod = prod64(g->out, g->nsp);
+    int64_t rows = mg * kprod;
+    if (reference || !fits_int(rows) || !fits_int(cg) || !fits_int(iprod))
+        return ref_f32(ctx, g, true, x, w, bias, y);
+    if (oprod == 0 || g->n == 0 || g->m == 0)
+        return ONNXQ_OK;
+    fill_planes(ctx, y, (size_t)(g->n * g->m), (size_t)oprod, (size_t)oprod, bias, g->m);
+    if (iprod == 0 || cg == 0)
+        return ONNXQ_OK;
+    struct g2 d2 = {0};
+    bool is2d = geom_2d(g, &d2);
+    int64_t unit = is2d ? d2.W : 1, units = is2d ? d2.H : iprod;
+    size_t unit_bytes = (size_t)(rows * unit) * sizeof(float);
+    int64_t per = max64(1, (int64_t)(COL_TILE_BYTES / (unit_bytes ? unit_bytes : 1)));
+    per = min64(per, units);
+    struct scratch s;
+    float *col = scratch_get(ctx, (size_t)(rows * per * unit) * sizeof(float), &s);
+    if (!col)
+        return fail_nomem(ctx);
+    for (int64_t n = 0; n < g->n; n++) {
+        for (int64_t grp = 0; grp < g->group; grp++) {
+            const float *xg = x + (n * g->c + grp * cg) * iprod;
+            const float *wg = w + grp * cg * rows;
+            for (int64_t u0 = 0; u0 < units; u0 += per) {
+                int64_t u1 = min64(u0 + per, units), cols = (u1 - u0) * unit;
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)rows, (int)cols, (int)cg, 1.0f, wg,
+                            (int)rows, xg + u0 * unit, (int)iprod, 0.0f, col, (int)cols);
+                struct col2im_job j = {g, is2d ? &d2 : NULL, col, y + (n * g->m + grp * mg) * oprod, kprod,
+                                       oprod, u0, u1, cols};
+                size_t work = (size_t)(kprod * cols);
+                onnxq_parallel_for(ctx, (size_t)mg, work >= 8192 ? 1 : 8192 / (work ? work : 1), col2im_range, &j);
+            }
+        }
+    }
+    scratch_put(&s);
+    return ONNXQ_OK;
+}
+
+/* --------------------------------------------------------- the Conv ops */
+
+enum auto_pad { PAD_NOTSET = 0, PAD_SAME_UPPER, PAD_SAME_LOWER, PAD_VALID };
+
+struct conv_state {
+    bool transpose;
+    enum auto_pad auto_pad;
+    int64_t group;
+    size_t n_kernel, n_strides, n_dil, n_pads, n_outpad, n_outshape;
+    int64_t kernel[ONNXQ_CONV_MAX_SP], strides[ONNXQ_CONV_MAX_SP], dil[ONNXQ_CONV_MAX_SP];
+    int64_t pads[2 * ONNXQ_CONV_MAX_SP], outpad[ONNXQ_CONV_MAX_SP], outshape[ONNXQ_CONV_MAX_SP + 2];
+    /* constant weights (data pointer) and their Winograd-transformed copy
+     * [16][M][C] (NULL when not applicable) */
+    const void *w_const;
+    float *wino_u;
+};
+
+static enum onnxq_status read_ints(struct onnxq_op_init *ictx, const char *name, size_t max, int64_t *dst,
+                                   size_t *count)
+{
+    size_t n = 0;
+    const int64_t *v = onnxq_attr_ints(ictx->node, name, &n);
+    if (n > max)
+        return onnxq_op_fail(ictx->err, ictx->node, ONNXQ_E_UNSUPPORTED,
+                             "attribute %s has %zu values; at most %zu are supported", name, n, max);
+    if (n)
+        memcpy(dst, v, n * sizeof(int64_t));
+    *count = n;
+    return ONNXQ_OK;
+}
+
+void onnxq_conv_fini(void *state)
+{
+    struct conv_state *s = state;
+    if (!s)
+        return;
+    free(s->wino_u);
+    free(s);
+}
+
+static enum onnxq_status conv_init_common(struct onnxq_op_init *ictx, void **state, bool transpose)
+{
+    const struct onnxq_node *n = ictx->node;
+    struct conv_state *s = calloc(1, sizeof(*s));
+    if (!s)
+        return onnxq_op_fail(ictx->err, n, ONNXQ_E_NOMEM, "out of memory");
+    s->transpose = transpose;
+    enum onnxq_status st;
+    if ((st = read_ints(ictx, "kernel_shape", ONNXQ_CONV_MAX_SP, s->kernel, &s->n_kernel)) ||
+        (st = read_ints(ictx, "strides", ONNXQ_CONV_MAX_SP, s->strides, &s->n_strides)) ||
+        (st = read_ints(ictx, "dilations", ONNXQ_CONV_MAX_SP, s->dil, &s->n_dil)) ||
+        (st = read_ints(ictx, "pads", 2 * ONNXQ_CONV_MAX_SP, s->pads, &s->n_pads)) ||
+        (st = read_ints(ictx, "output_padding", ONNXQ_CONV_MAX_SP, s->outpad, &s->n_outpad)) ||
+        (st = read_ints(ictx, "output_shape", ONNXQ_CONV_MAX_SP + 2, s->outshape, &s->n_outshape))) {
+        free(s);
+        return st;
+    }
+    s->group = onnxq_attr_int(n, "group", 1);
+    char buf[32];
+    const char *ap = onnxq_attr_string(n, "auto_pad", "NOTSET", buf, sizeof(buf));
+    if (strcmp(ap, "NOTSET") == 0 || *ap == '\0')
+        s->auto_pad = PAD_NOTSET;
+    else if (strcmp(ap, "SAME_UPPER") == 0)
+        s->auto_pad = PAD_SAME_UPPER;
+    else if (strcmp(ap, "SAME_LOWER") == 0)
+        s->auto_pad = PAD_SAME_LOWER;
+    else if (strcmp(ap, "VALID") == 0)
+        s->auto_pad = PAD_VALID;
+    else {
+        free(s);
+        return onnxq_op_fail(ictx->err, n, ONNXQ_E_INVALID_MODEL, "unknown auto_pad '%s'", ap);
+    }
+    st = ONNXQ_OK;
+    if (s->group < 1)
+        st = onnxq_op_fail(ictx->err, n, ONNXQ_E_INVALID_MODEL, "group is %lld; it must be >= 1",
+                           (long long)s->group);
+    for (size_t i = 0; !st && i < s->n_strides; i++)
+        if (s->strides[i] < 1)
+            st = onnxq_op_fail(ictx->err, n, ONNXQ_E_INVALID_MODEL, "strides[%zu] is %lld; it must be >= 1", i,
+                               (long long)s->strides[i]);
+    for (size_t i = 0; !st && i < s->n_dil; i++)
+        if (s->dil[i] < 1)
+            st = onnxq_op_fail(ictx->err, n, ONNXQ_E_INVALID_MODEL, "dilations[%zu] is %lld; it must be >= 1", i,
+                               (long long)s->dil[i]);
+    if (st) {
+        free(s);
+        return st;
+    }
+    /* Pre-pack constant float weights for Winograd: 3x3 kernels, unit
+     * strides and dilations, one group. */
+    const struct onnxq_tensor *w = ictx->n_inputs > 1 ? ictx->const_inputs[1] : NULL;
+    if (w && !transpose && w->dtype == ONNXQ_DT_FLOAT && w->ndim == 4 && w->dims[2] == 3 && w->dims[3] == 3 &&
+        s->group == 1 && w->data) {
+        bool unit = true;
+        for (size_t i = 0; i < s->n_strides; i++)
+            unit = unit && s->strides[i] == 1;
+        for (size_t i = 0; i < s->n_dil; i++)
+            unit = unit && s->dil[i] == 1;
+        if (unit) {
+            s->w_const = w->data;
+            s->wino_u = malloc((size_t)(16 * w->dims[0] * w->dims[1]) * sizeof(float));
+            if (!s->wino_u) {
+                free(s);
+                return onnxq_op_fail(ictx->err, n, ONNXQ_E_NOMEM, "out of memory");
+            }
+            wino_transform_weights(w->data, w->dims[0], w->dims[1], s->wino_u);
+        }
+    }
+    *state = s;
+    return ONNXQ_OK;
+}
+
+enum onnxq_status onnxq_conv_init(struct onnxq_op_init *ictx, void **state)
+{
+    return conv_init_common(ictx, state, false);
+}
+
+enum onnxq_status onnxq_convtranspose_init(struct onnxq_op_init *ictx, void **state)
+{
+    return conv_init_common(ictx, state, true);
+}
+
+static enum onnxq_status bad_count(struct onnxq_op_ctx *ctx, const char *attr, size_t have, int want)
+{
+    return onnxq_op_fail(ctx->err, ctx->node, ONNXQ_E_INVALID_MODEL,
+                         "attribute %s has %zu values; the input has %d spatial dimensions (expected %d)", attr,
+                         have, want / (strcmp(attr, "pads") == 0 ? 2 : 1), want);
+}
+
+/* Resolve the geometry from the input shapes and attributes. */
+static enum onnxq_status conv_geometry(const struct conv_state *s, struct onnxq_op_ctx *ctx,
+                                       struct onnxq_conv_geom *g)
+{
+    enum onnxq_status st;
+    if ((st = onnxq_need_input(ctx, 0)) || (st = onnxq_need_input(ctx, 1)))
+        return st;
+    const struct onnxq_tensor *x = ctx->inputs[0], *w = ctx->inputs[1];
+    const struct onnxq_tensor *b = ctx->n_inputs > 2 ? ctx->inputs[2] : NULL;
+    char sx[200], sw[200];
+    onnxq_shape_format(x->dims, x->ndim, sx, sizeof(sx));
+    onnxq_shape_format(w->dims, w->ndim, sw, sizeof(sw));
+    if (x->ndim < 3 || x->ndim - 2 > ONNXQ_CONV_MAX_SP)
+        return onnxq_op_fail(ctx->err, ctx->node, ONNXQ_E_SHAPE,
+                             "input X ('%s') has shape %s; expected [N, C, spatial...] with 1 to %d spatial dims",
+                             ctx->node->inputs[0], sx, ONNXQ_CONV_MAX_SP);
+    if (w->ndim != x->ndim)
+        return onnxq_op_fail(ctx->err, ctx->node, ONNXQ_E_SHAPE,
+                             "weights W ('%s') have shape %s; expected rank %d like input X %s",
+                             ctx->node->inputs[1], sw, x->ndim, sx);
+    if (x->dtype != w->dtype)
+        return onnxq_op_fail(ctx->err, ctx->node, ONNXQ_E_SHAPE, "X is %s but W is %s",
+                             onnxq_dtype_name(x->dtype), onnxq_dtype_name(w->dtype));
+    int nsp = x->ndim - 2;
+    memset(g, 0, sizeof(*g));
+    g->nsp = nsp;
+    g->n = x->dims[0];
+    g->c = x->dims[1];
+    g->group = s->group;
+    if (s->transpose) {
+        if (w->dims[0] != g->c || g->c % g->group != 0)
+            return onnxq_op_fail(ctx->err, ctx->node, ONNXQ_E_SHAPE,
+                                 "input X %s has %lld channels; W %s with group %lld needs W[0] == C and C %% group == 0",
+                                 sx, (long long)g->c, sw, (long long)g->group);
+        g->m = w->dims[1] * g->group;
+    } else {
+        if (w->dims[1] * g->group != g->c || w->dims[0] % g->group != 0)
+            return onnxq_op_fail(ctx->err, ctx->node, ONNXQ_E_SHAPE,
+                                 "input X %s has %lld channels; W %s with group %lld needs W[1] * group == C and W[0] %% group == 0",
+                                 sx, (long long)g->c, sw, (long long)g->group);
+        g->m = w->dims[0];
+    }
+    if (b) {
+        if (b->ndim != 1 || b->dims[0] != g->m || b->dtype != x->dtype)
+            return onnxq_op_fail(ctx->err, ctx->node, ONNXQ_E_SHAPE,
+                                 "bias B ('%s') must be a 1-D %s tensor of %lld values (output channels)",
+                                 ctx->node->inputs[2], onnxq_dtype_name(x->dtype), (long long)g->m);
+    }
+    if (s->n_kernel && s->n_kernel != (size_t)nsp)
+        return bad_count(ctx, "kernel_shape", s->n_kernel, nsp);
+    if (s->n_strides && s->n_strides != (size_t)nsp)
+        return bad_count(ctx, "strides", s->n_strides, nsp);
+    if (s->n_dil && s->n_dil != (size_t)nsp)
+        return bad_count(ctx, "dilations", s->n_dil, nsp);
+    if (s->n_pads && s->n_pads != (size_t)(2 * nsp))
+        return bad_count(ctx, "pads", s->n_pads, 2 * nsp);
+    if (s->n_outpad && s->n_outpad != (size_t)nsp)
+        return bad_count(ctx, "output_padding", s->n_outpad, nsp);
+    if (s->n_outshape && s->n_outshape != (size_t)nsp && s->n_outshape != (size_t)nsp + 2)
+        return bad_count(ctx, "output_shape", s->n_outshape, nsp);
+    for (int d = 0; d < nsp; d++) {
+        g->in[d] = x->dims[2 + d];
+        g->k[d] = w->dims[2 + d];
+        if (s->n_kernel && s->kernel[d] != g->k[d])
+            return onnxq_op_fail(ctx->err, ctx->node, ONNXQ_E_SHAPE,
+                                 "kernel_shape[%d] is %lld but W %s has %lld there", d, (long long)s->kernel[d],
+                                 sw, (long long)g->k[d]);
+        g->stride[d] = s->n_strides ? s->strides[d] : 1;
+        g->dil[d] = s->n_dil ? s->dil[d] : 1;
+        int64_t pb = s->n_pads ? s->pads[d] : 0, pe = s->n_pads ? s->pads[d + nsp] : 0;
+        int64_t ext = (g->k[d] - 1) * g->dil[d] + 1;  /* dilated kernel extent */
+        int64_t in = g->in[d], sd = g->stride[d], out;
+        if (!s->transpose) {
+            if (pb < 0 || pe < 0)
+                return onnxq_op_fail(ctx->err, ctx->node, ONNXQ_E_INVALID_MODEL, "pads must not be negative");
+            if (s->auto_pad == PAD_SAME_UPPER || s->auto_pad == PAD_SAME_LOWER) {
+                out = ceil_div(in, sd);
+                int64_t total = max64(0, (out - 1) * sd + ext - in);
+                pb = s->auto_pad == PAD_SAME_UPPER ? total / 2 : total - total / 2;
+                pe = total - pb;
+            } else {
+                if (s->auto_pad == PAD_VALID)
+                    pb = pe = 0;
+                int64_t span = in + pb + pe - ext;
+                out = span < 0 ? 0 : span / sd + 1;
+            }
+            if (out <= 0 && in > 0)
+                return onnxq_op_fail(ctx->err, ctx->node, ONNXQ_E_SHAPE,
+                                     "spatial dim %d: input %s with kernel %lld, dilation %lld and pads %lld+%lld "
+                                     "gives no output",
+                                     d, sx, (long long)g->k[d], (long long)g->dil[d], (long long)pb, (long long)pe);
+        } else {
+            int64_t op = s->n_outpad ? s->outpad[d] : 0;
+            if (op < 0)
+                return onnxq_op_fail(ctx->err, ctx->node, ONNXQ_E_INVALID_MODEL,
+                                     "output_padding must not be negative");
+            int64_t natural = sd * (in - 1) + op + ext;
+            if (s->n_outshape || s->auto_pad == PAD_SAME_UPPER || s->auto_pad == PAD_SAME_LOWER) {
+                out = s->n_outshape ? s->outshape[s->n_outshape - (size_t)nsp + (size_t)d] : in * sd;
+                int64_t total = natural - out;
+                if (s->auto_pad == PAD_SAME_UPPER) {
+                    pb = floor_div(total, 2);
+                    pe = total - pb;
+                } else {
+                    pe = floor_div(total, 2);
+                    pb = total - pe;
+                }
+            } else {
+                if (s->auto_pad == PAD_VALID)
+                    pb = pe = 0;
+                out = natural - pb - pe;
+            }
+            if (out <= 0)
+                return onnxq_op_fail(ctx->err, ctx->node, ONNXQ_E_SHAPE,
+                                     "spatial dim %d: input %s gives output size %lld", d, sx, (long long)out);
+        }
+        g->out[d] = out;
+        g->pad_b[d] = pb;
+        g->pad_e[d] = pe;
+    }
+    return ONNXQ_OK;
+}
+
+enum onnxq_status onnxq_conv_shape(void *state, struct onnxq_op_ctx *ctx)
+{
+    struct onnxq_conv_geom g;
+    enum onnxq_status st = conv_geometry(state, ctx, &g);
+    if (st)
+        return st;
+    int64_t dims[ONNXQ_MAX_DIMS];
+    dims[0] = g.n;
+    dims[1] = g.m;
+    for (int d = 0; d < g.nsp; d++)
+        dims[2 + d] = g.out[d];
+    onnxq_out_shape(ctx->outputs[0], ctx->inputs[0]->dtype, g.nsp + 2, dims);
+    return ONNXQ_OK;
+}
+
+/* Double/float16 (and any other float type): reference in double. */
+static enum onnxq_status conv_run_generic(const struct conv_state *s, struct onnxq_op_ctx *ctx,
+                                          const struct onnxq_conv_geom *g)
+{
+    const struct onnxq_tensor *x = ctx->inputs[0], *w = ctx->inputs[1];
+    const struct onnxq_tensor *b = ctx->n_inputs > 2 ? ctx->inputs[2] : NULL;
+    struct onnxq_tensor *y = ctx->outputs[0];
+    size_t nx = (size_t)onnxq_tensor_numel(x), nw = (size_t)onnxq_tensor_numel(w);
+    size_t ny = (size_t)onnxq_tensor_numel(y), nb = b ? (size_t)g->m : 0;
+    double *buf = malloc((nx + nw + ny + nb + 1) * sizeof(double));
+    if (!buf)
+        return onnxq_op_fail(ctx->err, ctx->node, ONNXQ_E_NOMEM, "out of memory");
+    double *dx = buf, *dw = dx + nx, *dy = dw + nw, *db = dy + ny;
+    for (size_t i = 0; i < nx; i++)
+        dx[i] = onnxq_tensor_get_f64(x, i);
+    for (size_t i = 0; i < nw; i++)
+        dw[i] = onnxq_tensor_get_f64(w, i);
+    for (size_t i = 0; i < nb; i++)
+        db[i] = onnxq_tensor_get_f64(b, i);
+    if (s->transpose)
+        onnxq_convtranspose_ref(g, dx, dw, b ? db : NULL, dy);
+    else
+        onnxq_conv_ref(g, dx, dw, b ? db : NULL, dy);
+    for (size_t i = 0; i < ny; i++)
+        onnxq_tensor_set_f64(y, i, dy[i]);
+    free(buf);
+    return ONNXQ_OK;
+}
+
+enum onnxq_status onnxq_conv_run(void *state, struct onnxq_op_ctx *ctx)
+{
+    const struct conv_state *s = state;
+    struct onnxq_conv_geom g;
+    enum onnxq_status st = conv_geometry(s, ctx, &g);
+    if (st)
+        return st;
+    const struct onnxq_tensor *x = ctx->inputs[0], *w = ctx->inputs[1];
+    const struct onnxq_tensor *b = ctx->n_inputs > 2 ? ctx->inputs[2] : NULL;
+    struct onnxq_tensor *y = ctx->outputs[0];
+    if (x->dtype == ONNXQ_DT_FLOAT) {
+        const float *bias = b ? b->data : NULL;
+        if (s->transpose)
+            return onnxq_convtranspose_f32(ctx, &g, false, x->data, w->data, bias, y->data);
+        const float *u = s->wino_u && w->data == s->w_const ? s->wino_u : NULL;
+        return conv_f32_packed(ctx, &g, ONNXQ_CONV_AUTO, x->data, w->data, u, bias, y->data);
+    }
+    if (x->dtype == ONNXQ_DT_DOUBLE || x->dtype == ONNXQ_DT_FLOAT16 || x->dtype == ONNXQ_DT_BFLOAT16)
+        return conv_run_generic(s, ctx, &g);
+    return onnxq_op_fail(ctx->err, ctx->node, ONNXQ_E_UNSUPPORTED, "%s does not support dtype %s",
+                         ctx->node->op_type, onnxq_dtype_name(x->dtype));
+}
+
+/* ------------------------------------------------------- Gemm / MatMul */
+
+/* Generic C[i,j] (+)= sum_k A[i,k] B[k,j] for non-BLAS dtypes, through
+ * element accessors. Integer types accumulate in int64, the rest in double.
+ * a_rs/a_cs: element strides of A's rows and columns (transposes). */
+struct mm_view {
+    const struct onnxq_tensor *t;
+    size_t off, rs, cs;
+};
+
+static bool dtype_is_int(enum onnxq_dtype dt)
+{
+    switch (dt) {
+    case ONNXQ_DT_INT8:
+    case ONNXQ_DT_INT16:
+    case ONNXQ_DT_INT32:
+    case ONNXQ_DT_INT64:
+    case ONNXQ_DT_UINT8:
+    case ONNXQ_DT_UINT16:
+    case ONNXQ_DT_UINT32:
+    case ONNXQ_DT_UINT64:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static bool dtype_matmul_ok(enum onnxq_dtype dt)
+{
+    return dt == ONNXQ_DT_FLOAT || dt == ONNXQ_DT_DOUBLE || dt == ONNXQ_DT_FLOAT16 || dt == ONNXQ_DT_BFLOAT16 ||
+           dtype_is_int(dt);
+}
+
+static void set_i64(struct onnxq_tensor *t, size_t i, int64_t v)
+{
+    void *d = t->data;
+    switch (t->dtype) {
+    case ONNXQ_DT_INT64: ((int64_t *)d)[i] = v; break;
+    case ONNXQ_DT_UINT64: ((uint64_t *)d)[i] = (uint64_t)v; break;
+    case ONNXQ_DT_INT32: ((int32_t *)d)[i] = (int32_t)v; break;
+    case ONNXQ_DT_UINT32: ((uint32_t *)d)[i] = (uint32_t)v; break;
+    case ONNXQ_DT_INT16: ((int16_t *)d)[i] = (int16_t)v; break;
+    case ONNXQ_DT_UINT16: ((uint16_t *)d)[i] = (uint16_t)v; break;
+    case ONNXQ_DT_INT8: ((int8_t *)d)[i] = (int8_t)v; break;
+    case ONNXQ_DT_UINT8: ((uint8_t *)d)[i] = (uint8_t)v; break;
+    default: onnxq_tensor_set_f64(t, i, (double)v); break;
+    }
+}
+
+/* y[y_off + i*N + j] = alpha * sum_k A[i,k] B[k,j] + (add ? y : 0). */
+static void mm_generic(struct mm_view a, struct mm_view b, struct onnxq_tensor *y, size_t y_off, size_t M, size_t N,
+                       size_t K, double alpha, double beta_y)
+{
+    bool isint = dtype_is_int(y->dtype);
+    for (size_t i = 0; i < M; i++) {
+        for (size_t j = 0; j < N; j++) {
+            size_t yi = y_off + i * N + j;
+            if (isint) {
+                int64_t acc = 0;
+                for (size_t k = 0; k < K; k++)
+                    acc += onnxq_tensor_get_i64(a.t, a.off + i * a.rs + k * a.cs) *
+                           onnxq_tensor_get_i64(b.t, b.off + k * b.rs + j * b.cs);
+                int64_t prev = beta_y != 0.0 ? onnxq_tensor_get_i64(y, yi) : 0;
+                if (alpha == 1.0 && (beta_y == 0.0 || beta_y == 1.0))
+                    set_i64(y, yi, acc + prev);  /* exact integer arithmetic */
+                else
+                    set_i64(y, yi, (int64_t)(alpha * (double)acc + beta_y * (double)prev));
+            } else {
+                double acc = 0.0;
+                for (size_t k = 0; k < K; k++)
+                    acc += onnxq_tensor_get_f64(a.t, a.off + i * a.rs + k * a.cs) *
+                           onnxq_tensor_get_f64(b.t, b.off + k * b.rs + j * b.cs);
+                double prev = beta_y != 0.0 ? onnxq_tensor_get_f64(y, yi) : 0.0;
+                onnxq_tensor_set_f64(y, yi, alpha * acc + beta_y * prev);
+            }
+        }
+    }
+}
+
+struct gemm_state {
+    double alpha, beta;
+    bool trans_a, trans_b;
+};
+
+void onnxq_gemm_fini(void *state)
+{
+    free(state);
+}
+
+enum onnxq_status onnxq_gemm_init(struct onnxq_op_init *ictx, void **state)
+{
+    struct gemm_state *s = calloc(1, sizeof(*s));
+    if (!s)
+        return onnxq_op_fail(ictx->err, ictx->node, ONNXQ_E_NOMEM, "out of memory");
+    s->alpha = onnxq_attr_float(ictx->node, "alpha", 1.0f);
+    s->beta = onnxq_attr_float(ictx->node, "beta", 1.0f);
+    s->trans_a = onnxq_attr_int(ictx->node, "transA", 0) != 0;
+    s->trans_b = onnxq_attr_int(ictx->node, "transB", 0) != 0;
+    *state = s;
+    return ONNXQ_OK;
+}
+
+struct gemm_dims {
+    int64_t m, n, k;
+};
+
+static enum onnxq_status gemm_dims(const struct gemm_state *s, struct onnxq_op_ctx *ctx, struct gemm_dims *gd)
+{
+    enum onnxq_status st;
+    if ((st = onnxq_need_input(ctx, 0)) || (st = onnxq_need_input(ctx, 1)))
+        return st;
+    const struct onnxq_tensor *a = ctx->inputs[0], *b = ctx->inputs[1];
+    const struct onnxq_tensor *c = ctx->n_inputs > 2 ? ctx->inputs[2] : NULL;
+    char sa[200], sb[200], sc[200];
+    onnxq_shape_format(a->dims, a->ndim, sa, sizeof(sa));
+    onnxq_shape_format(b->dims, b->ndim, sb, sizeof(sb));
+    if (a->ndim != 2 || b->ndim != 2)
+        return onnxq_op_fail(ctx->err, ctx->node, ONNXQ_E_SHAPE, "A %s and B %s must both be 2-D", sa, sb);
+    if (a->dtype != b->dtype || (c && c->dtype != a->dtype))
+        return onnxq_op_fail(ctx->err, ctx->node, ONNXQ_E_SHAPE, "A, B (and C) must have the same dtype (%s, %s%s%s)",
+                             onnxq_dtype_name(a->dtype), onnxq_dtype_name(b->dtype), c ? ", " : "",
+                             c ? onnxq_dtype_name(c->dtype) : "");
+    gd->m = s->trans_a ? a->dims[1] : a->dims[0];
+    gd->k = s->trans_a ? a->dims[0] : a->dims[1];
+    int64_t kb = s->trans_b ? b->dims[1] : b->dims[0];
+    gd->n = s->trans_b ? b->dims[0] : b->dims[1];
+    if (kb != gd->k)
+        return onnxq_op_fail(ctx->err, ctx->node, ONNXQ_E_SHAPE,
+                             "inner dimensions differ: A %s (transA=%d) and B %s (transB=%d)", sa, s->trans_a, sb,
+                             s->trans_b);
+    if (c) {
+        onnxq_shape_format(c->dims, c->ndim, sc, sizeof(sc));
+        bool ok = c->ndim <= 2;
+        int64_t want[2] = {gd->m, gd->n};
+        for (int i = 0; ok && i < c->ndim; i++) {
+            int64_t d = c->dims[i], t = want[2 - c->ndim + i];
+            ok = d == t || d == 1;
+        }
+        if (!ok)
+            return onnxq_op_fail(ctx->err, ctx->node, ONNXQ_E_SHAPE,
+                                 "C %s cannot be broadcast to the output [%lld,%lld]", sc, (long long)gd->m,
+                                 (long long)gd->n);
+    }
+    return ONNXQ_OK;
+}
+
+enum onnxq_status onnxq_gemm_shape(void *state, struct onnxq_op_ctx *ctx)
+{
+    struct gemm_dims gd;
+    enum onnxq_status st = gemm_dims(state, ctx, &gd);
+    if (st)
+        return st;
+    int64_t dims[2] = {gd.m, gd.n};
+    onnxq_out_shape(ctx->outputs[0], ctx->inputs[0]->dtype, 2, dims);
+    return ONNXQ_OK;
+}
+
+/* Element index of C for output (i, j) under unidirectional broadcast. */
+static size_t c_index(const struct onnxq_tensor *c, int64_t i, int64_t j)
+{
+    if (c->ndim == 0)
+        return 0;
+    if (c->ndim == 1)
+        return c->dims[0] == 1 ? 0 : (size_t)j;
+    int64_t r = c->dims[0] == 1 ? 0 : i, q = c->dims[1] == 1 ? 0 : j;
+    return (size_t)(r * c->dims[1] + q);
+}
+
+enum onnxq_status onnxq_gemm_run(void *state, struct onnxq_op_ctx *ctx)
+{
+    const struct gemm_state *s = state;
+    struct gemm_dims gd;
+    enum onnxq_status st = gemm_dims(s, ctx, &gd);
+    if (st)
+        return st;
+    const struct onnxq_tensor *a = ctx->inputs[0], *b = ctx->inputs[1];
+    const struct onnxq_tensor *c = ctx->n_inputs > 2 ? ctx->inputs[2] : NULL;
+    struct onnxq_tensor *y = ctx->outputs[0];
+    int64_t M = gd.m, N = gd.n, K = gd.k;
+    if (!dtype_matmul_ok(a->dtype))
+        return onnxq_op_fail(ctx->err, ctx->node, ONNXQ_E_UNSUPPORTED, "Gemm does not support dtype %s",
+                             onnxq_dtype_name(a->dtype));
+    if (M == 0 || N == 0)
+        return ONNXQ_OK;
+    bool blas = (a->dtype == ONNXQ_DT_FLOAT || a->dtype == ONNXQ_DT_DOUBLE) && fits_int(M) && fits_int(N) &&
+                fits_int(K) && fits_int(a->dims[1]) && fits_int(b->dims[1]);
+    /* prefill y = beta * C (broadcast) or 0 */
+    bool with_c = c && s->beta != 0.0;
+    size_t total = (size_t)(M * N);
+    if (a->dtype == ONNXQ_DT_FLOAT) {
+        float *py = y->data;
+        if (with_c) {
+            const float *pc = c->data;
+            float beta = (float)s->beta;
+            for (int64_t i = 0; i < M; i++)
+                for (int64_t j = 0; j < N; j++)
+                    py[i * N + j] = beta * pc[c_index(c, i, j)];
+        } else {
+            memset(py, 0, total * sizeof(float));
+        }
+    } else {
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t j = 0; j < N; j++) {
+                size_t yi = (size_t)(i * N + j);
+                if (!with_c)
+                    onnxq_tensor_set_f64(y, yi, 0.0);
+                else if (dtype_is_int(y->dtype) && s->beta == 1.0)
+                    set_i64(y, yi, onnxq_tensor_get_i64(c, c_index(c, i, j)));
+                else
+                    onnxq_tensor_set_f64(y, yi, s->beta * onnxq_tensor_get_f64(c, c_index(c, i, j)));
+            }
+    }
+    if (K == 0)
+        return ONNXQ_OK;
+    int lda = (int)a->dims[1], ldb = (int)b->dims[1];
+    if (blas && a->dtype == ONNXQ_DT_FLOAT) {
+        cblas_sgemm(CblasRowMajor, s->trans_a ? CblasTrans : CblasNoTrans, s->trans_b ? CblasTrans : CblasNoTrans,
+                    (int)M, (int)N, (int)K, (float)s->alpha, a->data, lda, b->data, ldb, 1.0f, y->data, (int)N);
+        return ONNXQ_OK;
+    }
+    if (blas && a->dtype == ONNXQ_DT_DOUBLE) {
+        cblas_dgemm(CblasRowMajor, s->trans_a ? CblasTrans : CblasNoTrans, s->trans_b ? CblasTrans : CblasNoTrans,
+                    (int)M, (int)N, (int)K, s->alpha, a->data, lda, b->data, ldb, 1.0, y->data, (int)N);
+        return ONNXQ_OK;
+    }
+    struct mm_view va = {a, 0, s->trans_a ? 1 : (size_t)a->dims[1], s->trans_a ? (size_t)a->dims[1] : 1};
+    struct mm_view vb = {b, 0, s->trans_b ? 1 : (size_t)b->dims[1], s->trans_b ? (size_t)b->dims[1] : 1};
+    mm_generic(va, vb, y, 0, (size_t)M, (size_t)N, (size_t)K, s->alpha, 1.0);
+    return ONNXQ_OK;
+}
+
+/* MatMul: numpy matmul semantics. */
+struct mm_shape {
+    int nb;                               /* broadcast batch rank */
+    int64_t batch[ONNXQ_MAX_DIMS];        /* output batch dims */
+    int64_t sa[ONNXQ_MAX_DIMS], sb[ONNXQ_MAX_DIMS];  /* batch strides (matrices) of A and B, 0 = broadcast */
+    int64_t m, n, k;
+    bool a_vec, b_vec;
+};
+
+static enum onnxq_status matmul_dims(struct onnxq_op_ctx *ctx, struct mm_shape *ms)
+{
+    enum onnxq_status st;
+    if ((st = onnxq_need_input(ctx, 0)) || (st = onnxq_need_input(ctx, 1)))
+        return st;
+    const struct onnxq_tensor *a = ctx->inputs[0], *b = ctx->inputs[1];
+    char sa[200], sb[200];
+    onnxq_shape_format(a->dims, a->ndim, sa, sizeof(sa));
+    onnxq_shape_format(b->dims, b->ndim, sb, sizeof(sb));
+    if (a->ndim < 1 || b->ndim < 1)
+        return onnxq_op_fail(ctx->err, ctx->node, ONNXQ_E_SHAPE, "MatMul inputs must have rank >= 1: A %s, B %s", sa,
+                             sb);
+    if (a->dtype != b->dtype)
+        return onnxq_op_fail(ctx->err, ctx->node, ONNXQ_E_SHAPE, "A is %s but B is %s", onnxq_dtype_name(a->dtype),
+                             onnxq_dtype_name(b->dtype));
+    ms->a_vec = a->ndim == 1;
+    ms->b_vec = b->ndim == 1;
+    ms->m = ms->a_vec ? 1 : a->dims[a->ndim - 2];
+    ms->k = a->dims[a->ndim - 1];
+    int64_t kb = ms->b_vec ? b->dims[0] : b->dims[b->ndim - 2];
+    ms->n = ms->b_vec ? 1 : b->dims[b->ndim - 1];
+    if (kb != ms->k)
+        return onnxq_op_fail(ctx->err, ctx->node, ONNXQ_E_SHAPE, "inner dimensions differ: A %s and B %s", sa, sb);
+    int na = ms->a_vec ? 0 : a->ndim - 2, nbb = ms->b_vec ? 0 : b->ndim - 2;
+    int nb = na > nbb ? na : nbb;
+    if (nb + 2 > ONNXQ_MAX_DIMS)
+        return onnxq_op_fail(ctx->err, ctx->node, ONNXQ_E_UNSUPPORTED, "rank too large");
+    int64_t stride_a = 1, stride_b = 1;
+    for (int i = nb - 1; i >= 0; i--) {
+        int ia = i - (nb - na), ib = i - (nb - nbb);
+        int64_t da = ia >= 0 ? a->dims[ia] : 1, db = ib >= 0 ? b->dims[ib] : 1;
+        if (da != db && da != 1 && db != 1)
+            return onnxq_op_fail(ctx->err, ctx->node, ONNXQ_E_SHAPE,
+                                 "batch dimensions of A %s and B %s cannot be broadcast", sa, sb);
+        ms->batch[i] = da == 1 ? db : da;
+        ms->sa[i] = da == 1 ? 0 : stride_a;
+        ms->sb[i] = db == 1 ? 0 : stride_b;
+        stride_a *= da;
+        stride_b *= db;
+    }
+    ms->nb = nb;
+    return ONNXQ_OK;
+}
+
+enum onnxq_status onnxq_matmul_shape(void *state, struct onnxq_op_ctx *ctx)
+{
+    (void)state;
+    struct mm_shape ms;
+    enum onnxq_status st = matmul_dims(ctx, &ms);
+    if (st)
+        return st;
+    int64_t dims[ONNXQ_MAX_DIMS];
+    int nd = ms.nb;
+    memcpy(dims, ms.batch, (size_t)ms.nb * sizeof(int64_t));
+    if (!ms.a_vec)
+        dims[nd++] = ms.m;
+    if (!ms.b_vec)
+        dims[nd++] = ms.n;
+    onnxq_out_shape(ctx->outputs[0], ctx->inputs[0]->dtype, nd, dims);
+    return ONNXQ_OK;
+}
+
+/* One float product y[M,N] = a[M,K] b[K,N] (all dense row-major). */
+static void sgemm_dense(const float *a, const float *b, float *y, int64_t M, int64_t N, int64_t K)
+{
+    if (N == 1)
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)M, (int)K, 1.0f, a, (int)K, b, 1, 0.0f, y, 1);
+    else if (M == 1)
+        cblas_sgemv(CblasRowMajor, CblasTrans, (int)K, (int)N, 1.0f, b, (int)N, a, 1, 0.0f, y, 1);
+    else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)N, (int)K, 1.0f, a, (int)K, b, (int)N,
+                    0.0f, y, (int)N);
+}
+
+static void dgemm_dense(const double *a, const double *b, double *y, int64_t M, int64_t N, int64_t K)
+{
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)N, (int)K, 1.0, a, (int)K, b, (int)N, 0.0, y,
+                (int)N);
+}
+
+enum onnxq_status onnxq_matmul_run(void *state, struct onnxq_op_ctx *ctx)
+{
+    (void)state;
+    struct mm_shape ms;
+    enum onnxq_status st = matmul_dims(ctx, &ms);
+    if (st)
+        return st;
+    const struct onnxq_tensor *a = ctx->inputs[0], *b = ctx->inputs[1];
+    struct onnxq_tensor *y = ctx->outputs[0];
+    if (!dtype_matmul_ok(a->dtype))
+        return onnxq_op_fail(ctx->err, ctx->node, ONNXQ_E_UNSUPPORTED, "MatMul does not support dtype %s",
+                             onnxq_dtype_name(a->dtype));
+    int64_t M = ms.m, N = ms.n, K = ms.k;
+    int64_t nbatch = prod64(ms.batch, ms.nb);
+    size_t ny = (size_t)onnxq_tensor_numel(y);
+    if (ny == 0)
+        return ONNXQ_OK;
+    if (K == 0) {
+        for (size_t i = 0; i < ny; i++)
+            onnxq_tensor_set_f64(y, i, 0.0);
+        return ONNXQ_OK;
+    }
+    bool blas = (a->dtype == ONNXQ_DT_FLOAT || a->dtype == ONNXQ_DT_DOUBLE) && fits_int(M) && fits_int(N) &&
+                fits_int(K);
+    /* B shared by every batch and A's batches dense: fold batches into M. */
+    bool b_shared = true;
+    for (int i = 0; i < ms.nb; i++)
+        b_shared = b_shared && ms.sb[i] == 0;
+    bool a_dense = true;
+    {
+        int64_t expect = 1;
+        for (int i = ms.nb - 1; i >= 0; i--) {
+            if (ms.batch[i] != 1 && ms.sa[i] != expect)
+                a_dense = false;
+            expect *= ms.batch[i];
+        }
+    }
+    if (blas && b_shared && a_dense && fits_int(M * nbatch)) {
+        if (a->dtype == ONNXQ_DT_FLOAT)
+            sgemm_dense(a->data, b->data, y->data, M * nbatch, N, K);
+        else
+            dgemm_dense(a->data, b->data, y->data, M * nbatch, N, K);
+        return ONNXQ_OK;
+    }
+    int64_t idx[ONNXQ_MAX_DIMS] = {0};
+    int64_t oa = 0, ob = 0;
+    for (int64_t bi = 0; bi < nbatch; bi++) {
+        if (blas && a->dtype == ONNXQ_DT_FLOAT)
+            sgemm_dense((const float *)a->data + oa * M * K, (const float *)b->data + ob * K * N,
+                        (float *)y->data + bi * M * N, M, N, K);
+        else if (blas)
+            dgemm_dense((const double *)a->data + oa * M * K, (const double *)b->data + ob * K * N,
+                        (double *)y->data + bi * M * N, M, N, K);
+        else {
+            struct mm_view va = {a, (size_t)(oa * M * K), (size_t)K, 1};
+            struct mm_view vb = {b, (size_t)(ob * K * N), (size_t)N, 1};
+            mm_generic(va, vb, y, (size_t)(bi * M * N), (size_t)M, (size_t)N, (size_t)K, 1.0, 0.0);
+        }
+        for (int d = ms.nb - 1; d >= 0; d--) {
+            if (++idx[d] < ms.batch[d]) {
+                oa += ms.sa[d];
+                ob += ms.sb[d];
+                break;
+            }
+            oa -= ms.sa[d] * (ms.batch[d] - 1);
+            ob -= ms.sb[d] * (ms.batch[d] - 1);
+            idx[d] = 0;
+        }
+    }
+    return ONNXQ_OK;
+}
