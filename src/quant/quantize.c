@@ -161,8 +161,31 @@ struct rw {
     size_t n_pool, cap_pool;
     char missing[900];
     size_t n_missing;
+    char **owned;  /* name copies used as map keys: node strings change during the rewrite */
+    size_t n_owned, cap_owned;
     bool oom;
 };
+
+static const char *keep(struct rw *w, const char *name)
+{
+    if (w->n_owned == w->cap_owned) {
+        size_t nc = w->cap_owned ? 2 * w->cap_owned : 64;
+        char **no = realloc(w->owned, nc * sizeof(*no));
+        if (!no) {
+            w->oom = true;
+            return NULL;
+        }
+        w->owned = no;
+        w->cap_owned = nc;
+    }
+    char *c = onnxq_strdup(name);
+    if (!c) {
+        w->oom = true;
+        return NULL;
+    }
+    w->owned[w->n_owned++] = c;
+    return c;
+}
 
 static struct qparam *new_param(struct rw *w)
 {
@@ -244,7 +267,8 @@ static const struct qparam *act_param(struct rw *w, const char *name)
         return NULL;
     }
     onnxq_qparams_from_range(lo, hi, w->o->act_type, &p->scale, &p->zp);
-    if (!onnxq_strmap_put(&w->params, name, p))
+    const char *key = keep(w, name);
+    if (!key || !onnxq_strmap_put(&w->params, key, p))
         w->oom = true;
     return p;
 }
@@ -257,7 +281,8 @@ static bool set_param(struct rw *w, const char *name, const struct qparam *src)
         return false;
     }
     *p = *src;
-    return onnxq_strmap_put(&w->params, name, p) || (w->oom = true, false);
+    const char *key = keep(w, name);
+    return (key && onnxq_strmap_put(&w->params, key, p)) || (w->oom = true, false);
 }
 
 /* Q -> DQ pair for tensor `name`; returns the DQ output name. */
@@ -297,7 +322,8 @@ static const char *insert_qdq(struct rw *w, const char *name, const struct qpara
     if (!add_node(w, qn) || !add_node(w, onnxq_node_new("DequantizeLinear", dq_node, 3, dqin, 1, &dq_out)))
         return NULL;
     *qnode = qn;
-    if (!onnxq_strmap_put(&w->dq_of, name, (void *)dq_out)) {
+    const char *key = keep(w, name);
+    if (!key || !onnxq_strmap_put(&w->dq_of, key, (void *)dq_out)) {
         w->oom = true;
         return NULL;
     }
@@ -652,13 +678,15 @@ enum onnxq_status onnxq_quantize_model(struct onnxq_model *m, const struct onnxq
              * are not activations */
             if (!*nm || !data || onnxq_graph_find_init(g, nm))
                 continue;
-            tensors[n_tensors++] = n->inputs[k];
+            tensors[n_tensors++] = (char *)keep(&w, nm);
         }
         for (size_t k = 0; k < n->n_outputs; k++)
             if (*n->outputs[k])
-                tensors[n_tensors++] = n->outputs[k];
+                tensors[n_tensors++] = (char *)keep(&w, n->outputs[k]);
     }
     /* parameters: table ranges; Concat inputs share the output's */
+    if (w.oom)
+        goto oom;
     for (size_t i = 0; i < n_tensors; i++)
         act_param(&w, tensors[i]);
     for (size_t i = 0; i < n0; i++) {
@@ -788,5 +816,8 @@ out_st:
     free(orig);
     free(tensors);
     free(pin_of);
+    for (size_t i = 0; i < w.n_owned; i++)
+        free(w.owned[i]);
+    free(w.owned);
     return st;
 }
