@@ -107,6 +107,8 @@ static void at_str(struct tattrs *t, const char *name, const char *v)
 /* -------------------------------------------------------------- running */
 
 static char last_msg[ONNXQ_ERROR_MESSAGE_MAX];
+/* When set, run_op shows inputs 1.. to init as constants (initializers). */
+static bool pass_consts;
 
 /* init + infer_shape + allocate + run + fini of one node. in[i] NULL =
  * omitted optional input; out[k] receive owning tensors (cleared by the
@@ -135,6 +137,8 @@ static enum onnxq_status run_op(const char *op, int64_t opset, const struct tatt
     ck_assert_msg(d != NULL, "%s-%lld is not registered", op, (long long)opset);
     struct onnxq_error err = {0};
     const struct onnxq_tensor *consts[6] = {0};
+    for (size_t i = 1; i < nin && pass_consts; i++)
+        consts[i] = in[i];
     struct onnxq_op_init ictx = {.node = &node, .opset = opset, .err = &err, .const_inputs = consts, .n_inputs = nin};
     void *state = NULL;
     struct onnxq_tensor shapes[3];
@@ -759,6 +763,17 @@ START_TEST(norm_fast_vs_ref)
     fast_vs_ref("BatchNormalization-9", "BatchNormalization", 9, &eps, 5, in, 1);
     fast_vs_ref("BatchNormalization-15", "BatchNormalization", 15, &eps, 5, in, 1);
     fast_vs_ref("InstanceNormalization", "InstanceNormalization", 6, &eps, 3, in, 1);
+    /* parameters folded at init (constant inputs) give the same bits */
+    {
+        struct onnxq_tensor a, b;
+        ck_assert_int_eq(run_op("BatchNormalization", 9, &eps, 5, in, 1, &a, pool1), ONNXQ_OK);
+        pass_consts = true;
+        ck_assert_int_eq(run_op("BatchNormalization", 9, &eps, 5, in, 1, &b, pool1), ONNXQ_OK);
+        pass_consts = false;
+        check_equal_bytes("BatchNormalization folded at init", &a, &b);
+        onnxq_tensor_clear(&a);
+        onnxq_tensor_clear(&b);
+    }
     /* spatial=0 (opset 7): per-element parameters of shape [C,H,W] */
     int64_t pc[3] = {5, 7, 9};
     struct onnxq_tensor sc2 = rand_f32(&seed, 3, pc, 0.5, 2), bi2 = rand_f32(&seed, 3, pc, -1, 1);

@@ -689,7 +689,21 @@ struct bn_state {
     bool training;
     bool spatial;
     int64_t opset;
+    /* y = x * a + b folded at init when scale, B, mean and var are
+     * constants: ab[0..P) = a, ab[P..2P) = b (NULL otherwise) */
+    int64_t P;
+    double *ab;
 };
+
+/* a = scale / sqrt(var + eps), b = B - mean * a for P parameters. */
+static void bn_fold(const struct onnxq_tensor *const *p, double eps, int64_t P, double *ab)
+{
+    for (int64_t i = 0; i < P; i++) {
+        double a = onnxq_tensor_get_f64(p[0], (size_t)i) / sqrt(onnxq_tensor_get_f64(p[3], (size_t)i) + eps);
+        ab[i] = a;
+        ab[P + i] = onnxq_tensor_get_f64(p[1], (size_t)i) - onnxq_tensor_get_f64(p[2], (size_t)i) * a;
+    }
+}
 
 enum onnxq_status onnxq_batchnorm_init(struct onnxq_op_init *ictx, void **state)
 {
@@ -702,8 +716,31 @@ enum onnxq_status onnxq_batchnorm_init(struct onnxq_op_init *ictx, void **state)
     s->opset = ictx->opset;
     s->training = ictx->opset >= 14 && onnxq_attr_int(ictx->node, "training_mode", 0) != 0;
     s->spatial = ictx->opset >= 9 || onnxq_attr_int(ictx->node, "spatial", 1) != 0;
+    bool all_const = ictx->n_inputs >= 5 && !s->training;
+    int64_t P = all_const && ictx->const_inputs[1] ? onnxq_tensor_numel(ictx->const_inputs[1]) : -1;
+    for (size_t i = 1; i < 5 && all_const; i++) {
+        const struct onnxq_tensor *t = ictx->const_inputs[i];
+        all_const = t && is_float_dtype(t->dtype) && onnxq_tensor_numel(t) == P;
+    }
+    if (all_const && P > 0) {
+        s->ab = malloc((size_t)P * 2 * sizeof(double));
+        if (!s->ab) {
+            free(s);
+            return onnxq_op_fail(ictx->err, ictx->node, ONNXQ_E_NOMEM, "out of memory");
+        }
+        s->P = P;
+        bn_fold(ictx->const_inputs + 1, s->eps, P, s->ab);
+    }
     *state = s;
     return ONNXQ_OK;
+}
+
+void onnxq_batchnorm_fini(void *state)
+{
+    struct bn_state *s = state;
+    if (s)
+        free(s->ab);
+    free(s);
 }
 
 /* C, spatial size S, and the parameter count (C, or C*S for spatial=0). */
@@ -841,23 +878,21 @@ enum onnxq_status onnxq_batchnorm_run(void *state, struct onnxq_op_ctx *ctx)
     size_t total = (size_t)onnxq_tensor_numel(x);
     if (total == 0)
         return ONNXQ_OK;
-    /* y = x * a + b with a = scale / sqrt(var + eps), b = bias - mean * a */
-    double *ab = malloc((size_t)P * 2 * sizeof(double));
-    if (!ab)
-        return onnxq_op_fail(ctx->err, ctx->node, ONNXQ_E_NOMEM, "out of memory");
-    for (int64_t i = 0; i < P; i++) {
-        double a = onnxq_tensor_get_f64(ctx->inputs[1], (size_t)i) /
-                   sqrt(onnxq_tensor_get_f64(ctx->inputs[4], (size_t)i) + s->eps);
-        ab[i] = a;
-        ab[P + i] = onnxq_tensor_get_f64(ctx->inputs[2], (size_t)i) - onnxq_tensor_get_f64(ctx->inputs[3], (size_t)i) * a;
-    }
-    bool per_elem = P != C;
-    if (x->dtype == ONNXQ_DT_FLOAT) {
-        float *fab = malloc((size_t)P * 2 * sizeof(float));
-        if (!fab) {
+    /* y = x * a + b with a = scale / sqrt(var + eps), b = bias - mean * a,
+     * folded at init for constant parameters */
+    bool folded = s->ab && s->P == P;
+    double *ab = folded ? s->ab : malloc((size_t)P * 2 * sizeof(double));
+    float *fab = x->dtype == ONNXQ_DT_FLOAT ? malloc((size_t)P * 2 * sizeof(float)) : NULL;
+    if (!ab || (x->dtype == ONNXQ_DT_FLOAT && !fab)) {
+        if (!folded)
             free(ab);
-            return onnxq_op_fail(ctx->err, ctx->node, ONNXQ_E_NOMEM, "out of memory");
-        }
+        free(fab);
+        return onnxq_op_fail(ctx->err, ctx->node, ONNXQ_E_NOMEM, "out of memory");
+    }
+    if (!folded)
+        bn_fold(ctx->inputs + 1, s->eps, P, ab);
+    bool per_elem = P != C;
+    if (fab) {
         for (int64_t i = 0; i < 2 * P; i++)
             fab[i] = (float)ab[i];
         struct bn_job j = {x->data, y->data, fab, fab + P, (size_t)C, (size_t)S, per_elem};
@@ -869,7 +904,8 @@ enum onnxq_status onnxq_batchnorm_run(void *state, struct onnxq_op_ctx *ctx)
             onnxq_tensor_set_f64(y, k, onnxq_tensor_get_f64(x, k) * ab[pi] + ab[P + (int64_t)pi]);
         }
     }
-    free(ab);
+    if (!folded)
+        free(ab);
     return ONNXQ_OK;
 }
 

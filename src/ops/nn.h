@@ -25,6 +25,7 @@ enum onnxq_status onnxq_pool_run(void *state, struct onnxq_op_ctx *ctx);
 enum onnxq_status onnxq_batchnorm_init(struct onnxq_op_init *ictx, void **state);
 enum onnxq_status onnxq_batchnorm_shape(void *state, struct onnxq_op_ctx *ctx);
 enum onnxq_status onnxq_batchnorm_run(void *state, struct onnxq_op_ctx *ctx);
+void onnxq_batchnorm_fini(void *state);
 
 enum onnxq_status onnxq_instnorm_init(struct onnxq_op_init *ictx, void **state);
 enum onnxq_status onnxq_instnorm_shape(void *state, struct onnxq_op_ctx *ctx);
@@ -50,6 +51,9 @@ enum onnxq_status onnxq_nn_same_shape(void *state, struct onnxq_op_ctx *ctx);
 void onnxq_nn_fini(void *state);
 
 #define ONNXQ_NN_ROW_(X, name, ver, init, shape, run) X("", name, ver, init, shape, run, onnxq_nn_fini)
+#define ONNXQ_BN_ROW_(X, ver) \
+    X("", "BatchNormalization", ver, onnxq_batchnorm_init, onnxq_batchnorm_shape, onnxq_batchnorm_run, \
+      onnxq_batchnorm_fini)
 
 /* X(domain, name, since_version, init, infer_shape, run, fini) */
 #define ONNXQ_OPS_NN(X) \
@@ -71,12 +75,12 @@ void onnxq_nn_fini(void *state);
     ONNXQ_NN_ROW_(X, "GlobalAveragePool", 1, onnxq_global_avgpool_init, onnxq_pool_shape, onnxq_pool_run) \
     ONNXQ_NN_ROW_(X, "GlobalLpPool", 1, onnxq_global_lppool_init, onnxq_pool_shape, onnxq_pool_run) \
     ONNXQ_NN_ROW_(X, "GlobalLpPool", 2, onnxq_global_lppool_init, onnxq_pool_shape, onnxq_pool_run) \
-    ONNXQ_NN_ROW_(X, "BatchNormalization", 1, onnxq_batchnorm_init, onnxq_batchnorm_shape, onnxq_batchnorm_run) \
-    ONNXQ_NN_ROW_(X, "BatchNormalization", 6, onnxq_batchnorm_init, onnxq_batchnorm_shape, onnxq_batchnorm_run) \
-    ONNXQ_NN_ROW_(X, "BatchNormalization", 7, onnxq_batchnorm_init, onnxq_batchnorm_shape, onnxq_batchnorm_run) \
-    ONNXQ_NN_ROW_(X, "BatchNormalization", 9, onnxq_batchnorm_init, onnxq_batchnorm_shape, onnxq_batchnorm_run) \
-    ONNXQ_NN_ROW_(X, "BatchNormalization", 14, onnxq_batchnorm_init, onnxq_batchnorm_shape, onnxq_batchnorm_run) \
-    ONNXQ_NN_ROW_(X, "BatchNormalization", 15, onnxq_batchnorm_init, onnxq_batchnorm_shape, onnxq_batchnorm_run) \
+    ONNXQ_BN_ROW_(X, 1) \
+    ONNXQ_BN_ROW_(X, 6) \
+    ONNXQ_BN_ROW_(X, 7) \
+    ONNXQ_BN_ROW_(X, 9) \
+    ONNXQ_BN_ROW_(X, 14) \
+    ONNXQ_BN_ROW_(X, 15) \
     ONNXQ_NN_ROW_(X, "InstanceNormalization", 1, onnxq_instnorm_init, onnxq_instnorm_shape, onnxq_instnorm_run) \
     ONNXQ_NN_ROW_(X, "InstanceNormalization", 6, onnxq_instnorm_init, onnxq_instnorm_shape, onnxq_instnorm_run) \
     ONNXQ_NN_ROW_(X, "LayerNormalization", 17, onnxq_layernorm_init, onnxq_layernorm_shape, onnxq_layernorm_run) \
