@@ -108,6 +108,10 @@ why() {
 echo "onnxq: $ONNXQ"
 echo "onnxruntime-node $(node -p "require('$ROOT/scripts/node/node_modules/onnxruntime-node/package.json').version" 2>/dev/null || echo '?')" \
      "| threads $THREADS | repeat $REPEAT (median) | ORT warm-up $WARMUP | $(nproc) cores"
+load="$(cut -d' ' -f1 /proc/loadavg 2>/dev/null)"
+if [ -n "$load" ] && awk -v l="$load" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
+  echo "note: load average $load on $(nproc) cores before starting: other work competes for the CPU, timings are noisy"
+fi
 echo
 row() { printf '%-16s %-13s %10s %10s %8s %11s %11s %9s\n' "$@"; }
 row model input "onnxq_ms" "ort_ms" "ratio" "onnxq_MB" "ort_MB" "rss_ratio"
@@ -149,6 +153,7 @@ done <"$TMP/manifest"
     -e "import ort from 'onnxruntime-node'; if (!ort.InferenceSession) process.exit(1);" >/dev/null 2>&1 )
 echo
 echo "ratio = onnxq / ORT (below 1: onnxq faster or smaller). MB = peak RSS (/usr/bin/time -v) / 1024."
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
 base="$(rss_kb "$TMP/base.time")"
 [ -n "$base" ] && echo "baseline: node + onnxruntime-node loaded, no model: $(mb "$base") MB peak RSS"
 if [ ${#notes[@]} -gt 0 ]; then
