@@ -863,6 +863,94 @@ START_TEST(matmul_broadcast_and_vectors)
 }
 END_TEST
 
+/* Gemm and MatMul called directly with OpenBLAS single-threaded and a pool
+ * of two: the products are split over the pool (rows, columns, batches). */
+static void direct_mm(struct kctx *k, bool gemm, int ta, int tb, int na, const int64_t *ad, int nb, const int64_t *bd,
+                      uint64_t *seed)
+{
+    struct onnxq_tensor a, b, y;
+    struct onnxq_error err;
+    ck_assert_int_eq(onnxq_tensor_alloc(&a, ONNXQ_DT_FLOAT, na, ad, &err), ONNXQ_OK);
+    ck_assert_int_eq(onnxq_tensor_alloc(&b, ONNXQ_DT_FLOAT, nb, bd, &err), ONNXQ_OK);
+    memset(&y, 0, sizeof(y));
+    for (int64_t i = 0; i < onnxq_tensor_numel(&a); i++)
+        ((float *)a.data)[i] = frand(seed);
+    for (int64_t i = 0; i < onnxq_tensor_numel(&b); i++)
+        ((float *)b.data)[i] = frand(seed);
+    const char *in[2] = {"a", "b"}, *out[1] = {"y"};
+    struct onnxq_node *node = onnxq_node_new(gemm ? "Gemm" : "MatMul", "direct", 2, in, 1, out);
+    ck_assert(onnxq_node_set_int(node, "transA", ta) && onnxq_node_set_int(node, "transB", tb));
+    void *state = NULL;
+    if (gemm) {
+        const struct onnxq_tensor *consts[2] = {NULL, NULL};
+        struct onnxq_op_init ictx = {node, 13, NULL, &err, consts, 2};
+        ck_assert_int_eq(onnxq_gemm_init(&ictx, &state), ONNXQ_OK);
+    }
+    const struct onnxq_tensor *ins[2] = {&a, &b};
+    struct onnxq_tensor *outs[1] = {&y};
+    struct onnxq_op_ctx c = k->c;
+    c.node = node;
+    c.n_inputs = 2;
+    c.inputs = ins;
+    c.n_outputs = 1;
+    c.outputs = outs;
+    ck_assert_int_eq(gemm ? onnxq_gemm_shape(state, &c) : onnxq_matmul_shape(NULL, &c), ONNXQ_OK);
+    int64_t yd[ONNXQ_MAX_DIMS];
+    memcpy(yd, y.dims, sizeof(yd));
+    ck_assert_int_eq(onnxq_tensor_alloc(&y, y.dtype, y.ndim, yd, &err), ONNXQ_OK);
+    ck_assert_int_eq(gemm ? onnxq_gemm_run(state, &c) : onnxq_matmul_run(NULL, &c), ONNXQ_OK);
+    /* reference: batch dims of A only (B 2-D) or equal batch dims */
+    int64_t M = gemm ? (ta ? ad[1] : ad[0]) : ad[na - 2], K = gemm ? (ta ? ad[0] : ad[1]) : ad[na - 1];
+    int64_t N = gemm ? (tb ? bd[0] : bd[1]) : bd[nb - 1];
+    int64_t batches = gemm ? 1 : prod(ad, na - 2);
+    bool b_batched = !gemm && nb > 2;
+    for (int64_t bi = 0; bi < batches; bi++)
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t jj = 0; jj < N; jj++) {
+                double acc = 0;
+                const float *pa = (const float *)a.data + bi * M * K;
+                const float *pb = (const float *)b.data + (b_batched ? bi * K * N : 0);
+                for (int64_t kk = 0; kk < K; kk++)
+                    acc += (double)pa[ta ? kk * M + i : i * K + kk] * (double)pb[tb ? jj * K + kk : kk * N + jj];
+                double got = ((const float *)y.data)[(bi * M + i) * N + jj];
+                ck_assert_msg(fabs(got - acc) <= MM_ATOL * sqrt((double)K) + MM_RTOL * fabs(acc),
+                              "%s ta%d tb%d [%lld,%lld,%lld]: element (%lld,%lld,%lld) is %.9g, expected %.9g",
+                              gemm ? "Gemm" : "MatMul", ta, tb, (long long)M, (long long)N, (long long)K,
+                              (long long)bi, (long long)i, (long long)jj, got, acc);
+            }
+    free(state);
+    onnxq_node_free(node);
+    onnxq_tensor_clear(&a);
+    onnxq_tensor_clear(&b);
+    onnxq_tensor_clear(&y);
+}
+
+START_TEST(gemm_matmul_split_blas)
+{
+    openblas_set_num_threads(1);
+    struct kctx k;
+    kctx_init(&k, 2);
+    uint64_t seed = 0x9216d5d98979fb1bull;
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++) {
+            int64_t sizes[][3] = {{67, 45, 80}, {5, 300, 70}, {1, 500, 90}, {400, 1, 70}, {3, 3, 3}};
+            for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+                int64_t M = sizes[i][0], N = sizes[i][1], K = sizes[i][2];
+                int64_t ad[2] = {ta ? K : M, ta ? M : K}, bd[2] = {tb ? N : K, tb ? K : N};
+                direct_mm(&k, true, ta, tb, 2, ad, 2, bd, &seed);
+            }
+        }
+    int64_t a1[3] = {4, 37, 64}, b1[2] = {64, 50};   /* folded batch */
+    direct_mm(&k, false, 0, 0, 3, a1, 2, b1, &seed);
+    int64_t a2[3] = {6, 30, 40}, b2[3] = {6, 40, 33}; /* per-batch tasks */
+    direct_mm(&k, false, 0, 0, 3, a2, 3, b2, &seed);
+    int64_t a3[3] = {1, 90, 80}, b3[3] = {1, 80, 70}; /* one big product, split */
+    direct_mm(&k, false, 0, 0, 3, a3, 3, b3, &seed);
+    kctx_free(&k);
+    openblas_set_num_threads(2);
+}
+END_TEST
+
 /* Shape errors are reported, not crashed on. */
 START_TEST(conv_shape_errors)
 {
@@ -911,6 +999,7 @@ int main(void)
     tcase_add_test(tc, conv_graph_auto_pad_and_const_weights);
     tcase_add_test(tc, gemm_attributes_and_broadcast);
     tcase_add_test(tc, matmul_broadcast_and_vectors);
+    tcase_add_test(tc, gemm_matmul_split_blas);
     tcase_add_test(tc, conv_shape_errors);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);

@@ -106,6 +106,76 @@ static bool split_blas(const struct onnxq_op_ctx *ctx)
     return ctx->threads > 1 && ctx->pool && openblas_get_num_threads() == 1;
 }
 
+/* One row-major product C = alpha * op(A) op(B) + beta * C, with gemv for
+ * single-row or single-column results. */
+static void sgemm_call(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
+                       const float *B, int64_t ldb, float beta, float *C, int64_t ldc)
+{
+    if (N == 1)
+        cblas_sgemv(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, (int)(ta ? K : M), (int)(ta ? M : K), alpha, A,
+                    (int)lda, B, tb ? 1 : (int)ldb, beta, C, (int)ldc);
+    else if (M == 1)
+        cblas_sgemv(CblasRowMajor, tb ? CblasNoTrans : CblasTrans, (int)(tb ? N : K), (int)(tb ? K : N), alpha, B,
+                    (int)ldb, A, ta ? (int)lda : 1, beta, C, 1);
+    else
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)M, (int)N,
+                    (int)K, alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
+}
+
+struct sgemm_job {
+    bool ta, tb;
+    int64_t M, N, K;
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+    int64_t lda, ldb, ldc;
+    bool by_rows;
+    int64_t chunk;
+};
+
+static void sgemm_range(void *arg, size_t b, size_t e)
+{
+    const struct sgemm_job *j = arg;
+    for (size_t part = b; part < e; part++) {
+        int64_t p0 = (int64_t)part * j->chunk;
+        if (j->by_rows) {
+            int64_t rows = min64(j->chunk, j->M - p0);
+            if (rows > 0)
+                sgemm_call(j->ta, j->tb, rows, j->N, j->K, j->alpha, j->A + (j->ta ? p0 : p0 * j->lda), j->lda, j->B,
+                           j->ldb, j->beta, j->C + p0 * j->ldc, j->ldc);
+        } else {
+            int64_t cols = min64(j->chunk, j->N - p0);
+            if (cols > 0)
+                sgemm_call(j->ta, j->tb, j->M, cols, j->K, j->alpha, j->A, j->lda,
+                           j->B + (j->tb ? p0 * j->ldb : p0), j->ldb, j->beta, j->C + p0, j->ldc);
+        }
+    }
+}
+
+/* sgemm_call, split over the pool in row or column slices when OpenBLAS is
+ * single-threaded (see split_blas) and the product is big enough. */
+static void sgemm_pool(struct onnxq_op_ctx *ctx, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
+                       const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc)
+{
+    double flops = 2.0 * (double)M * (double)N * (double)K;
+    if (!split_blas(ctx) || flops < 4e5 || (M < 2 && N < 32)) {
+        sgemm_call(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    int64_t parts = ctx->threads;
+    struct sgemm_job j = {ta, tb, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, false, 0};
+    /* rows when there are enough of them, else columns (multiples of 16) */
+    j.by_rows = M >= 8 * parts || M >= N;
+    if (j.by_rows) {
+        j.chunk = (M + parts - 1) / parts;
+    } else {
+        j.chunk = (N + parts - 1) / parts;
+        j.chunk = (j.chunk + 15) / 16 * 16;
+    }
+    int64_t total = j.by_rows ? M : N;
+    onnxq_parallel_for(ctx, (size_t)((total + j.chunk - 1) / j.chunk), 1, sgemm_range, &j);
+}
+
 static void fill_f32(float *p, size_t n, float v)
 {
     for (size_t i = 0; i < n; i++)
@@ -714,6 +784,8 @@ static void wino_transform_weights(const float *w, int64_t m, int64_t c, float *
     }
 }
 
+/* Tiles are processed in blocks of whole tile rows [ty0, ty1); tile t of a
+ * block is (ty0 + t / tw, t % tw). */
 struct wino_job {
     const struct onnxq_conv_geom *g;
     const struct g2 *d;
@@ -722,81 +794,132 @@ struct wino_job {
     const float *u;      /* [16][M][C] */
     const float *bias;
     int64_t tw;          /* tiles per row */
-    int64_t t0, nt;      /* block: first tile, tile count */
+    int64_t ty0, ty1;    /* block: tile rows */
+    int64_t nt;          /* tiles in the block: (ty1 - ty0) * tw */
     float *v;            /* 16 matrices [C][nt], WINO_MAT_STRIDE(C, nt) apart */
     float *mo;           /* 16 matrices [M][nt], WINO_MAT_STRIDE(M, nt) apart */
 };
 
-/* Input transform of channels [b, e): V = B^T d B on 4x4 patches,
- * B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. */
+/* Tiles per inner chunk of a tile row (bounds the stack buffers). */
+#define WINO_TX_CHUNK 128
+
+/* Input transform of channels [b, e): V = B^T d B on the 4x4 patches,
+ * B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. Patch columns are split
+ * into even and odd ones so every loop runs over contiguous tiles. */
 static void wino_input_range(void *arg, size_t b, size_t e)
 {
     const struct wino_job *j = arg;
     const struct g2 *d = j->d;
-    int64_t C = j->g->c, nt = j->nt;
+    int64_t nt = j->nt, C = j->g->c;
+    size_t vs = WINO_MAT_STRIDE(C, nt);
+    float ev[4][WINO_TX_CHUNK + 1], od[4][WINO_TX_CHUNK + 1];  /* patch rows: even / odd columns */
+    float se[4][WINO_TX_CHUNK + 1], so[4][WINO_TX_CHUNK + 1];  /* after B^T (vertical) */
     for (size_t ci = b; ci < e; ci++) {
         const float *xc = j->x + (int64_t)ci * d->H * d->W;
-        for (int64_t t = 0; t < nt; t++) {
-            int64_t tile = j->t0 + t;
-            int64_t ty = tile / j->tw, tx = tile % j->tw;
-            int64_t y0 = ty * 2 - d->PH, x0 = tx * 2 - d->PW;
-            float p[4][4];
-            if (y0 >= 0 && x0 >= 0 && y0 + 4 <= d->H && x0 + 4 <= d->W) {
-                for (int r = 0; r < 4; r++)
-                    for (int q = 0; q < 4; q++)
-                        p[r][q] = xc[(y0 + r) * d->W + x0 + q];
-            } else {
-                for (int r = 0; r < 4; r++)
-                    for (int q = 0; q < 4; q++) {
-                        int64_t iy = y0 + r, ix = x0 + q;
-                        p[r][q] = (iy >= 0 && iy < d->H && ix >= 0 && ix < d->W) ? xc[iy * d->W + ix] : 0.0f;
+        for (int64_t ty = j->ty0; ty < j->ty1; ty++) {
+            int64_t y0 = ty * 2 - d->PH;
+            for (int64_t tx0 = 0; tx0 < j->tw; tx0 += WINO_TX_CHUNK) {
+                int64_t cnt = min64(WINO_TX_CHUNK, j->tw - tx0);
+                int64_t base = 2 * tx0 - d->PW;  /* input column of ev[.][0] */
+                /* i with both columns base + 2i and base + 2i + 1 inside */
+                int64_t ilo = base >= 0 ? 0 : ceil_div(-base, 2);
+                int64_t ihi = d->W - 2 - base >= 0 ? floor_div(d->W - 2 - base, 2) + 1 : 0;
+                ilo = min64(ilo, cnt + 1);
+                ihi = max64(ilo, min64(ihi, cnt + 1));
+                for (int r = 0; r < 4; r++) {
+                    int64_t iy = y0 + r;
+                    if (iy < 0 || iy >= d->H) {
+                        for (int64_t i = 0; i <= cnt; i++)
+                            ev[r][i] = od[r][i] = 0.0f;
+                        continue;
                     }
-            }
-            float s[4][4];
-            for (int q = 0; q < 4; q++) {
-                s[0][q] = p[0][q] - p[2][q];
-                s[1][q] = p[1][q] + p[2][q];
-                s[2][q] = p[2][q] - p[1][q];
-                s[3][q] = p[1][q] - p[3][q];
-            }
-            for (int r = 0; r < 4; r++) {
-                float o[4] = {s[r][0] - s[r][2], s[r][1] + s[r][2], s[r][2] - s[r][1], s[r][1] - s[r][3]};
-                for (int q = 0; q < 4; q++)
-                    j->v[(size_t)(r * 4 + q) * WINO_MAT_STRIDE(C, nt) + ci * (size_t)nt + (size_t)t] = o[q];
+                    const float *xr = xc + iy * d->W + base;
+                    for (int64_t i = ilo; i < ihi; i++) {
+                        ev[r][i] = xr[2 * i];
+                        od[r][i] = xr[2 * i + 1];
+                    }
+                    for (int64_t i = 0; i <= cnt; i++) {
+                        if (i == ilo && ihi > ilo)
+                            i = ihi;
+                        if (i > cnt)
+                            break;
+                        int64_t c0 = base + 2 * i;
+                        ev[r][i] = c0 >= 0 && c0 < d->W ? xr[2 * i] : 0.0f;
+                        od[r][i] = c0 + 1 >= 0 && c0 + 1 < d->W ? xr[2 * i + 1] : 0.0f;
+                    }
+                }
+                for (int64_t i = 0; i <= cnt; i++) {
+                    se[0][i] = ev[0][i] - ev[2][i];
+                    se[1][i] = ev[1][i] + ev[2][i];
+                    se[2][i] = ev[2][i] - ev[1][i];
+                    se[3][i] = ev[1][i] - ev[3][i];
+                    so[0][i] = od[0][i] - od[2][i];
+                    so[1][i] = od[1][i] + od[2][i];
+                    so[2][i] = od[2][i] - od[1][i];
+                    so[3][i] = od[1][i] - od[3][i];
+                }
+                size_t t0 = (size_t)((ty - j->ty0) * j->tw + tx0) + ci * (size_t)nt;
+                for (int k = 0; k < 4; k++) {
+                    float *v0 = j->v + (size_t)(4 * k) * vs + t0, *v1 = v0 + vs, *v2 = v1 + vs, *v3 = v2 + vs;
+                    const float *pe = se[k], *po = so[k];
+                    for (int64_t i = 0; i < cnt; i++) {
+                        v0[i] = pe[i] - pe[i + 1];
+                        v1[i] = po[i] + pe[i + 1];
+                        v2[i] = pe[i + 1] - po[i];
+                        v3[i] = po[i] - po[i + 1];
+                    }
+                }
             }
         }
     }
 }
 
-/* Output transform of channels [b, e): Y = A^T M A, A^T = [1 1 1 0; 0 1 -1 -1]. */
+/* Output transform of channels [b, e): Y = A^T M A + bias,
+ * A^T = [1 1 1 0; 0 1 -1 -1]. */
 static void wino_output_range(void *arg, size_t b, size_t e)
 {
     const struct wino_job *j = arg;
     const struct g2 *d = j->d;
-    int64_t M = j->g->m, nt = j->nt;
+    int64_t nt = j->nt, M = j->g->m;
+    size_t ms = WINO_MAT_STRIDE(M, nt);
+    float o[4][WINO_TX_CHUNK];  /* o[2r + q][tile]: output (r, q) of each tile */
     for (size_t mi = b; mi < e; mi++) {
         float *ym = j->y + (int64_t)mi * d->OH * d->OW;
         float bv = j->bias ? j->bias[mi] : 0.0f;
-        for (int64_t t = 0; t < nt; t++) {
-            float mm[4][4];
-            for (int r = 0; r < 4; r++)
-                for (int q = 0; q < 4; q++)
-                    mm[r][q] = j->mo[(size_t)(r * 4 + q) * WINO_MAT_STRIDE(M, nt) + mi * (size_t)nt + (size_t)t];
-            float s[2][4];
-            for (int q = 0; q < 4; q++) {
-                s[0][q] = mm[0][q] + mm[1][q] + mm[2][q];
-                s[1][q] = mm[1][q] - mm[2][q] - mm[3][q];
+        for (int64_t ty = j->ty0; ty < j->ty1; ty++) {
+            for (int64_t tx0 = 0; tx0 < j->tw; tx0 += WINO_TX_CHUNK) {
+                int64_t cnt = min64(WINO_TX_CHUNK, j->tw - tx0);
+                const float *m0 = j->mo + (size_t)((ty - j->ty0) * j->tw + tx0) + mi * (size_t)nt;
+                for (int64_t i = 0; i < cnt; i++) {
+                    float s0[4], s1[4];
+                    for (int q = 0; q < 4; q++) {
+                        float a0 = m0[(size_t)q * ms + (size_t)i], a1 = m0[(size_t)(4 + q) * ms + (size_t)i];
+                        float a2 = m0[(size_t)(8 + q) * ms + (size_t)i], a3 = m0[(size_t)(12 + q) * ms + (size_t)i];
+                        s0[q] = a0 + a1 + a2;
+                        s1[q] = a1 - a2 - a3;
+                    }
+                    o[0][i] = s0[0] + s0[1] + s0[2] + bv;
+                    o[1][i] = s0[1] - s0[2] - s0[3] + bv;
+                    o[2][i] = s1[0] + s1[1] + s1[2] + bv;
+                    o[3][i] = s1[1] - s1[2] - s1[3] + bv;
+                }
+                int64_t ox0 = 2 * tx0;
+                /* tiles whose two columns are both inside */
+                int64_t full = min64(cnt, (d->OW - ox0) / 2);
+                for (int r = 0; r < 2; r++) {
+                    int64_t oy = 2 * ty + r;
+                    if (oy >= d->OH)
+                        break;
+                    float *yr = ym + oy * d->OW + ox0;
+                    const float *p0 = o[2 * r], *p1 = o[2 * r + 1];
+                    for (int64_t i = 0; i < full; i++) {
+                        yr[2 * i] = p0[i];
+                        yr[2 * i + 1] = p1[i];
+                    }
+                    if (full < cnt && ox0 + 2 * full < d->OW)
+                        yr[2 * full] = p0[full];
+                }
             }
-            float o[2][2];
-            for (int r = 0; r < 2; r++) {
-                o[r][0] = s[r][0] + s[r][1] + s[r][2] + bv;
-                o[r][1] = s[r][1] - s[r][2] - s[r][3] + bv;
-            }
-            int64_t tile = j->t0 + t;
-            int64_t oy = (tile / j->tw) * 2, ox = (tile % j->tw) * 2;
-            for (int r = 0; r < 2 && oy + r < d->OH; r++)
-                for (int q = 0; q < 2 && ox + q < d->OW; q++)
-                    ym[(oy + r) * d->OW + ox + q] = o[r][q];
         }
     }
 }
@@ -818,32 +941,37 @@ static void wino_block(struct onnxq_op_ctx *ctx, struct wino_job *j, bool inner_
         wino_output_range(j, 0, (size_t)M);
 }
 
-struct wino_split {
+struct wino_plan {
     struct onnxq_op_ctx *ctx;
     const struct wino_job *proto;
-    int64_t nslots, nblocks, blocks_per_image, block_tiles, tiles;
+    int64_t th, rows_per_block, blocks_per_image, nblocks, nslots;
     float *buf;
     size_t slot_elems;
 };
 
+/* Block `blk` (over images and tile-row ranges) with buffers at `mem`. */
+static void wino_run_block(const struct wino_plan *p, int64_t blk, float *mem, bool inner_parallel)
+{
+    const struct onnxq_conv_geom *g = p->proto->g;
+    const struct g2 *d = p->proto->d;
+    struct wino_job j = *p->proto;
+    int64_t n = blk / p->blocks_per_image, bi = blk % p->blocks_per_image;
+    j.x += n * g->c * d->H * d->W;
+    j.y += n * g->m * d->OH * d->OW;
+    j.ty0 = bi * p->rows_per_block;
+    j.ty1 = min64(j.ty0 + p->rows_per_block, p->th);
+    j.nt = (j.ty1 - j.ty0) * j.tw;
+    j.v = mem;
+    j.mo = mem + 16 * WINO_MAT_STRIDE(g->c, j.nt);
+    wino_block(p->ctx, &j, inner_parallel);
+}
+
 static void wino_slot(void *arg, size_t b, size_t e)
 {
-    const struct wino_split *s = arg;
-    const struct onnxq_conv_geom *g = s->proto->g;
-    const struct g2 *d = s->proto->d;
-    for (size_t slot = b; slot < e; slot++) {
-        for (int64_t blk = (int64_t)slot; blk < s->nblocks; blk += s->nslots) {
-            struct wino_job j = *s->proto;
-            int64_t n = blk / s->blocks_per_image, bi = blk % s->blocks_per_image;
-            j.x += n * g->c * d->H * d->W;
-            j.y += n * g->m * d->OH * d->OW;
-            j.t0 = bi * s->block_tiles;
-            j.nt = min64(s->block_tiles, s->tiles - j.t0);
-            j.v = s->buf + slot * s->slot_elems;
-            j.mo = j.v + 16 * WINO_MAT_STRIDE(g->c, s->block_tiles);
-            wino_block(s->ctx, &j, false);
-        }
-    }
+    const struct wino_plan *p = arg;
+    for (size_t slot = b; slot < e; slot++)
+        for (int64_t blk = (int64_t)slot; blk < p->nblocks; blk += p->nslots)
+            wino_run_block(p, blk, p->buf + slot * p->slot_elems, false);
 }
 
 static enum onnxq_status conv_winograd(struct onnxq_op_ctx *ctx, const struct onnxq_conv_geom *g, const float *x,
@@ -851,16 +979,15 @@ static enum onnxq_status conv_winograd(struct onnxq_op_ctx *ctx, const struct on
 {
     struct g2 d = {0};
     geom_2d(g, &d);
-    int64_t th = (d.OH + 1) / 2, tw = (d.OW + 1) / 2, tiles = th * tw;
+    int64_t th = (d.OH + 1) / 2, tw = (d.OW + 1) / 2;
     bool split = split_blas(ctx);
     int64_t parts = split ? ctx->threads : 1;
-    int64_t bt = min64(WINO_BLOCK_TILES, tiles);
-    if (split && g->n * ((tiles + bt - 1) / bt) < 2 * parts) {
-        int64_t want = (tiles + 2 * parts - 1) / (2 * parts);
-        bt = max64(16, min64(bt, want));
-    }
-    int64_t bpi = (tiles + bt - 1) / bt, nblocks = g->n * bpi;
+    int64_t rows = max64(1, min64(th, WINO_BLOCK_TILES / tw));
+    if (split && g->n * ((th + rows - 1) / rows) < 2 * parts)
+        rows = max64(1, (th + 2 * parts - 1) / (2 * parts));
+    int64_t bpi = (th + rows - 1) / rows, nblocks = g->n * bpi;
     int64_t nslots = split ? min64(parts, nblocks) : 1;
+    int64_t bt = rows * tw;
     size_t slot_elems = 16 * (WINO_MAT_STRIDE(g->c, bt) + WINO_MAT_STRIDE(g->m, bt));
     size_t u_elems = u_packed ? 0 : (size_t)(16 * g->m * g->c);
     struct scratch s;
@@ -873,22 +1000,13 @@ static enum onnxq_status conv_winograd(struct onnxq_op_ctx *ctx, const struct on
         wino_transform_weights(w, g->m, g->c, uu);
         u = uu;
     }
-    struct wino_job proto = {g, &d, x, y, u, bias, tw, 0, 0, NULL, NULL};
-    struct wino_split sp = {ctx, &proto, nslots, nblocks, bpi, bt, tiles, buf, slot_elems};
+    struct wino_job proto = {g, &d, x, y, u, bias, tw, 0, 0, 0, NULL, NULL};
+    struct wino_plan plan = {ctx, &proto, th, rows, bpi, nblocks, nslots, buf, slot_elems};
     if (split)
-        onnxq_parallel_for(ctx, (size_t)nslots, 1, wino_slot, &sp);
+        onnxq_parallel_for(ctx, (size_t)nslots, 1, wino_slot, &plan);
     else
-        for (int64_t blk = 0; blk < nblocks; blk++) {
-            struct wino_job j = proto;
-            int64_t n = blk / bpi, bi = blk % bpi;
-            j.x += n * g->c * d.H * d.W;
-            j.y += n * g->m * d.OH * d.OW;
-            j.t0 = bi * bt;
-            j.nt = min64(bt, tiles - j.t0);
-            j.v = buf;
-            j.mo = buf + 16 * WINO_MAT_STRIDE(g->c, bt);
-            wino_block(ctx, &j, true);
-        }
+        for (int64_t blk = 0; blk < nblocks; blk++)
+            wino_run_block(&plan, blk, buf, true);
     scratch_put(&s);
     return ONNXQ_OK;
 }
@@ -1074,8 +1192,7 @@ enum onnxq_status onnxq_convtranspose_f32(struct onnxq_op_ctx *ctx, const struct
             const float *wg = w + grp * cg * rows;
             for (int64_t u0 = 0; u0 < units; u0 += per) {
                 int64_t u1 = min64(u0 + per, units), cols = (u1 - u0) * unit;
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)rows, (int)cols, (int)cg, 1.0f, wg,
-                            (int)rows, xg + u0 * unit, (int)iprod, 0.0f, col, (int)cols);
+                sgemm_pool(ctx, true, false, rows, cols, cg, 1.0f, wg, rows, xg + u0 * unit, iprod, 0.0f, col, cols);
                 struct col2im_job j = {g, is2d ? &d2 : NULL, col, y + (n * g->m + grp * mg) * oprod, kprod,
                                        oprod, u0, u1, cols};
                 size_t work = (size_t)(kprod * cols);
@@ -1622,8 +1739,8 @@ enum onnxq_status onnxq_gemm_run(void *state, struct onnxq_op_ctx *ctx)
         return ONNXQ_OK;
     int lda = (int)a->dims[1], ldb = (int)b->dims[1];
     if (blas && a->dtype == ONNXQ_DT_FLOAT) {
-        cblas_sgemm(CblasRowMajor, s->trans_a ? CblasTrans : CblasNoTrans, s->trans_b ? CblasTrans : CblasNoTrans,
-                    (int)M, (int)N, (int)K, (float)s->alpha, a->data, lda, b->data, ldb, 1.0f, y->data, (int)N);
+        sgemm_pool(ctx, s->trans_a, s->trans_b, M, N, K, (float)s->alpha, a->data, lda, b->data, ldb, 1.0f, y->data,
+                   N);
         return ONNXQ_OK;
     }
     if (blas && a->dtype == ONNXQ_DT_DOUBLE) {
@@ -1708,22 +1825,42 @@ enum onnxq_status onnxq_matmul_shape(void *state, struct onnxq_op_ctx *ctx)
     return ONNXQ_OK;
 }
 
-/* One float product y[M,N] = a[M,K] b[K,N] (all dense row-major). */
-static void sgemm_dense(const float *a, const float *b, float *y, int64_t M, int64_t N, int64_t K)
-{
-    if (N == 1)
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)M, (int)K, 1.0f, a, (int)K, b, 1, 0.0f, y, 1);
-    else if (M == 1)
-        cblas_sgemv(CblasRowMajor, CblasTrans, (int)K, (int)N, 1.0f, b, (int)N, a, 1, 0.0f, y, 1);
-    else
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)N, (int)K, 1.0f, a, (int)K, b, (int)N,
-                    0.0f, y, (int)N);
-}
-
 static void dgemm_dense(const double *a, const double *b, double *y, int64_t M, int64_t N, int64_t K)
 {
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)N, (int)K, 1.0, a, (int)K, b, (int)N, 0.0, y,
                 (int)N);
+}
+
+/* Matrix offsets (in matrices) of A and B for output batch bi. */
+static void mm_batch_offsets(const struct mm_shape *ms, int64_t bi, int64_t *oa, int64_t *ob)
+{
+    int64_t a = 0, b = 0;
+    for (int d = ms->nb - 1; d >= 0; d--) {
+        int64_t i = bi % ms->batch[d];
+        bi /= ms->batch[d];
+        a += i * ms->sa[d];
+        b += i * ms->sb[d];
+    }
+    *oa = a;
+    *ob = b;
+}
+
+struct mm_batch_job {
+    const struct mm_shape *ms;
+    const float *a, *b;
+    float *y;
+};
+
+static void mm_batch_range(void *arg, size_t b, size_t e)
+{
+    const struct mm_batch_job *j = arg;
+    int64_t M = j->ms->m, N = j->ms->n, K = j->ms->k;
+    for (size_t bi = b; bi < e; bi++) {
+        int64_t oa, ob;
+        mm_batch_offsets(j->ms, (int64_t)bi, &oa, &ob);
+        sgemm_call(false, false, M, N, K, 1.0f, j->a + oa * M * K, K, j->b + ob * K * N, N, 0.0f,
+                   j->y + (int64_t)bi * M * N, N);
+    }
 }
 
 enum onnxq_status onnxq_matmul_run(void *state, struct onnxq_op_ctx *ctx)
@@ -1765,17 +1902,25 @@ enum onnxq_status onnxq_matmul_run(void *state, struct onnxq_op_ctx *ctx)
     }
     if (blas && b_shared && a_dense && fits_int(M * nbatch)) {
         if (a->dtype == ONNXQ_DT_FLOAT)
-            sgemm_dense(a->data, b->data, y->data, M * nbatch, N, K);
+            sgemm_pool(ctx, false, false, M * nbatch, N, K, 1.0f, a->data, K, b->data, N, 0.0f, y->data, N);
         else
             dgemm_dense(a->data, b->data, y->data, M * nbatch, N, K);
         return ONNXQ_OK;
     }
-    int64_t idx[ONNXQ_MAX_DIMS] = {0};
-    int64_t oa = 0, ob = 0;
+    if (blas && a->dtype == ONNXQ_DT_FLOAT && split_blas(ctx) && nbatch >= ctx->threads) {
+        /* independent single-threaded products, one batch per task */
+        struct mm_batch_job j = {&ms, a->data, b->data, y->data};
+        double flops = 2.0 * (double)M * (double)N * (double)K;
+        onnxq_parallel_for(ctx, (size_t)nbatch, flops >= 1e5 ? 1 : (size_t)(1e5 / (flops + 1.0)) + 1, mm_batch_range,
+                           &j);
+        return ONNXQ_OK;
+    }
     for (int64_t bi = 0; bi < nbatch; bi++) {
+        int64_t oa, ob;
+        mm_batch_offsets(&ms, bi, &oa, &ob);
         if (blas && a->dtype == ONNXQ_DT_FLOAT)
-            sgemm_dense((const float *)a->data + oa * M * K, (const float *)b->data + ob * K * N,
-                        (float *)y->data + bi * M * N, M, N, K);
+            sgemm_pool(ctx, false, false, M, N, K, 1.0f, (const float *)a->data + oa * M * K, K,
+                       (const float *)b->data + ob * K * N, N, 0.0f, (float *)y->data + bi * M * N, N);
         else if (blas)
             dgemm_dense((const double *)a->data + oa * M * K, (const double *)b->data + ob * K * N,
                         (double *)y->data + bi * M * N, M, N, K);
@@ -1783,16 +1928,6 @@ enum onnxq_status onnxq_matmul_run(void *state, struct onnxq_op_ctx *ctx)
             struct mm_view va = {a, (size_t)(oa * M * K), (size_t)K, 1};
             struct mm_view vb = {b, (size_t)(ob * K * N), (size_t)N, 1};
             mm_generic(va, vb, y, (size_t)(bi * M * N), (size_t)M, (size_t)N, (size_t)K, 1.0, 0.0);
-        }
-        for (int d = ms.nb - 1; d >= 0; d--) {
-            if (++idx[d] < ms.batch[d]) {
-                oa += ms.sa[d];
-                ob += ms.sb[d];
-                break;
-            }
-            oa -= ms.sa[d] * (ms.batch[d] - 1);
-            ob -= ms.sb[d] * (ms.batch[d] - 1);
-            idx[d] = 0;
         }
     }
     return ONNXQ_OK;
