@@ -39,6 +39,26 @@ static const char *const suites[] = {"node", "pytorch-converted", "pytorch-opera
 
 enum outcome { PASS, FAIL, UNSUPPORTED };
 
+/* Cases whose test data contradicts its own model; reported as skipped with
+ * the reason instead of being run. */
+static const struct {
+    const char *id;
+    const char *why;
+} bad_testdata[] = {
+    {"node/test_castlike_BFLOAT16_to_FLOAT", "input 'like' is stored as [1] but declared [3,4]"},
+    {"node/test_castlike_BFLOAT16_to_FLOAT_expanded", "input 'like' is stored as [1] but declared [3,4]"},
+    {"node/test_castlike_FLOAT_to_BFLOAT16", "input 'like' is stored as [1] but declared [3,4]"},
+    {"node/test_castlike_FLOAT_to_BFLOAT16_expanded", "input 'like' is stored as [1] but declared [3,4]"},
+};
+
+static const char *bad_testdata_reason(const char *id)
+{
+    for (size_t i = 0; i < sizeof(bad_testdata) / sizeof(bad_testdata[0]); i++)
+        if (strcmp(bad_testdata[i].id, id) == 0)
+            return bad_testdata[i].why;
+    return NULL;
+}
+
 struct name_list {
     char **v;
     size_t n, cap;
@@ -121,6 +141,15 @@ static bool close_enough(const struct onnxq_tensor *got, const struct onnxq_tens
     return true;
 }
 
+/* ONNX 1.12's test data stores bfloat16 tensors with data_type UINT16 (same
+ * bits): relabel them when the model declares bfloat16 there. */
+static void fix_bfloat16(struct onnxq_tensor *t, const struct onnxq_value_info *decl)
+{
+    if (decl && decl->type.kind == ONNXQ_TYPE_TENSOR && decl->type.has_elem_type &&
+        decl->type.elem_type == ONNXQ_DT_BFLOAT16 && t->dtype == ONNXQ_DT_UINT16)
+        t->dtype = ONNXQ_DT_BFLOAT16;
+}
+
 static bool read_pb(const char *path, struct onnxq_tensor *t, struct onnxq_error *err)
 {
     size_t size = 0;
@@ -173,6 +202,7 @@ static enum outcome run_case(struct onnxq_context *ctx, const char *dir, char *w
                 res = UNSUPPORTED;  /* sequence/optional inputs are not tensors */
                 ok = false;
             }
+            fix_bfloat16(&in[i], onnxq_exec_input(e, i));
             inp[i] = &in[i];
         }
         for (size_t i = 0; i < nout && ok; i++) {
@@ -182,6 +212,7 @@ static enum outcome run_case(struct onnxq_context *ctx, const char *dir, char *w
                 res = UNSUPPORTED;
                 ok = false;
             }
+            fix_bfloat16(&want[i], onnxq_exec_output(e, i));
         }
         if (ok) {
             st = onnxq_exec_run(e, inp, out, &err);
@@ -266,7 +297,7 @@ int main(int argc, char **argv)
     struct name_list expected = {0}, passed = {0};
     if (expected_path)
         load_expected(expected_path, &expected);
-    size_t counts[3] = {0}, per_suite[4][3] = {{0}};
+    size_t counts[3] = {0}, per_suite[4][3] = {{0}}, skipped = 0;
     for (size_t s = 0; s < sizeof(suites) / sizeof(suites[0]); s++) {
         char sdir[4096];
         snprintf(sdir, sizeof(sdir), "%s/%s", root, suites[s]);
@@ -280,6 +311,13 @@ int main(int argc, char **argv)
             if (filter && !strstr(id, filter))
                 continue;
             char why[1400] = "";
+            const char *bad = bad_testdata_reason(id);
+            if (bad) {
+                skipped++;
+                if (verbose)
+                    printf("%-12s %s: bad test data: %s\n", "skipped", id, bad);
+                continue;
+            }
             enum outcome o = run_case(ctx, dir, why, sizeof(why));
             counts[o]++;
             per_suite[s][o]++;
@@ -303,9 +341,9 @@ int main(int argc, char **argv)
     for (size_t s = 0; s < sizeof(suites) / sizeof(suites[0]); s++)
         printf("conformance %-18s pass %4zu  fail %4zu  unsupported %4zu\n", suites[s], per_suite[s][PASS],
                per_suite[s][FAIL], per_suite[s][UNSUPPORTED]);
-    printf("conformance total: %zu pass, %zu fail, %zu unsupported; %zu expected passes, %zu regressions, "
-           "%zu new passes not yet in the list\n",
-           counts[PASS], counts[FAIL], counts[UNSUPPORTED], expected.n, regressions, new_passes);
+    printf("conformance total: %zu pass, %zu fail, %zu unsupported, %zu skipped (bad test data); %zu expected passes, "
+           "%zu regressions, %zu new passes not yet in the list\n",
+           counts[PASS], counts[FAIL], counts[UNSUPPORTED], skipped, expected.n, regressions, new_passes);
     if (update_path) {
         FILE *f = fopen(update_path, "w");
         if (f) {
