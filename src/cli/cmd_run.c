@@ -18,7 +18,7 @@
 #include "ops/op.h"
 
 static const char usage[] =
-    "onnxq run MODEL --input [NAME=]FILE ... [--output DIR] [--format npy|pb] [--threads N] [--repeat N]\n"
+    "onnxq run MODEL --input [NAME=]FILE ... [--output DIR] [--format npy|pb] [--threads N] [--repeat N] [--profile]\n"
     "  FILE is a NumPy .npy or an ONNX TensorProto .pb; NAME may be left out for a single-input model.\n"
     "  --output DIR writes one file per graph output (NAME.npy or NAME.pb); --repeat N runs N times and\n"
     "  prints the median latency.";
@@ -59,6 +59,37 @@ static void safe_name(const char *name, char *buf, size_t size)
         snprintf(buf, size, "output");
 }
 
+/* --profile: time between consecutive node hooks, summed per op type. */
+struct profile {
+    double last;
+    size_t n;
+    struct {
+        char op[48];
+        double ms;
+        size_t count;
+    } ops[128];
+};
+
+static double now_ms(void);
+
+static int profile_hook(void *user, const struct onnxq_node *node, struct onnxq_tensor *const *outputs, size_t n_out)
+{
+    (void)outputs, (void)n_out;
+    struct profile *p = user;
+    double t = now_ms();
+    size_t i = 0;
+    while (i < p->n && strcmp(p->ops[i].op, node->op_type) != 0)
+        i++;
+    if (i == p->n && p->n < 128)
+        snprintf(p->ops[p->n++].op, sizeof(p->ops[0].op), "%s", node->op_type);
+    if (i < p->n) {
+        p->ops[i].ms += t - p->last;
+        p->ops[i].count++;
+    }
+    p->last = t;
+    return 0;
+}
+
 static double now_ms(void)
 {
     struct timespec ts;
@@ -94,6 +125,9 @@ static void print_summary(const char *name, const struct onnxq_tensor *t)
 int onnxq_cmd_run(struct onnxq_context *ctx, int argc, char **argv)
 {
     const char *model_path = NULL, *outdir = NULL, *format = "npy";
+    bool profile = false;
+    struct profile prof;
+    memset(&prof, 0, sizeof(prof));
     const char **in_spec = calloc((size_t)argc, sizeof(char *));
     int n_spec = 0, repeat = 1, rc = 1;
     struct onnxq_error err;
@@ -110,6 +144,8 @@ int onnxq_cmd_run(struct onnxq_context *ctx, int argc, char **argv)
             in_spec[n_spec++] = argv[++i];
         else if (strcmp(argv[i], "--output") == 0 && i + 1 < argc)
             outdir = argv[++i];
+        else if (strcmp(argv[i], "--profile") == 0)
+            profile = true;
         else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc)
             format = argv[++i];
         else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
@@ -206,8 +242,11 @@ int onnxq_cmd_run(struct onnxq_context *ctx, int argc, char **argv)
             goto out;
         }
     }
+    if (profile)
+        onnxq_exec_set_hook(e, profile_hook, &prof);
     for (int r = 0; r < repeat; r++) {
         double t0 = now_ms();
+        prof.last = t0;
         if (onnxq_exec_run(e, inp, out, &err) != ONNXQ_OK) {
             rc = onnxq_cli_report(&err);
             goto out;
@@ -224,6 +263,23 @@ int onnxq_cmd_run(struct onnxq_context *ctx, int argc, char **argv)
     printf("latency_ms: median %.3f min %.3f (%d run%s, %d thread%s)\n", times[repeat / 2], times[0], repeat,
            repeat == 1 ? "" : "s", ctx->threads, ctx->threads == 1 ? "" : "s");
     printf("peak_intermediate_bytes: %zu\n", onnxq_exec_peak_bytes(e));
+    if (profile) {
+        double total = 0;
+        for (size_t i = 0; i < prof.n; i++)
+            total += prof.ops[i].ms;
+        printf("profile (per run, %d run%s):\n", repeat, repeat == 1 ? "" : "s");
+        for (size_t pass = 0; pass < prof.n; pass++) {
+            size_t best = 0;
+            for (size_t i = 1; i < prof.n; i++)
+                if (prof.ops[i].ms > prof.ops[best].ms)
+                    best = i;
+            if (prof.ops[best].ms < 0)
+                break;
+            printf("  %-24s %9.3f ms %5.1f %%  (%zu nodes)\n", prof.ops[best].op, prof.ops[best].ms / repeat,
+                   total > 0 ? 100 * prof.ops[best].ms / total : 0, prof.ops[best].count / (size_t)repeat);
+            prof.ops[best].ms = -1;
+        }
+    }
     if (outdir) {
         if (mkdir(outdir, 0755) != 0 && errno != EEXIST) {
             fprintf(stderr, "onnxq: error: %s: cannot create folder: %s\n", outdir, strerror(errno));
