@@ -304,15 +304,36 @@ static void xcopy_tiles(void *arg, size_t b, size_t e)
         int64_t j0 = jb * T, j1 = j0 + T < J ? j0 + T : J;
         for (int64_t i0 = 0; i0 < inner; i0 += T) {
             int64_t i1 = i0 + T < inner ? i0 + T : inner;
+/* 8x8 micro-blocks through a local buffer: 8 contiguous reads along j,
+ * then 8 contiguous writes along i, so neither side strides through
+ * memory one element at a time (large power-of-two strides would thrash
+ * the cache sets). */
 #define TILE_(TY) \
     do { \
-        TY v_; \
-        for (int64_t j = j0; j < j1; j++) { \
-            const unsigned char *sp = at(c->src, soff + j + i0 * s, sizeof(TY)); \
-            unsigned char *dp = c->dst + (size_t)(doff + j * ok + i0) * sizeof(TY); \
-            for (int64_t i = 0; i < i1 - i0; i++) { \
-                memcpy(&v_, sp + (ptrdiff_t)(i * s) * (ptrdiff_t)sizeof(TY), sizeof(TY)); \
-                memcpy(dp + (size_t)i * sizeof(TY), &v_, sizeof(TY)); \
+        TY blk_[8][8], row_[8]; \
+        for (int64_t ib = i0; ib < i1; ib += 8) { \
+            int64_t ni = i1 - ib < 8 ? i1 - ib : 8; \
+            for (int64_t jj = j0; jj < j1; jj += 8) { \
+                int64_t nj = j1 - jj < 8 ? j1 - jj : 8; \
+                for (int64_t a = 0; a < ni; a++) { \
+                    const unsigned char *sp = at(c->src, soff + jj + (ib + a) * s, sizeof(TY)); \
+                    if (nj == 8) \
+                        memcpy(blk_[a], sp, 8 * sizeof(TY)); \
+                    else \
+                        memcpy(blk_[a], sp, (size_t)nj * sizeof(TY)); \
+                } \
+                for (int64_t bj = 0; bj < nj; bj++) { \
+                    unsigned char *dp = c->dst + (size_t)(doff + (jj + bj) * ok + ib) * sizeof(TY); \
+                    if (ni == 8) { \
+                        for (int a = 0; a < 8; a++) \
+                            row_[a] = blk_[a][bj]; \
+                        memcpy(dp, row_, 8 * sizeof(TY)); \
+                    } else { \
+                        for (int64_t a = 0; a < ni; a++) \
+                            row_[a] = blk_[a][bj]; \
+                        memcpy(dp, row_, (size_t)ni * sizeof(TY)); \
+                    } \
+                } \
             } \
         } \
     } while (0)
@@ -416,7 +437,7 @@ enum onnxq_status onnxq_tx_reshape_init(struct onnxq_op_init *ictx, void **state
         return onnxq_fail(ictx->err, ONNXQ_E_NOMEM, "out of memory");
     s->allowzero = ictx->opset >= 14 && onnxq_attr_int(ictx->node, "allowzero", 0) != 0;
     if (ictx->opset < 5) {
-        size_t n;
+        size_t n = 0;
         const int64_t *v = onnxq_attr_ints(ictx->node, "shape", &n);
         if (!v || n > ONNXQ_MAX_DIMS) {
             free(s);
@@ -536,7 +557,7 @@ static enum onnxq_status axes_init(struct onnxq_op_init *ictx, void **state)
         return onnxq_fail(ictx->err, ONNXQ_E_NOMEM, "out of memory");
     s->opset = ictx->opset;
     if (ictx->opset < 13) {
-        size_t n;
+        size_t n = 0;
         const int64_t *v = onnxq_attr_ints(ictx->node, "axes", &n);
         if (v) {
             if (n > ONNXQ_MAX_DIMS) {
@@ -580,7 +601,7 @@ enum onnxq_status onnxq_tx_squeeze_shape(void *state, struct onnxq_op_ctx *ctx)
         return st;
     const struct onnxq_tensor *x = ctx->inputs[0];
     int64_t axes[ONNXQ_MAX_DIMS];
-    size_t n;
+    size_t n = 0;
     bool has;
     if ((st = get_axes(state, ctx, axes, &n, &has)))
         return st;
@@ -621,7 +642,7 @@ enum onnxq_status onnxq_tx_unsqueeze_shape(void *state, struct onnxq_op_ctx *ctx
         return st;
     const struct onnxq_tensor *x = ctx->inputs[0];
     int64_t axes[ONNXQ_MAX_DIMS];
-    size_t n;
+    size_t n = 0;
     bool has;
     if ((st = get_axes(state, ctx, axes, &n, &has)))
         return st;
@@ -721,7 +742,7 @@ enum onnxq_status onnxq_tx_transpose_init(struct onnxq_op_init *ictx, void **sta
     struct perm_state *s = calloc(1, sizeof(*s));
     if (!s)
         return onnxq_fail(ictx->err, ONNXQ_E_NOMEM, "out of memory");
-    size_t n;
+    size_t n = 0;
     const int64_t *p = onnxq_attr_ints(ictx->node, "perm", &n);
     if (p) {
         if (n > ONNXQ_MAX_DIMS) {
@@ -998,7 +1019,7 @@ enum onnxq_status onnxq_tx_split_init(struct onnxq_op_init *ictx, void **state)
     if (ictx->opset >= 18)
         s->num_outputs = onnxq_attr_int(ictx->node, "num_outputs", 0);
     if (ictx->opset < 13) {
-        size_t n;
+        size_t n = 0;
         const int64_t *v = onnxq_attr_ints(ictx->node, "split", &n);
         if (v) {
             s->split = malloc((n ? n : 1) * sizeof(int64_t));
@@ -1189,7 +1210,7 @@ static enum onnxq_status slice_plan(const struct slice_state *s, const struct on
     const struct onnxq_tensor *x = ctx->inputs[0];
     int r = x->ndim;
     int64_t st_[ONNXQ_MAX_DIMS], en_[ONNXQ_MAX_DIMS], ax_[ONNXQ_MAX_DIMS], sp_[ONNXQ_MAX_DIMS];
-    size_t n = s->n, k;
+    size_t n = s->n, k = 0;
     bool has_axes = s->has_axes, has_steps = false;
     enum onnxq_status st;
     if (s->opset < 10) {
@@ -1485,7 +1506,7 @@ enum onnxq_status onnxq_tx_expand_shape(void *state, struct onnxq_op_ctx *ctx)
         return st;
     const struct onnxq_tensor *x = ctx->inputs[0];
     int64_t shape[ONNXQ_MAX_DIMS], out[ONNXQ_MAX_DIMS];
-    size_t n;
+    size_t n = 0;
     int nd;
     if ((st = read_ints(ctx, 1, "shape", shape, ONNXQ_MAX_DIMS, &n)) ||
         (st = onnxq_broadcast_shape(ctx, x->dims, x->ndim, shape, (int)n, out, &nd)))
@@ -1542,7 +1563,7 @@ static enum onnxq_status tile_repeats(const struct tile_state *s, const struct o
 {
     const struct onnxq_tensor *x = ctx->inputs[0];
     enum onnxq_status st;
-    size_t n;
+    size_t n = 0;
     if (s->opset < 6) {
         /* Tile-1: scalar `tiles` repeats along scalar `axis` */
         int64_t t, a;
@@ -1766,7 +1787,7 @@ enum onnxq_status onnxq_tx_pad_init(struct onnxq_op_init *ictx, void **state)
     }
     if (ictx->opset < 11) {
         s->value = onnxq_attr_float(ictx->node, "value", 0.0f);
-        size_t n;
+        size_t n = 0;
         const int64_t *p = onnxq_attr_ints(ictx->node, ictx->opset < 2 ? "paddings" : "pads", &n);
         if (!p || n > 2 * ONNXQ_MAX_DIMS) {
             free(s);
@@ -2191,7 +2212,7 @@ enum onnxq_status onnxq_tx_cos_shape(void *state, struct onnxq_op_ctx *ctx)
 {
     struct const_state *s = state;
     int64_t dims[ONNXQ_MAX_DIMS];
-    size_t n;
+    size_t n = 0;
     enum onnxq_status st = read_ints(ctx, 0, "input", dims, ONNXQ_MAX_DIMS, &n);
     if (st)
         return st;
@@ -2420,7 +2441,7 @@ enum onnxq_status onnxq_tx_trilu_run(void *state, struct onnxq_op_ctx *ctx)
     int64_t k = 0;
     const struct onnxq_tensor *kt = opt_in(ctx, 1);
     if (kt) {
-        size_t n;
+        size_t n = 0;
         enum onnxq_status st = read_ints(ctx, 1, "k", &k, 1, &n);
         if (st)
             return st;
@@ -2524,7 +2545,7 @@ enum onnxq_status onnxq_tx_resize_init(struct onnxq_op_init *ictx, void **state)
         s->coord = RC_ASYMMETRIC;
         s->near = RN_SIMPLE;
         if (s->upsample && s->opset < 9) {
-            size_t n;
+            size_t n = 0;
             const float *sc = onnxq_attr_floats(node, "scales", &n);
             if (!sc || n > ONNXQ_MAX_DIMS) {
                 free(s);
@@ -2572,7 +2593,7 @@ enum onnxq_status onnxq_tx_resize_init(struct onnxq_op_init *ictx, void **state)
             return ONNXQ_E_UNSUPPORTED;
         }
         s->policy = (enum rz_policy)v;
-        size_t n;
+        size_t n = 0;
         const int64_t *ax = onnxq_attr_ints(node, "axes", &n);
         if (ax) {
             if (n > ONNXQ_MAX_DIMS) {
@@ -2687,11 +2708,13 @@ static enum onnxq_status resize_plan(const struct resize_state *s, const struct 
             }
         }
     } else {
+        if (scales && numel_of(scales) != na)
+            return FAIL(ctx, ONNXQ_E_SHAPE, "scales has %zu values; expected %zu", numel_of(scales), na);
+        if (scales && (scales->dtype == ONNXQ_DT_STRING || !onnxq_dtype_table[scales->dtype].is_float))
+            return FAIL(ctx, ONNXQ_E_UNSUPPORTED, "scales dtype %s", onnxq_dtype_name(scales->dtype));
         for (size_t i = 0; i < na; i++) {
             int d = ax[i];
             double v = scales ? onnxq_tensor_get_f64(scales, i) : (double)s->scales_attr[i];
-            if (scales && numel_of(scales) != na)
-                return FAIL(ctx, ONNXQ_E_SHAPE, "scales has %zu values; expected %zu", numel_of(scales), na);
             if (!(v > 0) || v > 1e9)
                 return FAIL(ctx, ONNXQ_E_SHAPE, "scale %g is not positive", v);
             if (s->upsample && v < 1)
@@ -2998,8 +3021,33 @@ static void rz_nearest_ref(const struct rz_job *j)
     }
 }
 
-/* Float linear/cubic where only the last two axes are resized: output row
- * (plane, y) = sum over y-taps and x-taps. */
+/* Float linear/cubic where only the last two axes are resized. Separable:
+ * each input row a task needs is interpolated along x once into a small
+ * cache of rows (one slot per y-tap, least recently used evicted), then
+ * every output row is a weighted sum of cached rows (contiguous, so it
+ * vectorises). Falls back to per-pixel sums if the cache cannot be
+ * allocated. */
+static void rz_hrow(const struct rz_axis *aw, const float *r, int64_t W, float *h)
+{
+    int nw = aw->n;
+    if (nw == 2) {
+        for (int64_t x = 0; x < W; x++) {
+            const int64_t *ix = aw->idx + 2 * x;
+            const float *wx = aw->wf + 2 * x;
+            h[x] = wx[0] * r[ix[0]] + wx[1] * r[ix[1]];
+        }
+        return;
+    }
+    for (int64_t x = 0; x < W; x++) {
+        const int64_t *ix = aw->idx + (size_t)x * (size_t)nw;
+        const float *wx = aw->wf + (size_t)x * (size_t)nw;
+        float acc = 0;
+        for (int k = 0; k < nw; k++)
+            acc += wx[k] * r[ix[k]];
+        h[x] = acc;
+    }
+}
+
 static void rz_plane_rows(void *arg, size_t b, size_t e)
 {
     const struct rz_job *j = arg;
@@ -3010,7 +3058,18 @@ static void rz_plane_rows(void *arg, size_t b, size_t e)
     const struct rz_axis *aw = &j->ax[L];
     const float *src = (const float *)(const void *)j->src;
     float *dst = (float *)(void *)j->dst;
-    int nw = aw->n;
+    int nh = ah >= 0 ? j->ax[ah].n : 1;
+    /* row cache: nh slots of W floats, keyed by input row (plane * IH + iy) */
+    float *cache = malloc((size_t)nh * (size_t)W * sizeof(float));
+    int64_t *key = malloc((size_t)nh * sizeof(int64_t));
+    uint64_t *stamp = malloc((size_t)nh * sizeof(uint64_t));
+    const float *rows[64];
+    bool cached = cache && key && stamp && nh <= 64;
+    for (int k = 0; cached && k < nh; k++) {
+        key[k] = -1;
+        stamp[k] = 0;
+    }
+    uint64_t now = 0;
     for (size_t row = b; row < e; row++) {
         size_t plane = row / (size_t)OH;
         int64_t y = (int64_t)(row % (size_t)OH);
@@ -3018,7 +3077,6 @@ static void rz_plane_rows(void *arg, size_t b, size_t e)
         const float *pl = src + plane * (size_t)(IH * IW);
         const int64_t *iy;
         const float *wy;
-        int nh;
         int64_t zero = 0;
         float one = 1.0f;
         if (ah >= 0) {
@@ -3028,35 +3086,63 @@ static void rz_plane_rows(void *arg, size_t b, size_t e)
                     out[x] = j->fvalue;
                 continue;
             }
-            nh = a->n;
             iy = a->idx + y * nh;
             wy = a->wf + y * nh;
         } else {
-            nh = 1;
             iy = &zero;
             wy = &one;
         }
-        if (nh == 2 && nw == 2) {
-            const float *r0 = pl + iy[0] * IW, *r1 = pl + iy[1] * IW;
-            float wy0 = wy[0], wy1 = wy[1];
+        if (!cached) {
             for (int64_t x = 0; x < W; x++) {
-                const int64_t *ix = aw->idx + 2 * x;
-                const float *wx = aw->wf + 2 * x;
-                out[x] = wy0 * (wx[0] * r0[ix[0]] + wx[1] * r0[ix[1]]) + wy1 * (wx[0] * r1[ix[0]] + wx[1] * r1[ix[1]]);
-            }
-        } else {
-            for (int64_t x = 0; x < W; x++) {
-                const int64_t *ix = aw->idx + (size_t)x * (size_t)nw;
-                const float *wx = aw->wf + (size_t)x * (size_t)nw;
+                const int64_t *ix = aw->idx + (size_t)x * (size_t)aw->n;
+                const float *wx = aw->wf + (size_t)x * (size_t)aw->n;
                 float acc = 0;
                 for (int ky = 0; ky < nh; ky++) {
                     const float *rr = pl + iy[ky] * IW;
                     float h = 0;
-                    for (int kx = 0; kx < nw; kx++)
+                    for (int kx = 0; kx < aw->n; kx++)
                         h += wx[kx] * rr[ix[kx]];
                     acc += wy[ky] * h;
                 }
                 out[x] = acc;
+            }
+        } else {
+            now++;
+            for (int ky = 0; ky < nh; ky++) {
+                int64_t want = (int64_t)plane * IH + iy[ky];
+                int slot = -1, victim = 0;
+                for (int k = 0; k < nh; k++) {
+                    if (key[k] == want)
+                        slot = k;
+                    if (stamp[k] < stamp[victim])
+                        victim = k;
+                }
+                if (slot < 0) {
+                    slot = victim;
+                    key[slot] = want;
+                    rz_hrow(aw, pl + iy[ky] * IW, W, cache + (size_t)slot * (size_t)W);
+                }
+                stamp[slot] = now;
+                rows[ky] = cache + (size_t)slot * (size_t)W;
+            }
+            if (nh == 1) {
+                memcpy(out, rows[0], (size_t)W * sizeof(float));
+            } else if (nh == 2) {
+                const float *h0 = rows[0], *h1 = rows[1];
+                float w0 = wy[0], w1 = wy[1];
+                for (int64_t x = 0; x < W; x++)
+                    out[x] = w0 * h0[x] + w1 * h1[x];
+            } else {
+                const float *h0 = rows[0];
+                float w0 = wy[0];
+                for (int64_t x = 0; x < W; x++)
+                    out[x] = w0 * h0[x];
+                for (int ky = 1; ky < nh; ky++) {
+                    const float *hk = rows[ky];
+                    float wk = wy[ky];
+                    for (int64_t x = 0; x < W; x++)
+                        out[x] += wk * hk[x];
+                }
             }
         }
         if (aw->any_ext)
@@ -3064,6 +3150,9 @@ static void rz_plane_rows(void *arg, size_t b, size_t e)
                 if (aw->ext[x])
                     out[x] = j->fvalue;
     }
+    free(cache);
+    free(key);
+    free(stamp);
 }
 
 /* Any numeric dtype, any axes: one axis at a time in double. */
