@@ -128,30 +128,31 @@ struct bjob {
     const void *fctx;
 };
 
-/* Output elements [begin, end): walk the collapsed index space row by row. */
+/* Output elements [begin, end): walk the collapsed index space row by row.
+ * Input offsets are kept incrementally (odometer), never recomputed as a
+ * dot product of index and strides: GCC 12 -O3 -march=native vectorised
+ * that short loop with an aligned load from a misaligned stack slot. */
 static void bjob_range(void *arg, size_t begin, size_t end)
 {
     const struct bjob *j = arg;
     const struct bplan *p = j->p;
-    int nd = p->nd;
+    int nd = p->nd, nin = j->nin;
     size_t len = (size_t)p->dims[nd - 1];
     size_t row = begin / len, col = begin % len;
-    int64_t idx[ONNXQ_MAX_DIMS];
+    int64_t idx[ONNXQ_MAX_DIMS], off[EW_MAX_IN] = {0};
     for (int d = nd - 2; d >= 0; d--) {
         idx[d] = (int64_t)(row % (size_t)p->dims[d]);
         row /= (size_t)p->dims[d];
+        for (int k = 0; k < nin; k++)
+            off[k] += idx[d] * p->st[k][d];
     }
     size_t inc[EW_MAX_IN];
-    for (int k = 0; k < j->nin; k++)
+    for (int k = 0; k < nin; k++)
         inc[k] = (size_t)p->st[k][nd - 1];
     while (begin < end) {
         const char *ptr[EW_MAX_IN];
-        for (int k = 0; k < j->nin; k++) {
-            int64_t off = (int64_t)(col * inc[k]);
-            for (int d = 0; d < nd - 1; d++)
-                off += idx[d] * p->st[k][d];
-            ptr[k] = j->in[k] + (size_t)off * j->esz[k];
-        }
+        for (int k = 0; k < nin; k++)
+            ptr[k] = j->in[k] + ((size_t)off[k] + col * inc[k]) * j->esz[k];
         size_t cnt = len - col;
         if (cnt > end - begin)
             cnt = end - begin;
@@ -159,37 +160,43 @@ static void bjob_range(void *arg, size_t begin, size_t end)
         begin += cnt;
         col = 0;
         for (int d = nd - 2; d >= 0; d--) {
-            if (++idx[d] < p->dims[d])
+            if (++idx[d] < p->dims[d]) {
+                for (int k = 0; k < nin; k++)
+                    off[k] += p->st[k][d];
                 break;
+            }
             idx[d] = 0;
+            for (int k = 0; k < nin; k++)
+                off[k] -= p->st[k][d] * (p->dims[d] - 1);
         }
     }
 }
 
-/* Reference: the plain N-d loop over the uncollapsed output shape, one
- * element per call. */
+/* Reference: the plain N-d odometer loop over the uncollapsed output shape,
+ * one element per call. */
 static void bcast_reference(int nin, const struct onnxq_tensor *const *in, struct onnxq_tensor *y, ew_row_fn fn,
                             const void *fctx)
 {
     int nd = y->ndim;
-    int64_t st[EW_MAX_IN][ONNXQ_MAX_DIMS], idx[ONNXQ_MAX_DIMS] = {0};
+    int64_t st[EW_MAX_IN][ONNXQ_MAX_DIMS], idx[ONNXQ_MAX_DIMS] = {0}, off[EW_MAX_IN] = {0};
     for (int k = 0; k < nin; k++)
         bcast_strides(in[k], y->dims, nd, st[k]);
     size_t n = (size_t)onnxq_tensor_numel(y), oesz = onnxq_dtype_size(y->dtype);
     size_t one[EW_MAX_IN] = {1, 1, 1};
     for (size_t i = 0; i < n; i++) {
         const char *ptr[EW_MAX_IN];
-        for (int k = 0; k < nin; k++) {
-            int64_t off = 0;
-            for (int d = 0; d < nd; d++)
-                off += idx[d] * st[k][d];
-            ptr[k] = (const char *)in[k]->data + (size_t)off * onnxq_dtype_size(in[k]->dtype);
-        }
+        for (int k = 0; k < nin; k++)
+            ptr[k] = (const char *)in[k]->data + (size_t)off[k] * onnxq_dtype_size(in[k]->dtype);
         fn(fctx, ptr, one, (char *)y->data + i * oesz, 1);
         for (int d = nd - 1; d >= 0; d--) {
-            if (++idx[d] < y->dims[d])
+            if (++idx[d] < y->dims[d]) {
+                for (int k = 0; k < nin; k++)
+                    off[k] += st[k][d];
                 break;
+            }
             idx[d] = 0;
+            for (int k = 0; k < nin; k++)
+                off[k] -= st[k][d] * (y->dims[d] - 1);
         }
     }
 }
