@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# passes_vs_ort.sh TEST_PASSES_BIN MODELS_DIR TESTDATA_DIR
+#
+# The graph passes (src/quant/passes.h) checked in onnxruntime-node, with
+# tests/e2e/passes_compare.mjs (ORT graph optimizations disabled):
+#
+# 1. Real models (PP-OCR det at 160x160, rec 48x320, cls 48x192, silero VAD
+#    v5 with a 512-sample window): the passes are applied cumulatively in
+#    table order (`TEST_PASSES_BIN --apply`, default opset target 13), and
+#    after each stage the model's outputs are compared with the original's:
+#      constants_to_initializers, upgrade_opset   bit-identical
+#      the folds and rewrites after them          max abs diff <= 1e-4
+#    plus the whole pipeline with upgrade target 14 (fuse_hardswish active).
+# 2. libonnx-testdata: every node/ model below opset 13 is upgraded to 13 and
+#    run in ORT on its test_data_set_*; outputs must match the reference
+#    (|got - want| <= 1e-5 + 1e-3 |want|). Models the upgrade refuses
+#    (ONNXQ_E_UNSUPPORTED: Scan-8, Resize with tf_half_pixel_for_nn) are
+#    listed and skipped. A case whose original model ORT also cannot run or
+#    gets wrong (e.g. opset < 7 ops ORT dropped) does not count as a failure
+#    of the upgrade; it is reported as "ort-fails-original".
+# Prints one line per case and "N passed, M failed"; exits 1 on failure.
+set -uo pipefail
+
+if [ $# -ne 3 ]; then
+  echo "usage: $0 TEST_PASSES_BIN MODELS_DIR TESTDATA_DIR" >&2
+  exit 2
+fi
+BIN="$1"
+MODELS="$2"
+TESTDATA="$3"
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+COMPARE="$HERE/passes_compare.mjs"
+
+if ! command -v node >/dev/null 2>&1; then
+  echo "passes_vs_ort: node not found on PATH" >&2
+  exit 1
+fi
+if [ ! -d "$ROOT/scripts/node/node_modules/onnxruntime-node" ]; then
+  echo "passes_vs_ort: onnxruntime-node not installed (run scripts/setup.sh)" >&2
+  exit 1
+fi
+if [ ! -x "$BIN" ]; then
+  echo "passes_vs_ort: $BIN not built" >&2
+  exit 1
+fi
+
+TMP="$(mktemp -d)"
+trap 'rm -rf "$TMP"' EXIT
+# a private copy: a rebuild while this runs must not pull the tool away
+cp "$BIN" "$TMP/test_passes" || exit 1
+BIN="$TMP/test_passes"
+passed=0 failed=0
+pass() { echo "PASS $*"; passed=$((passed + 1)); }
+fail() { echo "FAIL $*"; failed=$((failed + 1)); }
+
+STAGES=(constants_to_initializers upgrade_opset fold_scalar_affine fold_batchnorm fuse_hardswish
+        convtranspose_to_depthtospace)
+
+# real_model NAME FILE DIM_ARGS...
+real_model() {
+  local name="$1" file="$2"
+  shift 2
+  local model="$MODELS/$file" list="" i out log tol counts
+  if [ ! -f "$model" ]; then
+    fail "$name: $model missing (run models/fetch.sh)"
+    return
+  fi
+  for i in "${!STAGES[@]}"; do
+    list="${list:+$list,}${STAGES[$i]}"
+    out="$TMP/$name.$i.onnx"
+    if ! counts=$("$BIN" --apply "$model" "$out" --passes "$list" 2>&1); then
+      fail "$name +${STAGES[$i]}: $counts"
+      return
+    fi
+    if [ "$i" -le 1 ]; then tol=(--exact); else tol=(--atol 1e-4); fi
+    log="$TMP/$name.$i.log"
+    if node "$COMPARE" "$model" "$out" "${tol[@]}" "$@" >"$log" 2>&1; then
+      pass "$name +${STAGES[$i]} (${tol[*]}): $(grep -c ok "$log") output(s), $(echo "$counts" | tail -1)," \
+        "$(grep -o 'max abs diff [^ ]*' "$log" | sort -k4 -g | tail -1)"
+    else
+      fail "$name +${STAGES[$i]} (${tol[*]}): $(grep -v '^RESULT' "$log" | tr '\n' ' ')"
+    fi
+  done
+  out="$TMP/$name.t14.onnx"
+  if ! counts=$("$BIN" --apply "$model" "$out" --target 14 2>&1); then
+    fail "$name target 14: $counts"
+    return
+  fi
+  log="$TMP/$name.t14.log"
+  if node "$COMPARE" "$model" "$out" --atol 1e-4 "$@" >"$log" 2>&1; then
+    pass "$name all passes, target 14 (--atol 1e-4): $(echo "$counts" | awk '{printf "%s=%s ", $2, $4}')," \
+      "$(grep -o 'max abs diff [^ ]*' "$log" | sort -k4 -g | tail -1)"
+  else
+    fail "$name all passes, target 14: $(grep -v '^RESULT' "$log" | tr '\n' ' ')"
+  fi
+}
+
+real_model ppocr_det ppocr_det.onnx --dim x:2=160 --dim x:3=160
+real_model ppocr_rec ppocr_rec.onnx --dim x:3=320
+real_model ppocr_cls ppocr_cls.onnx --dim x:3=192
+real_model silero_vad_v5 silero_vad_v5.onnx
+
+# ---- libonnx-testdata node/ models below opset 13 ----
+old_list="$TMP/old.txt"
+/usr/bin/python3 - "$TESTDATA/node" >"$old_list" <<'EOF'
+import os, sys, onnx
+root = sys.argv[1]
+for d in sorted(os.listdir(root)):
+    p = os.path.join(root, d, 'model.onnx')
+    if not os.path.exists(p):
+        continue
+    m = onnx.load(p, load_external_data=False)
+    v = [o.version for o in m.opset_import if o.domain in ('', 'ai.onnx')]
+    if v and v[0] < 13:
+        print(d)
+EOF
+n_old=$(wc -l <"$old_list")
+if [ "$n_old" -lt 100 ]; then
+  fail "libonnx-testdata: only $n_old node/ models below opset 13 under $TESTDATA/node"
+fi
+up_list="$TMP/up.txt" orig_list="$TMP/orig.txt"
+: >"$up_list"
+: >"$orig_list"
+refused=0
+while read -r case; do
+  dir="$TESTDATA/node/$case"
+  if ! msg=$("$BIN" --apply "$dir/model.onnx" "$TMP/node_$case.onnx" --passes upgrade_opset 2>&1); then
+    echo "refused $case: $msg"
+    refused=$((refused + 1))
+    continue
+  fi
+  for ds in "$dir"/test_data_set_*; do
+    printf '%s\t%s\n' "$TMP/node_$case.onnx" "$ds" >>"$up_list"
+    printf '%s\t%s\n' "$dir/model.onnx" "$ds" >>"$orig_list"
+  done
+done <"$old_list"
+node "$COMPARE" --batch "$up_list" --atol 1e-5 --rtol 1e-3 >"$TMP/up.log" 2>&1
+node "$COMPARE" --batch "$orig_list" --atol 1e-5 --rtol 1e-3 >"$TMP/orig.log" 2>&1
+ok=0 orig_bad=0
+while IFS= read -r line; do
+  set -- $line
+  verdict="$1"
+  ds="$3"
+  ds="${ds%:}"
+  case_ds="${ds#"$TESTDATA"/node/}"
+  if [ "$verdict" = PASS ]; then
+    ok=$((ok + 1))
+  elif grep -q "^PASS [^ ]* $ds\$" "$TMP/orig.log"; then
+    fail "upgraded $case_ds: ${line#* * * }"
+  else
+    orig_bad=$((orig_bad + 1))
+    echo "ort-fails-original $case_ds: $(grep " $ds" "$TMP/orig.log" | head -1 | cut -d: -f2- | cut -c1-160)"
+  fi
+done < <(grep -E '^(PASS|FAIL) ' "$TMP/up.log")
+pass "libonnx-testdata node/: $n_old models below opset 13, $refused refused, $ok data sets match the" \
+  "reference after the upgrade, $orig_bad data sets ORT cannot check (it fails the original too)"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
