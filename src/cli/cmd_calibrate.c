@@ -125,6 +125,11 @@ int onnxq_cmd_calibrate(struct onnxq_context *ctx, int argc, char **argv)
         }
         if (d > 0)
             continue;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            rc = 0;
+            goto out;
+        }
         if (strcmp(a, "--merge") == 0)
             merge = true;
         else if (strcmp(a, "--data") == 0 && v)

@@ -19,6 +19,10 @@ int onnxq_cmd_inspect(struct onnxq_context *ctx, int argc, char **argv)
     const char *path = NULL;
     unsigned flags = ONNXQ_DESCRIBE_TEXT;
     for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("usage: %s\n", usage);
+            return 0;
+        }
         if (strcmp(argv[i], "--json") == 0)
             flags |= ONNXQ_DESCRIBE_JSON;
         else if (argv[i][0] == '-' && argv[i][1])
@@ -65,6 +69,10 @@ int onnxq_cmd_convert(struct onnxq_context *ctx, int argc, char **argv)
     struct onnxq_save_options opts = {0};
     bool ext_given = false;
     for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("usage: %s\n", usage);
+            return 0;
+        }
         if (strcmp(argv[i], "--external-data") == 0 && i + 1 < argc) {
             opts.external_file = argv[++i];
             ext_given = true;

@@ -93,6 +93,11 @@ int onnxq_cmd_quantize(struct onnxq_context *ctx, int argc, char **argv)
         }
         if (d > 0)
             continue;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            rc = 0;
+            goto out;
+        }
         if (strcmp(a, "--data") == 0 && v)
             data = argv[++i];
         else if ((strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) && v)

@@ -144,7 +144,11 @@ int onnxq_cmd_run(struct onnxq_context *ctx, int argc, char **argv)
             in_spec[n_spec++] = argv[++i];
         else if (strcmp(argv[i], "--output") == 0 && i + 1 < argc)
             outdir = argv[++i];
-        else if (strcmp(argv[i], "--profile") == 0)
+        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("usage: %s\n", usage);
+            rc = 0;
+            goto out;
+        } else if (strcmp(argv[i], "--profile") == 0)
             profile = true;
         else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc)
             format = argv[++i];
