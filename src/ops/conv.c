@@ -638,109 +638,129 @@ static enum onnxq_status conv_1x1(struct onnxq_op_ctx *ctx, const struct onnxq_c
 
 /* -------------------------------------------------- conv: depthwise path */
 
-/* y[i] += sum_k w[k] * x[i*S + k] over i in [0, n), for fixed K and S so the
- * compiler unrolls the taps and vectorises over i. */
-#define DW_ROW(NAME, K, S) \
-    static void NAME(float *restrict y, const float *restrict x, const float *restrict w, int64_t n) \
-    { \
-        for (int64_t i = 0; i < n; i++) { \
-            float acc = y[i]; \
-            for (int k = 0; k < (K); k++) \
-                acc += w[k] * x[i * (S) + k]; \
-            y[i] = acc; \
-        } \
-    }
-DW_ROW(dw_row_k3s1, 3, 1)
-DW_ROW(dw_row_k3s2, 3, 2)
-DW_ROW(dw_row_k5s1, 5, 1)
-DW_ROW(dw_row_k5s2, 5, 2)
-#undef DW_ROW
+/* Each channel plane is first copied into a zero-padded buffer holding
+ * exactly the rows and columns the taps read, so no tap needs a bounds
+ * check. Output rows are then computed in one pass over all taps by
+ * kernels specialised for 3x3 and 5x5 at stride 1 and 2 (dilation 1), or
+ * one pass per tap otherwise. */
+
+/* y[i] = b + sum over the K x K taps, rows r0..r{K-1} of the padded plane. */
+#define DW3_TAPS(S) \
+    (w[0] * r0[(S) * i] + w[1] * r0[(S) * i + 1] + w[2] * r0[(S) * i + 2] + w[3] * r1[(S) * i] + \
+     w[4] * r1[(S) * i + 1] + w[5] * r1[(S) * i + 2] + w[6] * r2[(S) * i] + w[7] * r2[(S) * i + 1] + \
+     w[8] * r2[(S) * i + 2])
+#define DW5_ROW(R, O, S) \
+    (w[(O)] * R[(S) * i] + w[(O) + 1] * R[(S) * i + 1] + w[(O) + 2] * R[(S) * i + 2] + \
+     w[(O) + 3] * R[(S) * i + 3] + w[(O) + 4] * R[(S) * i + 4])
+
+static void dw_k3s1(float *restrict y, const float *restrict x, int64_t ldx, const float *restrict w, float b,
+                    int64_t n)
+{
+    const float *r0 = x, *r1 = x + ldx, *r2 = x + 2 * ldx;
+    for (int64_t i = 0; i < n; i++)
+        y[i] = b + DW3_TAPS(1);
+}
+
+static void dw_k3s2(float *restrict y, const float *restrict x, int64_t ldx, const float *restrict w, float b,
+                    int64_t n)
+{
+    const float *r0 = x, *r1 = x + ldx, *r2 = x + 2 * ldx;
+    for (int64_t i = 0; i < n; i++)
+        y[i] = b + DW3_TAPS(2);
+}
+
+static void dw_k5s1(float *restrict y, const float *restrict x, int64_t ldx, const float *restrict w, float b,
+                    int64_t n)
+{
+    const float *r0 = x, *r1 = x + ldx, *r2 = x + 2 * ldx, *r3 = x + 3 * ldx, *r4 = x + 4 * ldx;
+    for (int64_t i = 0; i < n; i++)
+        y[i] = b + DW5_ROW(r0, 0, 1) + DW5_ROW(r1, 5, 1) + DW5_ROW(r2, 10, 1) + DW5_ROW(r3, 15, 1) +
+               DW5_ROW(r4, 20, 1);
+}
+
+static void dw_k5s2(float *restrict y, const float *restrict x, int64_t ldx, const float *restrict w, float b,
+                    int64_t n)
+{
+    const float *r0 = x, *r1 = x + ldx, *r2 = x + 2 * ldx, *r3 = x + 3 * ldx, *r4 = x + 4 * ldx;
+    for (int64_t i = 0; i < n; i++)
+        y[i] = b + DW5_ROW(r0, 0, 2) + DW5_ROW(r1, 5, 2) + DW5_ROW(r2, 10, 2) + DW5_ROW(r3, 15, 2) +
+               DW5_ROW(r4, 20, 2);
+}
+#undef DW3_TAPS
+#undef DW5_ROW
 
 struct dw_job {
     struct g2 d;
-    int64_t c;  /* channels (== groups) */
+    int64_t c;         /* channels (== groups) */
+    int64_t planes;    /* n * c */
+    int64_t hp, wp;    /* padded plane */
+    int64_t nslots;
+    float *pad;        /* nslots padded planes */
     const float *x, *w, *bias;
     float *y;
 };
 
-static void dw_plane(const struct dw_job *j, int64_t plane)
+static void dw_plane(const struct dw_job *j, int64_t plane, float *xp)
 {
     const struct g2 *d = &j->d;
-    int64_t ch = plane % j->c;
+    int64_t ch = plane % j->c, hp = j->hp, wp = j->wp;
     const float *x = j->x + plane * d->H * d->W;
     const float *w = j->w + ch * d->KH * d->KW;
     float *y = j->y + plane * d->OH * d->OW;
     float b = j->bias ? j->bias[ch] : 0.0f;
-    /* interior columns: every kx tap in range */
-    int64_t lo0, hi0, lo1, hi1;
-    valid_cols(-d->PW, d->SW, d->W, d->OW, &lo0, &hi0);
-    valid_cols((d->KW - 1) * d->DW - d->PW, d->SW, d->W, d->OW, &lo1, &hi1);
-    int64_t lo = max64(lo0, lo1), hi = min64(hi0, hi1);
-    if (hi < lo)
-        hi = lo;
+    /* padded row r holds input row r - PH, column q input column q - PW */
+    int64_t c0 = min64(max64(d->PW, 0), wp), c1 = min64(max64(d->PW + d->W, c0), wp);
+    for (int64_t r = 0; r < hp; r++) {
+        float *pr = xp + r * wp;
+        int64_t iy = r - d->PH;
+        if (iy < 0 || iy >= d->H) {
+            memset(pr, 0, (size_t)wp * sizeof(float));
+            continue;
+        }
+        memset(pr, 0, (size_t)c0 * sizeof(float));
+        memcpy(pr + c0, x + iy * d->W + (c0 - d->PW), (size_t)(c1 - c0) * sizeof(float));
+        memset(pr + c1, 0, (size_t)(wp - c1) * sizeof(float));
+    }
     int kind = 0;
-    if (d->DW == 1 && d->KW == 3 && d->SW == 1)
-        kind = 1;
-    else if (d->DW == 1 && d->KW == 3 && d->SW == 2)
-        kind = 2;
-    else if (d->DW == 1 && d->KW == 5 && d->SW == 1)
-        kind = 3;
-    else if (d->DW == 1 && d->KW == 5 && d->SW == 2)
-        kind = 4;
+    if (d->DH == 1 && d->DW == 1 && d->KH == d->KW && (d->SH == d->SW)) {
+        if (d->KW == 3)
+            kind = d->SW == 1 ? 1 : d->SW == 2 ? 2 : 0;
+        else if (d->KW == 5)
+            kind = d->SW == 1 ? 3 : d->SW == 2 ? 4 : 0;
+    }
     for (int64_t oy = 0; oy < d->OH; oy++) {
         float *yr = y + oy * d->OW;
-        fill_f32(yr, (size_t)d->OW, b);
-        for (int64_t ky = 0; ky < d->KH; ky++) {
-            int64_t iy = oy * d->SH - d->PH + ky * d->DH;
-            if (iy < 0 || iy >= d->H)
-                continue;
-            const float *xr = x + iy * d->W;
-            const float *wr = w + ky * d->KW;
-            if (hi > lo) {
-                const float *xs = xr + lo * d->SW - d->PW;
-                int64_t cnt = hi - lo;
-                switch (kind) {
-                case 1: dw_row_k3s1(yr + lo, xs, wr, cnt); break;
-                case 2: dw_row_k3s2(yr + lo, xs, wr, cnt); break;
-                case 3: dw_row_k5s1(yr + lo, xs, wr, cnt); break;
-                case 4: dw_row_k5s2(yr + lo, xs, wr, cnt); break;
-                default:
-                    for (int64_t kx = 0; kx < d->KW; kx++) {
-                        float wv = wr[kx];
-                        const float *xk = xs + kx * d->DW;
-                        float *yo = yr + lo;
-                        if (d->SW == 1)
-                            for (int64_t i = 0; i < cnt; i++)
-                                yo[i] += wv * xk[i];
-                        else
-                            for (int64_t i = 0; i < cnt; i++)
-                                yo[i] += wv * xk[i * d->SW];
-                    }
-                }
-            }
-            /* border columns, with per-tap bounds checks */
-            for (int64_t ox = 0; ox < d->OW; ox++) {
-                if (ox == lo && hi > lo)
-                    ox = hi;
-                if (ox >= d->OW)
-                    break;
-                float acc = 0.0f;
+        const float *xr = xp + oy * d->SH * wp;
+        switch (kind) {
+        case 1: dw_k3s1(yr, xr, wp, w, b, d->OW); break;
+        case 2: dw_k3s2(yr, xr, wp, w, b, d->OW); break;
+        case 3: dw_k5s1(yr, xr, wp, w, b, d->OW); break;
+        case 4: dw_k5s2(yr, xr, wp, w, b, d->OW); break;
+        default:
+            fill_f32(yr, (size_t)d->OW, b);
+            for (int64_t ky = 0; ky < d->KH; ky++)
                 for (int64_t kx = 0; kx < d->KW; kx++) {
-                    int64_t ix = ox * d->SW - d->PW + kx * d->DW;
-                    if (ix >= 0 && ix < d->W)
-                        acc += wr[kx] * xr[ix];
+                    float wv = w[ky * d->KW + kx];
+                    const float *xs = xr + ky * d->DH * wp + kx * d->DW;
+                    if (d->SW == 1)
+                        for (int64_t i = 0; i < d->OW; i++)
+                            yr[i] += wv * xs[i];
+                    else
+                        for (int64_t i = 0; i < d->OW; i++)
+                            yr[i] += wv * xs[i * d->SW];
                 }
-                yr[ox] += acc;
-            }
         }
     }
 }
 
-static void dw_range(void *arg, size_t b, size_t e)
+static void dw_slot(void *arg, size_t b, size_t e)
 {
     const struct dw_job *j = arg;
-    for (size_t p = b; p < e; p++)
-        dw_plane(j, (int64_t)p);
+    for (size_t s = b; s < e; s++) {
+        float *xp = j->pad + s * (size_t)(j->hp * j->wp);
+        for (int64_t p = (int64_t)s; p < j->planes; p += j->nslots)
+            dw_plane(j, p, xp);
+    }
 }
 
 static enum onnxq_status conv_depthwise(struct onnxq_op_ctx *ctx, const struct onnxq_conv_geom *g, const float *x,
@@ -749,12 +769,22 @@ static enum onnxq_status conv_depthwise(struct onnxq_op_ctx *ctx, const struct o
     struct dw_job j = {0};
     geom_2d(g, &j.d);
     j.c = g->c;
+    j.planes = g->n * g->c;
+    j.hp = (j.d.OH - 1) * j.d.SH + (j.d.KH - 1) * j.d.DH + 1;
+    j.wp = (j.d.OW - 1) * j.d.SW + (j.d.KW - 1) * j.d.DW + 1;
+    size_t work = (size_t)(j.planes * j.d.OH * j.d.OW * j.d.KH * j.d.KW);
+    int64_t slots = ctx->threads > 1 && work >= 65536 ? ctx->threads : 1;
+    j.nslots = min64(slots, j.planes);
     j.x = x;
     j.w = w;
     j.bias = bias;
     j.y = y;
-    size_t work = (size_t)(j.d.OH * j.d.OW * j.d.KH * j.d.KW);
-    onnxq_parallel_for(ctx, (size_t)(g->n * g->c), work >= 32768 ? 1 : 32768 / (work ? work : 1), dw_range, &j);
+    struct scratch s;
+    j.pad = scratch_get(ctx, (size_t)(j.nslots * j.hp * j.wp) * sizeof(float), &s);
+    if (!j.pad)
+        return fail_nomem(ctx);
+    onnxq_parallel_for(ctx, (size_t)j.nslots, 1, dw_slot, &j);
+    scratch_put(&s);
     return ONNXQ_OK;
 }
 
@@ -813,7 +843,6 @@ static void wino_input_range(void *arg, size_t b, size_t e)
     int64_t nt = j->nt, C = j->g->c;
     size_t vs = WINO_MAT_STRIDE(C, nt);
     float ev[4][WINO_TX_CHUNK + 1], od[4][WINO_TX_CHUNK + 1];  /* patch rows: even / odd columns */
-    float se[4][WINO_TX_CHUNK + 1], so[4][WINO_TX_CHUNK + 1];  /* after B^T (vertical) */
     for (size_t ci = b; ci < e; ci++) {
         const float *xc = j->x + (int64_t)ci * d->H * d->W;
         for (int64_t ty = j->ty0; ty < j->ty1; ty++) {
@@ -848,25 +877,25 @@ static void wino_input_range(void *arg, size_t b, size_t e)
                         od[r][i] = c0 + 1 >= 0 && c0 + 1 < d->W ? xr[2 * i + 1] : 0.0f;
                     }
                 }
-                for (int64_t i = 0; i <= cnt; i++) {
-                    se[0][i] = ev[0][i] - ev[2][i];
-                    se[1][i] = ev[1][i] + ev[2][i];
-                    se[2][i] = ev[2][i] - ev[1][i];
-                    se[3][i] = ev[1][i] - ev[3][i];
-                    so[0][i] = od[0][i] - od[2][i];
-                    so[1][i] = od[1][i] + od[2][i];
-                    so[2][i] = od[2][i] - od[1][i];
-                    so[3][i] = od[1][i] - od[3][i];
-                }
                 size_t t0 = (size_t)((ty - j->ty0) * j->tw + tx0) + ci * (size_t)nt;
+                /* row k of B^T d combines patch rows (r0, r1) as r0 - r1 (k = 0, 3),
+                 * r0 + r1 (k = 1) or r0 - r1 with r0 = 2, r1 = 1 (k = 2) */
+                static const int ra[4] = {0, 1, 2, 1}, rb[4] = {2, 2, 1, 3};
+                static const float sg[4] = {-1.0f, 1.0f, -1.0f, -1.0f};
                 for (int k = 0; k < 4; k++) {
-                    float *v0 = j->v + (size_t)(4 * k) * vs + t0, *v1 = v0 + vs, *v2 = v1 + vs, *v3 = v2 + vs;
-                    const float *pe = se[k], *po = so[k];
+                    float *vb = j->v + (size_t)(4 * k) * vs + t0;
+                    float *restrict w0 = vb, *restrict w1 = vb + vs, *restrict w2 = vb + 2 * vs;
+                    float *restrict w3 = vb + 3 * vs;
+                    const float *restrict ea = ev[ra[k]], *restrict eb = ev[rb[k]];
+                    const float *restrict oa = od[ra[k]], *restrict ob = od[rb[k]];
+                    float sgn = sg[k];
                     for (int64_t i = 0; i < cnt; i++) {
-                        v0[i] = pe[i] - pe[i + 1];
-                        v1[i] = po[i] + pe[i + 1];
-                        v2[i] = pe[i + 1] - po[i];
-                        v3[i] = po[i] - po[i + 1];
+                        float pa = ea[i] + sgn * eb[i], pb = oa[i] + sgn * ob[i];
+                        float pc = ea[i + 1] + sgn * eb[i + 1], pd = oa[i + 1] + sgn * ob[i + 1];
+                        w0[i] = pa - pc;
+                        w1[i] = pb + pc;
+                        w2[i] = pc - pb;
+                        w3[i] = pb - pd;
                     }
                 }
             }
