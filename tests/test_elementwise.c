@@ -23,12 +23,13 @@
  * double: a few ulp. */
 #define UNARY_F32_RTOL 1e-5
 #define UNARY_F32_ATOL 1e-6
-/* The vectorised float Exp/Sigmoid/Tanh kernels against the double libm
+/* The vectorised float Exp/Sigmoid/Tanh/Erf kernels against the double libm
  * function rounded to float, in ulp; below FLT_MIN (subnormal results)
  * the absolute error must stay under FLT_MIN. */
 #define FAST_EXP_MAX_ULP 1.0
 #define FAST_SIGMOID_MAX_ULP 3.0
 #define FAST_TANH_MAX_ULP 2.0
+#define FAST_ERF_MAX_ULP 2.0
 
 static struct onnxq_threadpool *pool;
 static struct onnxq_error err;
@@ -443,7 +444,7 @@ static double ulp_error(float got, double want)
 
 /* Every 4099th float bit pattern (about a million values: all signs,
  * exponents, NaN and inf) through the float kernels. */
-START_TEST(fast_exp_sigmoid_tanh_accuracy)
+START_TEST(fast_exp_sigmoid_tanh_erf_accuracy)
 {
     const uint32_t step = 4099;
     int64_t n = (int64_t)(UINT32_MAX / step) + 1;
@@ -456,7 +457,10 @@ START_TEST(fast_exp_sigmoid_tanh_accuracy)
     static const struct {
         const char *op;
         double max_ulp;
-    } cases[] = {{"Exp", FAST_EXP_MAX_ULP}, {"Sigmoid", FAST_SIGMOID_MAX_ULP}, {"Tanh", FAST_TANH_MAX_ULP}};
+    } cases[] = {{"Exp", FAST_EXP_MAX_ULP},
+                 {"Sigmoid", FAST_SIGMOID_MAX_ULP},
+                 {"Tanh", FAST_TANH_MAX_ULP},
+                 {"Erf", FAST_ERF_MAX_ULP}};
     const struct onnxq_tensor *in[1] = {&x};
     for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
         struct onnxq_tensor y;
@@ -465,7 +469,7 @@ START_TEST(fast_exp_sigmoid_tanh_accuracy)
         double worst = 0;
         float worst_x = 0;
         for (int64_t i = 0; i < n; i++) {
-            double v = xv[i], want = c == 0 ? exp(v) : c == 1 ? 1.0 / (1.0 + exp(-v)) : tanh(v);
+            double v = xv[i], want = c == 0 ? exp(v) : c == 1 ? 1.0 / (1.0 + exp(-v)) : c == 2 ? tanh(v) : erf(v);
             double e = ulp_error(yv[i], want);
             if (e > worst) {
                 worst = e;
@@ -842,7 +846,7 @@ static Suite *elementwise_suite(void)
     tcase_add_test(tc, binary_common_fast_paths);
     tcase_add_test(tc, where_fast_matches_reference);
     tcase_add_test(tc, unary_f32_matches_f64);
-    tcase_add_test(tc, fast_exp_sigmoid_tanh_accuracy);
+    tcase_add_test(tc, fast_exp_sigmoid_tanh_erf_accuracy);
     tcase_add_test(tc, unary_semantics);
     tcase_add_test(tc, integer_arithmetic);
     tcase_add_test(tc, clip_forms);
