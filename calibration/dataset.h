@@ -14,7 +14,50 @@
  *    i-th file of every subfolder forms sample i).
  * Samples are shuffled deterministically by `seed` and cut to `count`.
  * Dims that the model leaves symbolic are taken from the data; fixed dims
- * must match, and a mismatch names the file, the input and both shapes. */
+ * must match, and a mismatch names the file, the input and both shapes.
+ *
+ * Details (implementation: dataset.c, image.c, npz.c):
+ *  - Which source: a folder with test_data_set_* subfolders, or holding
+ *    input_0.pb itself, is ONNX test data (input_K.pb feeds the K-th input;
+ *    output_*.pb are ignored). Otherwise, for a model with several inputs,
+ *    a folder with a subfolder named after an input is the per-input layout
+ *    (.npy/.pb files, sorted by name with strcmp), and a folder of .npz files
+ *    gives one sample per file. For one input, the folder is searched
+ *    recursively (hidden entries skipped) for .png/.jpg/.jpeg, .npy, .npz or
+ *    .pb files (extensions case-insensitive), which must all be of one kind;
+ *    other files (README, labels) are ignored. A single file: .npy/.npz =
+ *    samples on axis 0, an image or .pb = one sample, .txt/.lst/.list = a
+ *    list of such per-sample files, one path per line ('#' comments and blank
+ *    lines skipped, relative paths relative to the list's folder). Anything
+ *    else is refused naming the path.
+ *  - .npz arrays are looked up by input name; an archive with a single array
+ *    (np.savez(f, x) -> "arr_0") also serves a single-input model.
+ *  - A per-sample tensor has the input's rank (dim 0 usually 1) or one less
+ *    (a leading 1 is added). An array with samples on axis 0 has the input's
+ *    rank (sample i = rows i:i+1) or one more (sample i = a[i]). Single-file
+ *    array sources are decoded once at open and kept in memory.
+ *  - dtype must equal the declared one, except float64 data for a float32
+ *    input (converted). Image tensors (float32) are converted to the input's
+ *    float, double or float16, or to uint8 (rounded, clamped to 0..255).
+ *  - Symbolic dims with the same name must agree across a sample's inputs.
+ *  - batch > 1 needs every input's dim 0 symbolic or equal to the batch; each
+ *    sample then needs dim 0 = 1. Batches concatenate samples along axis 0,
+ *    so their other dims must agree. When dim 0 is fixed to the batch, the
+ *    samples after the last full batch are dropped (size() reports it) and
+ *    fewer samples than one batch is an error.
+ *  - Shuffling: Fisher-Yates driven by splitmix64 seeded with `seed` (seed 0
+ *    shuffles too); `count` keeps the first samples of that order.
+ *  - Images: decoded to 8-bit RGB by libpng/libjpeg-turbo (16-bit PNG samples
+ *    scaled with rounding, palette/grey expanded, alpha and tRNS dropped
+ *    without compositing, CMYK JPEGs converted, no gamma or EXIF rotation);
+ *    corrupt or truncated files (libjpeg warnings included) are errors naming
+ *    the file. Resizing is bilinear in float with half-pixel centres;
+ *    letterbox pads with pixel value 114 (before scale/mean/std) and centres
+ *    the image; short-side-crop scales so the image covers HxW and takes the
+ *    centre. gray = 0.299 R + 0.587 G + 0.114 B, using mean[0]/std[0].
+ *  - The value infos are copied at open; they need not outlive the dataset.
+ *  - .npz: stored and deflated members, CRC-checked; zip64 archives (over
+ *    4 GiB or 65535 members), multi-disk and encrypted ones are refused. */
 #ifndef ONNXQ_CALIBRATION_DATASET_H
 #define ONNXQ_CALIBRATION_DATASET_H
 
