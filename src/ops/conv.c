@@ -1191,6 +1191,49 @@ static void col2im_range(void *arg, size_t b, size_t e)
     }
 }
 
+/* Non-overlapping 2-D ConvTranspose (kernel == stride, dilation 1, no
+ * padding, output exactly input * stride): every output element receives
+ * exactly one product, so col2im writes y = col + bias directly, in
+ * parallel over (output channel, input row). */
+static bool convt_direct_ok(const struct onnxq_conv_geom *g)
+{
+    if (g->nsp > 2)
+        return false;
+    for (int d = 0; d < g->nsp; d++)
+        if (g->k[d] != g->stride[d] || g->dil[d] != 1 || g->pad_b[d] != 0 || g->out[d] != g->in[d] * g->k[d])
+            return false;
+    return true;
+}
+
+struct convt_direct_job {
+    const struct g2 *d;
+    const float *col;   /* [mg * KH * KW][cols] */
+    float *y;           /* first output channel of the group, image n */
+    const float *bias;  /* of the group's first channel, or NULL */
+    int64_t t0, rows_in_tile, cols;
+};
+
+static void convt_direct_range(void *arg, size_t b, size_t e)
+{
+    const struct convt_direct_job *j = arg;
+    const struct g2 *d = j->d;
+    int64_t kp = d->KH * d->KW;
+    for (size_t it = b; it < e; it++) {
+        int64_t mm = (int64_t)it / j->rows_in_tile, ih = j->t0 + (int64_t)it % j->rows_in_tile;
+        float bv = j->bias ? j->bias[mm] : 0.0f;
+        float *ym = j->y + mm * d->OH * d->OW;
+        for (int64_t ky = 0; ky < d->KH; ky++) {
+            float *yr = ym + (ih * d->SH + ky) * d->OW;
+            for (int64_t kx = 0; kx < d->KW; kx++) {
+                const float *c = j->col + (mm * kp + ky * d->KW + kx) * j->cols + (ih - j->t0) * d->W;
+                float *yo = yr + kx;
+                for (int64_t iw = 0; iw < d->W; iw++)
+                    yo[iw * d->SW] = c[iw] + bv;
+            }
+        }
+    }
+}
+
 enum onnxq_status onnxq_convtranspose_f32(struct onnxq_op_ctx *ctx, const struct onnxq_conv_geom *g,
                                           bool reference, const float *x, const float *w, const float *bias,
                                           float *y)
@@ -1202,7 +1245,9 @@ enum onnxq_status onnxq_convtranspose_f32(struct onnxq_op_ctx *ctx, const struct
         return ref_f32(ctx, g, true, x, w, bias, y);
     if (oprod == 0 || g->n == 0 || g->m == 0)
         return ONNXQ_OK;
-    fill_planes(ctx, y, (size_t)(g->n * g->m), (size_t)oprod, (size_t)oprod, bias, g->m);
+    bool direct = convt_direct_ok(g) && cg > 0;
+    if (!direct)
+        fill_planes(ctx, y, (size_t)(g->n * g->m), (size_t)oprod, (size_t)oprod, bias, g->m);
     if (iprod == 0 || cg == 0)
         return ONNXQ_OK;
     struct g2 d2 = {0};
@@ -1222,8 +1267,15 @@ enum onnxq_status onnxq_convtranspose_f32(struct onnxq_op_ctx *ctx, const struct
             for (int64_t u0 = 0; u0 < units; u0 += per) {
                 int64_t u1 = min64(u0 + per, units), cols = (u1 - u0) * unit;
                 sgemm_pool(ctx, true, false, rows, cols, cg, 1.0f, wg, rows, xg + u0 * unit, iprod, 0.0f, col, cols);
-                struct col2im_job j = {g, is2d ? &d2 : NULL, col, y + (n * g->m + grp * mg) * oprod, kprod,
-                                       oprod, u0, u1, cols};
+                float *yg = y + (n * g->m + grp * mg) * oprod;
+                if (direct) {
+                    struct convt_direct_job dj = {&d2, col, yg, bias ? bias + grp * mg : NULL, u0, u1 - u0, cols};
+                    size_t per_item = (size_t)(kprod * d2.W);
+                    onnxq_parallel_for(ctx, (size_t)(mg * (u1 - u0)), per_item >= 4096 ? 1 : 4096 / per_item,
+                                       convt_direct_range, &dj);
+                    continue;
+                }
+                struct col2im_job j = {g, is2d ? &d2 : NULL, col, yg, kprod, oprod, u0, u1, cols};
                 size_t work = (size_t)(kprod * cols);
                 onnxq_parallel_for(ctx, (size_t)mg, work >= 8192 ? 1 : 8192 / (work ? work : 1), col2im_range, &j);
             }
