@@ -9,7 +9,8 @@
  *  - Semantics the ONNX 1.12 backend tests do not cover: Split-18
  *    num_outputs, Pad-18 axes, Pad-19 wrap, Resize-18/19 antialias, axes,
  *    keep_aspect_ratio_policy, half_pixel_symmetric (values from the ONNX
- *    operator docs), string tensors, Reshape/Shape edge cases, errors.
+ *    operator docs), nearest ties decided like onnxruntime, string
+ *    tensors, Reshape/Shape edge cases, errors.
  */
 #include <math.h>
 #include <stdio.h>
@@ -57,7 +58,7 @@ static int64_t rnd(uint64_t *s, int64_t lo, int64_t hi)
 
 /* ------------------------------------------------------------ harness */
 
-#define TN_MAX 8
+#define TN_MAX 24
 
 struct tnode {
     struct onnxq_node n;
@@ -427,9 +428,9 @@ START_TEST(concat_split_gather_match_reference)
         int r = rand_shape(&seed, dims, 1, 5, c % 6 == 0 ? 64 : 5);
         enum onnxq_dtype dt = rand_dtype(&seed);
         int axis = (int)rnd(&seed, 0, r - 1);
-        struct onnxq_tensor xs[4];
-        const struct onnxq_tensor *in[4];
-        size_t n = (size_t)rnd(&seed, 1, 4);
+        struct onnxq_tensor xs[20];
+        const struct onnxq_tensor *in[20];
+        size_t n = c % 10 == 7 ? 20 : (size_t)rnd(&seed, 1, 4);  /* 20: more than the in-struct pieces */
         for (size_t i = 0; i < n; i++) {
             int64_t d[ONNXQ_MAX_DIMS];
             memcpy(d, dims, sizeof(d));
@@ -730,6 +731,34 @@ START_TEST(resize_opset18_19)
 }
 END_TEST
 
+/* Nearest ties are decided in float like onnxruntime: 1.7f makes
+ * (8 + 0.5) / 1.7 - 0.5 exactly 4.5 in float (4.4999999 in double), so
+ * round_prefer_ceil picks pixel 5 there. */
+START_TEST(resize_nearest_ties_follow_onnxruntime)
+{
+    static const float d9[9] = {0, 1, 2, 3, 4, 5, 6, 7, 8};
+    static const float sc[4] = {1, 1, 1, 1.7f};
+    struct onnxq_tensor x, roi, s, y[1];
+    struct onnxq_error err;
+    int64_t dims[4] = {1, 1, 1, 9}, four = 4, zero = 0;
+    f32_tensor(&x, 4, dims, d9);
+    f32_tensor(&s, 1, &four, sc);
+    make_tensor(&roi, ONNXQ_DT_FLOAT, 1, &zero);
+    const struct onnxq_tensor *in[3] = {&x, &roi, &s};
+    struct tnode t;
+    tn_init(&t, "Resize", 3, 1);
+    tn_str(&t, "mode", "nearest");
+    tn_str(&t, "nearest_mode", "round_prefer_ceil");
+    ck_assert_int_eq(run_node(&t, 13, in, 3, y, 1, false, &err), ONNXQ_OK);
+    expect_dims("Resize 1.7", &y[0], 4, (const int64_t[]){1, 1, 1, 15});
+    ck_assert(((const float *)y[0].data)[8] == 5.0f);
+    clear_all(y, 1);
+    onnxq_tensor_clear(&x);
+    onnxq_tensor_clear(&s);
+    onnxq_tensor_clear(&roi);
+}
+END_TEST
+
 /* PP-OCR det style: nearest x2, asymmetric/floor, and bilinear x4 */
 START_TEST(resize_upsample_nchw)
 {
@@ -1004,6 +1033,7 @@ static Suite *tensor_suite(void)
     tcase_add_test(tc, space_round_trip);
     tcase_add_test(tc, resize_matches_reference);
     tcase_add_test(tc, resize_opset18_19);
+    tcase_add_test(tc, resize_nearest_ties_follow_onnxruntime);
     tcase_add_test(tc, resize_upsample_nchw);
     tcase_add_test(tc, reshape_rules);
     tcase_add_test(tc, split18_pad18_shape15);

@@ -889,6 +889,9 @@ struct pieces {
     unsigned char *whole_dst;   /* Concat: output */
     const unsigned char *whole_src; /* Split: input */
     size_t cur;                 /* Split: the output being filled */
+    size_t l_piece[16], l_prefix[16];
+    const unsigned char *l_src[16];
+    unsigned char *l_dst[16];
 };
 
 static void concat_range(void *arg, size_t b, size_t e)
@@ -927,18 +930,32 @@ static void split_range(void *arg, size_t b, size_t e)
     }
 }
 
+/* Small counts (the usual case) live in the struct: no allocation. */
+#define PIECES_LOCAL 16
+
 static bool pieces_alloc(struct pieces *p, size_t n)
 {
     p->n = n;
-    p->piece = calloc(n ? n : 1, sizeof(size_t));
-    p->prefix = calloc(n ? n : 1, sizeof(size_t));
-    p->src = calloc(n ? n : 1, sizeof(*p->src));
-    p->dst = calloc(n ? n : 1, sizeof(*p->dst));
+    if (n <= PIECES_LOCAL) {
+        p->piece = p->l_piece;
+        p->prefix = p->l_prefix;
+        p->src = p->l_src;
+        p->dst = p->l_dst;
+        memset(p->l_piece, 0, sizeof(p->l_piece));
+        memset(p->l_prefix, 0, sizeof(p->l_prefix));
+        return true;
+    }
+    p->piece = calloc(n, sizeof(size_t));
+    p->prefix = calloc(n, sizeof(size_t));
+    p->src = calloc(n, sizeof(*p->src));
+    p->dst = calloc(n, sizeof(*p->dst));
     return p->piece && p->prefix && p->src && p->dst;
 }
 
 static void pieces_free(struct pieces *p)
 {
+    if (p->piece == p->l_piece)
+        return;
     free(p->piece);
     free(p->prefix);
     free(p->src);
@@ -2784,7 +2801,9 @@ static double rz_coord(const struct resize_state *s, const struct rz_plan *p, in
         double adj = (double)p->out[d] / outw, center = in / 2;
         return center * (1 - adj) + (x + 0.5) / sc - 0.5;
     }
-    case RC_PYTORCH_HALF_PIXEL: return outw == 1 ? -0.5 : (x + 0.5) / sc - 0.5;
+    /* the spec's 0 for a one-element output (the ONNX reference uses -0.5;
+     * the same for linear, not for cubic; onnxruntime follows the spec) */
+    case RC_PYTORCH_HALF_PIXEL: return p->out[d] > 1 ? (x + 0.5) / sc - 0.5 : 0.0;
     case RC_ALIGN_CORNERS: return outw == 1 ? 0.0 : x * (in - 1) / (outw - 1);
     case RC_ASYMMETRIC: return x / sc;
     case RC_TF_HALF_PIXEL_NN: return (x + 0.5) / sc;
@@ -2795,6 +2814,36 @@ static double rz_coord(const struct resize_state *s, const struct rz_plan *p, in
         else
             v = x * (r1 - r0) * (in - 1) / (outw - 1);
         v += r0 * (in - 1);
+        *ext = v < 0 || v > in - 1;
+        return v;
+    }
+    }
+    return x;
+}
+
+/* Nearest mode picks one pixel, so ties matter: compute x_ori in float
+ * with onnxruntime's formulas (integer output length for align_corners and
+ * tf_crop_and_resize), so every model picks the same pixels as there. */
+static float rz_coord_f32(const struct resize_state *s, const struct rz_plan *p, int d, int64_t xi, bool *ext)
+{
+    float x = (float)xi, in = (float)p->in[d], sc = (float)p->scale[d], outl = (float)p->out[d];
+    *ext = false;
+    switch (s->coord) {
+    case RC_HALF_PIXEL: return (x + 0.5f) / sc - 0.5f;
+    case RC_HALF_PIXEL_SYM: {
+        float adj = outl / (sc * in), center = in / 2;
+        return center * (1 - adj) + (x + 0.5f) / sc - 0.5f;
+    }
+    case RC_PYTORCH_HALF_PIXEL: return outl > 1 ? (x + 0.5f) / sc - 0.5f : 0.0f;
+    case RC_ALIGN_CORNERS: return outl == 1 ? 0.0f : x * (in - 1) / (outl - 1);
+    case RC_ASYMMETRIC: return x / sc;
+    case RC_TF_HALF_PIXEL_NN: return (x + 0.5f) / sc;
+    case RC_TF_CROP: {
+        float r0 = (float)p->roi0[d], r1 = (float)p->roi1[d], v;
+        if (outl > 1)
+            v = r0 * (in - 1) + (x * (r1 - r0) * (in - 1)) / (outl - 1);
+        else
+            v = (float)(0.5 * (r0 + r1) * (in - 1));
         *ext = v < 0 || v > in - 1;
         return v;
     }
@@ -2853,7 +2902,7 @@ static enum onnxq_status rz_axis_build(const struct resize_state *s, const struc
             continue;
         }
         bool ext;
-        double xo = rz_coord(s, p, d, x, &ext);
+        double xo = s->mode == RZ_NEAREST ? (double)rz_coord_f32(s, p, d, x, &ext) : rz_coord(s, p, d, x, &ext);
         a->ext[x] = ext;
         a->any_ext |= ext;
         double fl = floor(xo), ratio = xo - fl;
