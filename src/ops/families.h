@@ -7,6 +7,7 @@
 #include "ops/conv.h"
 #include "ops/control.h"
 #include "ops/elementwise.h"
+#include "ops/misc.h"
 #include "ops/nn.h"
 #include "ops/quant.h"
 #include "ops/reduce.h"
@@ -21,6 +22,7 @@
     ONNXQ_OPS_TENSOR(X) \
     ONNXQ_OPS_RNN(X) \
     ONNXQ_OPS_CONTROL(X) \
-    ONNXQ_OPS_QUANT(X)
+    ONNXQ_OPS_QUANT(X) \
+    ONNXQ_OPS_MISC(X)
 
 #endif

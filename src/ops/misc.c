@@ -1,0 +1,2 @@
+/* Less common operators. */
+#include "ops/misc.h"
