@@ -759,6 +759,55 @@ START_TEST(resize_nearest_ties_follow_onnxruntime)
 }
 END_TEST
 
+/* Resize-10 and Upsample: asymmetric coordinates; nearest truncates when
+ * upsampling and rounds up when downsampling (onnxruntime's rule for
+ * opset < 11; values checked against onnxruntime-node) */
+START_TEST(resize10_upsample7)
+{
+    float d[63];
+    for (int i = 0; i < 63; i++)
+        d[i] = (float)i;
+    static const float sc[4] = {1, 1, 0.5f, 0.6f};
+    struct onnxq_tensor x, s, y[1];
+    struct onnxq_error err;
+    int64_t dims[4] = {1, 1, 7, 9}, four = 4;
+    f32_tensor(&x, 4, dims, d);
+    f32_tensor(&s, 1, &four, sc);
+    const struct onnxq_tensor *in[2] = {&x, &s};
+    struct tnode t;
+    tn_init(&t, "Resize", 2, 1);
+    ck_assert_int_eq(run_node(&t, 10, in, 2, y, 1, false, &err), ONNXQ_OK);
+    {
+        static const int rows[3] = {0, 2, 4}, cols[5] = {0, 2, 4, 5, 7};
+        float w[15];
+        for (int i = 0; i < 3; i++)
+            for (int j = 0; j < 5; j++)
+                w[i * 5 + j] = (float)(rows[i] * 9 + cols[j]);
+        expect_dims("Resize-10", &y[0], 4, (const int64_t[]){1, 1, 3, 5});
+        expect_f32("Resize-10", &y[0], w, 15, 0, 0);
+    }
+    clear_all(y, 1);
+    /* Upsample-7: scales attribute, linear, clamped at the far edge */
+    tn_init(&t, "Upsample", 1, 1);
+    tn_str(&t, "mode", "linear");
+    {
+        struct onnxq_attr *a = tn_attr(&t, "scales", ONNXQ_ATTR_FLOATS);
+        static float f[4] = {1, 1, 1, 2};
+        a->floats = f;
+        a->n_floats = 4;
+    }
+    ck_assert_int_eq(run_node(&t, 7, in, 1, y, 1, false, &err), ONNXQ_OK);
+    expect_dims("Upsample-7", &y[0], 4, (const int64_t[]){1, 1, 7, 18});
+    {
+        const float *o = y[0].data;
+        ck_assert(o[0] == 0.0f && o[1] == 0.5f && o[16] == 8.0f && o[17] == 8.0f);
+    }
+    clear_all(y, 1);
+    onnxq_tensor_clear(&x);
+    onnxq_tensor_clear(&s);
+}
+END_TEST
+
 /* PP-OCR det style: nearest x2, asymmetric/floor, and bilinear x4 */
 START_TEST(resize_upsample_nchw)
 {
@@ -1034,6 +1083,7 @@ static Suite *tensor_suite(void)
     tcase_add_test(tc, resize_matches_reference);
     tcase_add_test(tc, resize_opset18_19);
     tcase_add_test(tc, resize_nearest_ties_follow_onnxruntime);
+    tcase_add_test(tc, resize10_upsample7);
     tcase_add_test(tc, resize_upsample_nchw);
     tcase_add_test(tc, reshape_rules);
     tcase_add_test(tc, split18_pad18_shape15);

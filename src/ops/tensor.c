@@ -607,7 +607,7 @@ enum onnxq_status onnxq_tx_squeeze_shape(void *state, struct onnxq_op_ctx *ctx)
         return st;
     bool drop[ONNXQ_MAX_DIMS] = {false};
     char b[200];
-    if (!has) {
+    if (!has || n == 0) {  /* empty axes: like onnxruntime, every 1 goes */
         for (int i = 0; i < x->ndim; i++)
             drop[i] = x->dims[i] == 1;
     } else {
