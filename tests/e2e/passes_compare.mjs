@@ -88,10 +88,13 @@ function readVarint(buf, pos) {
   }
 }
 
+// data type -> [ORT type, typed array, bytes, typed field: 'i32' int32_data,
+// 'u64' uint64_data, 'f' float_data, 'i64' int64_data, 'd' double_data]
 const PB_TYPES = {
-  1: ['float32', Float32Array, 4], 2: ['uint8', Uint8Array, 1], 3: ['int8', Int8Array, 1],
-  6: ['int32', Int32Array, 4], 7: ['int64', BigInt64Array, 8], 9: ['bool', Uint8Array, 1],
-  11: ['float64', Float64Array, 8],
+  1: ['float32', Float32Array, 4, 'f'], 2: ['uint8', Uint8Array, 1, 'i32'], 3: ['int8', Int8Array, 1, 'i32'],
+  4: ['uint16', Uint16Array, 2, 'i32'], 5: ['int16', Int16Array, 2, 'i32'], 6: ['int32', Int32Array, 4, 'i32'],
+  7: ['int64', BigInt64Array, 8, 'i64'], 9: ['bool', Uint8Array, 1, 'i32'], 10: ['float16', Uint16Array, 2, 'i32'],
+  11: ['float64', Float64Array, 8, 'd'], 12: ['uint32', Uint32Array, 4, 'u64'], 13: ['uint64', BigUint64Array, 8, 'u64'],
 };
 
 function readTensorPb(file) {
@@ -103,7 +106,9 @@ function readTensorPb(file) {
   const floats = [];
   const ints = [];
   const int64s = [];
+  const uint64s = [];
   const doubles = [];
+  const strings = [];
   while (pos.p < buf.length) {
     const key = Number(readVarint(buf, pos));
     const field = key >> 3;
@@ -114,6 +119,7 @@ function readTensorPb(file) {
       else if (field === 2) dt = Number(v);
       else if (field === 5) ints.push(Number(BigInt.asIntN(32, v)));
       else if (field === 7) int64s.push(BigInt.asIntN(64, v));
+      else if (field === 11) uint64s.push(BigInt.asUintN(64, v));
     } else if (wire === 2) {
       const len = Number(readVarint(buf, pos));
       const body = buf.subarray(pos.p, pos.p + len);
@@ -125,6 +131,8 @@ function readTensorPb(file) {
       else if (field === 5) while (sub.p < body.length) ints.push(Number(BigInt.asIntN(32, readVarint(body, sub))));
       else if (field === 7) while (sub.p < body.length) int64s.push(BigInt.asIntN(64, readVarint(body, sub)));
       else if (field === 10) for (let k = 0; k + 8 <= body.length; k += 8) doubles.push(body.readDoubleLE(k));
+      else if (field === 11) while (sub.p < body.length) uint64s.push(BigInt.asUintN(64, readVarint(body, sub)));
+      else if (field === 6) strings.push(body.toString('utf8'));
     } else if (wire === 5) {
       if (field === 4) floats.push(buf.readFloatLE(pos.p));
       pos.p += 4;
@@ -135,17 +143,19 @@ function readTensorPb(file) {
       throw new Error(`${file}: unsupported wire type ${wire}`);
     }
   }
+  if (dt === 8) return new ort.Tensor('string', strings, dims);
   const t = PB_TYPES[dt];
   if (!t) throw new Error(`${file}: unsupported data type ${dt}`);
-  const [type, Arr, size] = t;
+  const [type, Arr, size, field] = t;
   let data;
   if (raw) {
     const copy = new Uint8Array(raw.length);
     copy.set(raw);
     data = new Arr(copy.buffer, 0, raw.length / size);
-  } else if (dt === 1) data = Float32Array.from(floats);
-  else if (dt === 11) data = Float64Array.from(doubles);
-  else if (dt === 7) data = BigInt64Array.from(int64s);
+  } else if (field === 'f') data = Float32Array.from(floats);
+  else if (field === 'd') data = Float64Array.from(doubles);
+  else if (field === 'i64') data = BigInt64Array.from(int64s);
+  else if (field === 'u64') data = dt === 13 ? BigUint64Array.from(uint64s) : Uint32Array.from(uint64s, Number);
   else data = Arr.from(ints);
   return new ort.Tensor(type, data, dims);
 }
