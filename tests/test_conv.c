@@ -142,8 +142,8 @@ static void conv_out(struct onnxq_conv_geom *g)
 
 /* Run one conv geometry through `algo` and the reference; returns the max
  * abs difference divided by the tolerance (<= 1 passes). */
-static double conv_check(struct kctx *k, const struct onnxq_conv_geom *g, enum onnxq_conv_algo algo, bool bias,
-                         uint64_t *seed)
+static double conv_check(struct kctx *k, const struct onnxq_conv_geom *g, enum onnxq_conv_algo algo,
+                         enum onnxq_gemm_backend backend, bool bias, uint64_t *seed)
 {
     int64_t cg = g->c / g->group, kprod = prod(g->k, g->nsp);
     size_t nx = (size_t)(g->n * g->c * prod(g->in, g->nsp)), nw = (size_t)(g->m * cg * kprod);
@@ -161,8 +161,8 @@ static double conv_check(struct kctx *k, const struct onnxq_conv_geom *g, enum o
         db[i] = b[i];
     for (size_t i = 0; i < ny; i++)
         y[i] = NAN;
-    enum onnxq_status st = onnxq_conv_f32(&k->c, g, algo, x, w, b, y);
-    ck_assert_msg(st == ONNXQ_OK, "algo %d failed: %s", (int)algo, k->err.message);
+    enum onnxq_status st = onnxq_conv_f32(&k->c, g, algo, backend, x, w, b, y);
+    ck_assert_msg(st == ONNXQ_OK, "algo %d backend %d failed: %s", (int)algo, (int)backend, k->err.message);
     onnxq_conv_ref(g, dx, dw, bias ? db : NULL, dy);
     double tol = CONV_TOL_PER_SQRT_K * sqrt((double)(cg * kprod));
     double worst = 0.0;
@@ -171,8 +171,9 @@ static double conv_check(struct kctx *k, const struct onnxq_conv_geom *g, enum o
         if (!(d <= tol)) {
             char gs[600];
             geom_str(g, gs, sizeof(gs));
-            ck_abort_msg("conv algo %d (%s, bias %d): element %zu is %.9g, reference %.9g (tolerance %.3g)",
-                         (int)algo, gs, bias, i, (double)y[i], dy[i], tol);
+            ck_abort_msg("conv algo %d backend %d (%s, bias %d): element %zu is %.9g, reference %.9g "
+                         "(tolerance %.3g)",
+                         (int)algo, (int)backend, gs, bias, i, (double)y[i], dy[i], tol);
         }
         if (d / tol > worst)
             worst = d / tol;
@@ -274,7 +275,9 @@ static void conv_random_sweep(int threads, int blas_threads, uint64_t seed0)
                 for (size_t a = 0; a < sizeof(all_algos) / sizeof(all_algos[0]); a++) {
                     if (!onnxq_conv_algo_ok(&g, all_algos[a]))
                         continue;
-                    conv_check(&k, &g, all_algos[a], (c & 1) == 0, &seed);
+                    /* both product engines on the GEMM-based paths */
+                    conv_check(&k, &g, all_algos[a], ONNXQ_GEMM_BLAS, (c & 1) == 0, &seed);
+                    conv_check(&k, &g, all_algos[a], ONNXQ_GEMM_OWN, (c & 1) == 1, &seed);
                     runs[a]++;
                 }
             }
@@ -340,8 +343,10 @@ START_TEST(conv_ppocr_det_shapes)
             }
             conv_out(&g);
             for (size_t a = 0; a < sizeof(all_algos) / sizeof(all_algos[0]); a++)
-                if (onnxq_conv_algo_ok(&g, all_algos[a]) && all_algos[a] != ONNXQ_CONV_REFERENCE)
-                    conv_check(&k, &g, all_algos[a], true, &seed);
+                if (onnxq_conv_algo_ok(&g, all_algos[a]) && all_algos[a] != ONNXQ_CONV_REFERENCE) {
+                    conv_check(&k, &g, all_algos[a], ONNXQ_GEMM_BLAS, true, &seed);
+                    conv_check(&k, &g, all_algos[a], ONNXQ_GEMM_OWN, true, &seed);
+                }
         }
         kctx_free(&k);
     }
@@ -351,7 +356,8 @@ END_TEST
 
 /* ------------------------------------------------------ convtranspose */
 
-static void convt_check(struct kctx *k, const struct onnxq_conv_geom *g, bool bias, uint64_t *seed)
+static void convt_check(struct kctx *k, const struct onnxq_conv_geom *g, enum onnxq_gemm_backend backend, bool bias,
+                        uint64_t *seed)
 {
     int64_t mg = g->m / g->group, cg = g->c / g->group, kprod = prod(g->k, g->nsp);
     size_t nx = (size_t)(g->n * g->c * prod(g->in, g->nsp)), nw = (size_t)(g->c * mg * kprod);
@@ -367,7 +373,7 @@ static void convt_check(struct kctx *k, const struct onnxq_conv_geom *g, bool bi
         dw[i] = w[i];
     for (int64_t i = 0; bias && i < g->m; i++)
         db[i] = b[i];
-    ck_assert_int_eq(onnxq_convtranspose_f32(&k->c, g, false, x, w, b, y), ONNXQ_OK);
+    ck_assert_int_eq(onnxq_convtranspose_f32(&k->c, g, false, backend, x, w, b, y), ONNXQ_OK);
     onnxq_convtranspose_ref(g, dx, dw, bias ? db : NULL, dy);
     /* each output sums at most cg * kprod products */
     double tol = CONV_TOL_PER_SQRT_K * sqrt((double)(cg * kprod));
@@ -376,7 +382,8 @@ static void convt_check(struct kctx *k, const struct onnxq_conv_geom *g, bool bi
         if (!(d <= tol)) {
             char gs[600];
             geom_str(g, gs, sizeof(gs));
-            ck_abort_msg("convtranspose (%s): element %zu is %.9g, reference %.9g", gs, i, (double)y[i], dy[i]);
+            ck_abort_msg("convtranspose backend %d (%s): element %zu is %.9g, reference %.9g", (int)backend, gs, i,
+                         (double)y[i], dy[i]);
         }
     }
     free(x);
@@ -419,7 +426,8 @@ START_TEST(convtranspose_matches_reference)
                     g.out[d] = g.stride[d] * (g.in[d] - 1) + (g.k[d] - 1) * g.dil[d] + 1;
                 }
             }
-            convt_check(&k, &g, c % 2 == 0, &seed);
+            convt_check(&k, &g, ONNXQ_GEMM_BLAS, c % 2 == 0, &seed);
+            convt_check(&k, &g, ONNXQ_GEMM_OWN, c % 2 == 1, &seed);
         }
     }
     /* PP-OCR det's upsampling heads: k2 s2, 24->24 and 24->1 */
@@ -438,7 +446,8 @@ START_TEST(convtranspose_matches_reference)
             g.dil[d] = 1;
             g.out[d] = 40;
         }
-        convt_check(&k, &g, true, &seed);
+        convt_check(&k, &g, ONNXQ_GEMM_BLAS, true, &seed);
+        convt_check(&k, &g, ONNXQ_GEMM_OWN, true, &seed);
     }
     kctx_free(&k);
 }

@@ -1,7 +1,8 @@
 /* Convolution and matrix products: Conv, ConvTranspose, Gemm, MatMul.
  *
- * Float32 runs optimised kernels (OpenBLAS sgemm, im2col tiled over output
- * rows, a direct depthwise kernel, Winograd F(2x2,3x3)); double and float16
+ * Float32 runs optimised kernels (1x1 and im2col products, a direct
+ * depthwise kernel, Winograd F(2x2,3x3); products by OpenBLAS or, on
+ * AVX-512 builds, an in-house kernel); double and float16
  * Conv/ConvTranspose run the scalar reference, Gemm/MatMul use dgemm or
  * generic loops. The kernel entry points below are exported to the unit
  * tests (tests/test_conv.c), which check every optimised path against the
@@ -39,6 +40,18 @@ enum onnxq_conv_algo {
     ONNXQ_CONV_WINOGRAD,     /* 2-D 3x3, stride 1, dilation 1, group 1 */
 };
 
+/* Which matrix-product engine the GEMM-based paths use: OpenBLAS, or the
+ * in-house AVX-512 kernel (default when the build targets AVX-512; it is
+ * plain C, so it also runs, slowly, elsewhere). */
+enum onnxq_gemm_backend {
+    ONNXQ_GEMM_AUTO = 0,
+    ONNXQ_GEMM_BLAS,
+    ONNXQ_GEMM_OWN,
+};
+
+/* True when AUTO picks the in-house kernel. */
+bool onnxq_gemm_own_default(void);
+
 /* Whether `algo` can run geometry g. */
 bool onnxq_conv_algo_ok(const struct onnxq_conv_geom *g, enum onnxq_conv_algo algo);
 
@@ -47,14 +60,14 @@ bool onnxq_conv_algo_ok(const struct onnxq_conv_geom *g, enum onnxq_conv_algo al
  * NULL: then scratch is malloc'd). Fails only on OOM or a non-applicable
  * algo. */
 enum onnxq_status onnxq_conv_f32(struct onnxq_op_ctx *ctx, const struct onnxq_conv_geom *g,
-                                 enum onnxq_conv_algo algo, const float *x, const float *w, const float *bias,
-                                 float *y);
+                                 enum onnxq_conv_algo algo, enum onnxq_gemm_backend backend, const float *x,
+                                 const float *w, const float *bias, float *y);
 
 /* ConvTranspose on float32: W [c, m/group, k...]; sgemm + col2im, or the
  * reference when `reference` is true. */
 enum onnxq_status onnxq_convtranspose_f32(struct onnxq_op_ctx *ctx, const struct onnxq_conv_geom *g,
-                                          bool reference, const float *x, const float *w, const float *bias,
-                                          float *y);
+                                          bool reference, enum onnxq_gemm_backend backend, const float *x,
+                                          const float *w, const float *bias, float *y);
 
 /* Scalar references in double (bias may be NULL). */
 void onnxq_conv_ref(const struct onnxq_conv_geom *g, const double *x, const double *w, const double *bias,
