@@ -445,7 +445,8 @@ static struct onnxq_constant *constant_to_init(const struct onnxq_node *n, bool 
         if (!a->t)
             return NULL;
         c = calloc(1, sizeof(*c));
-        if (!c || !(c->name = onnxq_strdup(n->outputs[0])) || (a->t->doc_string && !(c->doc_string = onnxq_strdup(a->t->doc_string))) ||
+        if (!c || !(c->name = onnxq_strdup(n->outputs[0])) ||
+            (a->t->doc_string && !(c->doc_string = onnxq_strdup(a->t->doc_string))) ||
             onnxq_tensor_copy(&c->value, &a->t->value, NULL) != ONNXQ_OK) {
             onnxq_constant_free(c);
             *oom = true;
@@ -1991,6 +1992,39 @@ static enum onnxq_status cv_broadcast7(struct up_ctx *uc, size_t *pos, struct on
     return ONNXQ_OK;
 }
 
+/* PRelu before 7 applies a 1-D slope of C values along the channel axis
+ * (axis 1); from 7 the slope broadcasts numpy-style from the right, so it
+ * becomes [C, 1, ..., 1]. */
+static enum onnxq_status cv_prelu7(struct up_ctx *uc, size_t *pos, struct onnxq_node *n, bool *did)
+{
+    if (n->n_inputs != 2)
+        return ONNXQ_OK;
+    int rs = rank_of(uc->facts, n->inputs[1]);
+    const struct vfact *sf = fact_get(uc->facts, n->inputs[1]);
+    if (rs == 1 && sf && sf->dims[0] == 1)
+        return ONNXQ_OK; /* one shared slope */
+    if (rs != 1)
+        return rs > 1 ? ONNXQ_OK : unsupported(uc, n, "a legacy PRelu slope of unknown rank");
+    int rx = rank_of(uc->facts, n->inputs[0]);
+    if (rx < 0)
+        return unsupported(uc, n, "a legacy per-channel PRelu slope needs the input's rank");
+    if (rx <= 2)
+        return ONNXQ_OK; /* [N, C]: channels are the last axis either way */
+    int64_t axes[ONNXQ_MAX_DIMS];
+    for (int i = 0; i < rx - 2; i++)
+        axes[i] = 1 + i;
+    const char *an = int64_init(uc, n, "slope_axes", axes, (size_t)(rx - 2));
+    const char *un = fresh_name(uc, n, "slope");
+    if (!an || !un)
+        return nomem(uc->pc.err);
+    const char *in[2] = {n->inputs[1], an}, *out[1] = {un};
+    if (!insert_before(uc, pos, "Unsqueeze", fresh_name(uc, n, "unsqueeze"), 2, in, 1, out) ||
+        !onnxq_node_set_input(n, 1, un))
+        return nomem(uc->pc.err);
+    *did = true;
+    return ONNXQ_OK;
+}
+
 static enum onnxq_status cv_gemm7(struct up_ctx *uc, size_t *pos, struct onnxq_node *n, bool *did)
 {
     (void)uc;
@@ -2474,7 +2508,7 @@ static const struct conv_row conv_rows[] = {
     {"Add", 7, cv_broadcast7}, {"Sub", 7, cv_broadcast7}, {"Mul", 7, cv_broadcast7}, {"Div", 7, cv_broadcast7},
     {"Pow", 7, cv_broadcast7}, {"And", 7, cv_broadcast7}, {"Or", 7, cv_broadcast7}, {"Xor", 7, cv_broadcast7},
     {"Equal", 7, cv_broadcast7}, {"Greater", 7, cv_broadcast7}, {"Less", 7, cv_broadcast7},
-    {"Gemm", 7, cv_gemm7},
+    {"Gemm", 7, cv_gemm7}, {"PRelu", 7, cv_prelu7},
     {"Cast", 6, cv_cast6},
     {"Concat", 4, cv_concat4},
     {"Reshape", 5, cv_reshape5},
@@ -2615,7 +2649,8 @@ static enum onnxq_status convert_node(struct up_ctx *uc, size_t *pos, struct onn
     const struct op_history *h = op_history(n->op_type);
     if (!h)
         return onnxq_op_fail(uc->pc.err, n, ONNXQ_E_UNSUPPORTED,
-                             "operator %s is not a default-domain ONNX operator onnxq knows the history of", n->op_type);
+                             "operator %s is not a default-domain ONNX operator onnxq knows the history of",
+                             n->op_type);
     int cur = 0;
     for (int i = 0; i < 8 && h->v[i]; i++)
         if (h->v[i] <= uc->from)
@@ -2731,7 +2766,8 @@ enum onnxq_status onnxq_pass_upgrade_opset(struct onnxq_model *m, int64_t target
         return onnxq_fail(err, ONNXQ_E_INVALID_ARG, "upgrade_opset: target opset %lld is below %d",
                           (long long)target, ONNXQ_UPGRADE_OPSET_MIN);
     if (target > ONNXQ_UPGRADE_OPSET_MAX)
-        return onnxq_fail(err, ONNXQ_E_UNSUPPORTED, "upgrade_opset: target opset %lld is above %d, the newest onnxq converts to",
+        return onnxq_fail(err, ONNXQ_E_UNSUPPORTED,
+                          "upgrade_opset: target opset %lld is above %d, the newest onnxq converts to",
                           (long long)target, ONNXQ_UPGRADE_OPSET_MAX);
     struct onnxq_opset *imp = NULL;
     for (size_t i = 0; i < m->n_opsets; i++)
@@ -2739,7 +2775,8 @@ enum onnxq_status onnxq_pass_upgrade_opset(struct onnxq_model *m, int64_t target
             imp = &m->opsets[i];
     if (!imp) {
         if (any_default_node(m->graph, 0))
-            return onnxq_fail(err, ONNXQ_E_INVALID_MODEL, "the model uses default-domain operators but imports no default-domain opset");
+            return onnxq_fail(err, ONNXQ_E_INVALID_MODEL,
+                              "the model uses default-domain operators but imports no default-domain opset");
         if (changed)
             *changed = 0;
         return ONNXQ_OK;

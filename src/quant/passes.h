@@ -102,7 +102,8 @@ enum onnxq_status onnxq_pass_convtranspose_to_depthtospace(struct onnxq_model *m
  * 8 for 15-18, 9 for 19-20, 10 for 21). Conversions (version they apply at):
  *   consumed_inputs dropped (5/6); Selu's old alpha/gamma defaults made
  *   explicit (6); legacy broadcast/axis of binary ops -> numpy broadcasting,
- *   with an Unsqueeze of B when an axis needs it (7); Gemm broadcast (7);
+ *   with an Unsqueeze of B when an axis needs it (7); PRelu's per-channel
+ *   1-D slope -> [C,1,...] (7); Gemm broadcast (7);
  *   Cast string `to` (6); Concat default axis (4); Reshape shape (5),
  *   Pad pads/value (2, 11), Slice (10), TopK k (10), Clip min/max (11),
  *   Split split (13), Squeeze/Unsqueeze/ReduceSum axes (13) and the other

@@ -16,6 +16,8 @@
 #    Dropout ratio and mask, BatchNormalization spatial, Softmax/LogSoftmax/
 #    Hardmax at middle axes, Upsample-7/9, Resize-10 up/down/linear,
 #    Scatter, ImageScaler) upgraded to 13 and to 21: bit-identical in ORT.
+#    ConvTranspose -> Conv + DepthToSpace alone (synthetic, and PP-OCR det
+#    with only its Constant weights made initializers): bit-identical.
 # 3. libonnx-testdata: every node/ model below opset 13 is upgraded to 13 and
 #    run in ORT on its test_data_set_*; outputs must match the reference
 #    (|got - want| <= 1e-5 + 1e-3 |want|). Models the upgrade refuses
@@ -158,6 +160,15 @@ nodes = [node('Resize', ['x', 'up'], ['r1'], mode='nearest'), node('Resize', ['x
          node('Dropout', ['x'], ['d', 'mask'], ratio=0.3), node('Scatter', ['x', 'idx', 'upd'], ['sc'], axis=3)]
 save(nodes, [vi('x', [1, 2, 4, 6]), vi('upd', [1, 2, 4, 2])],
      [vi(n, None) for n in ['r1', 'r2', 'r3', 'r4', 'd', 'sc']], inits, 10, 'opset10')
+# ConvTranspose -> Conv 1x1 + DepthToSpace (checked with that pass alone)
+inits = [T('w1', rnd(6, 4, 2, 2)), T('b1', rnd(4)), T('w2', rnd(4, 3, 3, 3)), T('w3', rnd(6, 2, 2, 2))]
+nodes = [node('ConvTranspose', ['x', 'w1', 'b1'], ['y1'], kernel_shape=[2, 2], strides=[2, 2], pads=[0, 0, 0, 0]),
+         node('ConvTranspose', ['y1', 'w2'], ['y2'], strides=[3, 3], group=2),
+         node('ConvTranspose', ['x', 'w3'], ['y3'], strides=[2, 2], group=3, auto_pad='SAME_UPPER')]
+g = h.make_graph(nodes, 'g', [vi('x', [2, 6, 3, 5])], [vi('y2', None), vi('y3', None)], initializer=inits)
+m = h.make_model(g, opset_imports=[h.make_opsetid('', 13)], producer_name='passes_vs_ort')
+m.ir_version = 7
+onnx.save(m, f'{out}/ct_convtranspose.onnx')
 nodes = [node('ImageScaler', ['x'], ['y'], bias=[0.5, -1.0, 2.0], scale=0.7),
          node('Upsample', ['y'], ['u'], scales=[1.0, 1.0, 2.0, 2.0], mode='linear')]
 save(nodes, [vi('x', [1, 3, 4, 5])], [vi('u', None)], [], 8, 'imagescaler')
@@ -178,6 +189,27 @@ for f in "$TMP"/syn_*.onnx; do
     fi
   done
 done
+
+# convtranspose_to_depthtospace alone: synthetic model, and PP-OCR det whose
+# ConvTransposes have no bias before the folds (Constant weights made
+# initializers first): the rewrite must be bit-identical
+ct_exact() {
+  local name="$1" model="$2" passes="$3"
+  shift 3
+  local out="$TMP/ctx_$name.onnx" counts log="$TMP/ctx_$name.log"
+  if ! counts=$("$BIN" --apply "$model" "$out" --passes "$passes" 2>&1); then
+    fail "$name: $counts"
+  elif ! echo "$counts" | grep -q "convtranspose_to_depthtospace changed [1-9]"; then
+    fail "$name: nothing rewritten ($counts)"
+  elif node "$COMPARE" "$model" "$out" --exact "$@" >"$log" 2>&1; then
+    pass "$name: convtranspose_to_depthtospace (--exact): $(echo "$counts" | tail -1)"
+  else
+    fail "$name: convtranspose_to_depthtospace: $(grep -v ' ok$' "$log" | tr '\n' ' ')"
+  fi
+}
+ct_exact synthetic "$TMP/ct_convtranspose.onnx" convtranspose_to_depthtospace
+ct_exact ppocr_det "$MODELS/ppocr_det.onnx" constants_to_initializers,convtranspose_to_depthtospace \
+  --dim x:2=160 --dim x:3=160
 
 # ---- libonnx-testdata node/ models below opset 13 ----
 old_list="$TMP/old.txt"
