@@ -16,12 +16,15 @@
 #include "ir/graph.h"
 #include "onnx/onnx_io.h"
 #include "ops/op.h"
+#include "quant/quantize.h"
 
 static const char usage[] =
     "onnxq run MODEL --input [NAME=]FILE ... [--output DIR] [--format npy|pb] [--threads N] [--repeat N] [--profile]\n"
+    "          [--optimize]\n"
     "  FILE is a NumPy .npy or an ONNX TensorProto .pb; NAME may be left out for a single-input model.\n"
     "  --output DIR writes one file per graph output (NAME.npy or NAME.pb); --repeat N runs N times and\n"
-    "  prints the median latency.";
+    "  prints the median latency. --optimize applies the quantizer's exact graph clean-ups first (BatchNorm\n"
+    "  folding, HardSwish fusion, ...).";
 
 static bool ends_with(const char *s, const char *suffix)
 {
@@ -125,7 +128,7 @@ static void print_summary(const char *name, const struct onnxq_tensor *t)
 int onnxq_cmd_run(struct onnxq_context *ctx, int argc, char **argv)
 {
     const char *model_path = NULL, *outdir = NULL, *format = "npy";
-    bool profile = false;
+    bool profile = false, optimize = false;
     struct profile prof;
     memset(&prof, 0, sizeof(prof));
     const char **in_spec = calloc((size_t)argc, sizeof(char *));
@@ -148,7 +151,9 @@ int onnxq_cmd_run(struct onnxq_context *ctx, int argc, char **argv)
             printf("usage: %s\n", usage);
             rc = 0;
             goto out;
-        } else if (strcmp(argv[i], "--profile") == 0)
+        } else if (strcmp(argv[i], "--optimize") == 0)
+            optimize = true;
+        else if (strcmp(argv[i], "--profile") == 0)
             profile = true;
         else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc)
             format = argv[++i];
@@ -188,7 +193,10 @@ int onnxq_cmd_run(struct onnxq_context *ctx, int argc, char **argv)
         rc = 2;
         goto out;
     }
-    if (onnxq_model_load(ctx, model_path, &m, &err) != ONNXQ_OK || onnxq_exec_new(ctx, m, &e, &err) != ONNXQ_OK) {
+    /* --optimize: the quantizer's exact graph clean-ups (BatchNorm folding,
+     * HardSwish fusion, ...) before running */
+    if (onnxq_model_load(ctx, model_path, &m, &err) != ONNXQ_OK ||
+        (optimize && onnxq_quant_prepare(m, true, &err) != ONNXQ_OK) || onnxq_exec_new(ctx, m, &e, &err) != ONNXQ_OK) {
         rc = onnxq_cli_report(&err);
         goto out;
     }
