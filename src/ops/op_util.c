@@ -131,7 +131,11 @@ int64_t onnxq_tensor_get_i64(const struct onnxq_tensor *t, size_t i)
     case ONNXQ_DT_UINT16: return ((const uint16_t *)d)[i];
     case ONNXQ_DT_UINT8:
     case ONNXQ_DT_BOOL: return ((const uint8_t *)d)[i];
-    default: return (int64_t)onnxq_tensor_get_f64(t, i);
+    case ONNXQ_DT_FLOAT:
+    case ONNXQ_DT_DOUBLE:
+    case ONNXQ_DT_FLOAT16:
+    case ONNXQ_DT_BFLOAT16: return (int64_t)onnxq_tensor_get_f64(t, i);
+    default: return 0; /* strings, complex, float8: not numbers we read */
     }
 }
 
@@ -145,7 +149,14 @@ double onnxq_tensor_get_f64(const struct onnxq_tensor *t, size_t i)
     case ONNXQ_DT_BFLOAT16: return onnxq_bf16_to_float(((const uint16_t *)d)[i]);
     case ONNXQ_DT_INT64: return (double)((const int64_t *)d)[i];
     case ONNXQ_DT_UINT64: return (double)((const uint64_t *)d)[i];
-    default: return (double)onnxq_tensor_get_i64(t, i);
+    case ONNXQ_DT_INT32:
+    case ONNXQ_DT_INT16:
+    case ONNXQ_DT_INT8:
+    case ONNXQ_DT_UINT32:
+    case ONNXQ_DT_UINT16:
+    case ONNXQ_DT_UINT8:
+    case ONNXQ_DT_BOOL: return (double)onnxq_tensor_get_i64(t, i);
+    default: return 0; /* strings, complex, float8: not numbers we read */
     }
 }
 
