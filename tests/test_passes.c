@@ -751,6 +751,16 @@ START_TEST(upgrade_from_old)
     ck_assert(onnxq_attr_float(m->graph->nodes[0], "gamma", 0) == 1.0507f);
     onnxq_model_free(m);
 
+    /* Split-1's split input becomes the attribute; the constant goes */
+    m = cycle("nodes = [node('Split', ['x', 'spl'], ['s1', 's2'], axis=1)]\n"
+              "m = model(nodes, [vi('x', [2, 3, 4])], [vi('s1', None), vi('s2', None)],\n"
+              "          [T('spl', np.array([1, 2], np.int64))], opset=1)\n",
+              upgrade13, 2, EXACT, "upgrade Split-1");
+    ck_assert_uint_eq(m->graph->n_inits, 1); /* only the opset-13 split input */
+    ck_assert_uint_eq(m->graph->nodes[0]->n_inputs, 2);
+    ck_assert_int_eq(onnxq_graph_find_init(m->graph, m->graph->nodes[0]->inputs[1])->value.dtype, ONNXQ_DT_INT64);
+    onnxq_model_free(m);
+
     /* PRelu-6's 1-D slope is per channel: [C] -> [C,1,1] */
     m = cycle("nodes = [node('PRelu', ['x', 's'], ['y']), node('PRelu', ['y', 'one'], ['z'])]\n"
               "m = model(nodes, [vi('x', [2, 3, 4, 5])], [vi('z', None)], [T('s', rnd(3)), T('one', rnd(1))], opset=6)\n",

@@ -2405,15 +2405,23 @@ static enum onnxq_status cv_split2(struct up_ctx *uc, size_t *pos, struct onnxq_
         trim_trailing(n);
         return ONNXQ_OK;
     }
+    /* Split-1's split input has the data's type T (float too) */
     const struct onnxq_tensor *t = const_value(uc->g, &uc->idx, n->inputs[1]);
-    if (!t || !onnxq_dtype_table[t->dtype].is_integer || onnxq_attr_has(n, "split"))
+    if (!t || !t->data || onnxq_attr_has(n, "split") ||
+        !(onnxq_dtype_table[t->dtype].is_integer || numeric_float(t->dtype)))
         return unsupported(uc, n, "Split-1 with a non-constant split input");
     int64_t cnt = onnxq_tensor_numel(t);
     int64_t *v = malloc((size_t)(cnt > 0 ? cnt : 1) * sizeof(int64_t));
     if (!v)
         return nomem(uc->pc.err);
-    for (int64_t i = 0; i < cnt; i++)
-        v[i] = onnxq_tensor_get_i64(t, (size_t)i);
+    for (int64_t i = 0; i < cnt; i++) {
+        double d = onnxq_tensor_get_f64(t, (size_t)i);
+        if (d != floor(d) || d < 0 || d > 9e18) {
+            free(v);
+            return unsupported(uc, n, "Split-1 split lengths must be non-negative integers");
+        }
+        v[i] = (int64_t)d;
+    }
     bool ok = onnxq_node_set_ints(n, "split", v, (size_t)cnt) && onnxq_node_set_input(n, 1, "");
     free(v);
     if (!ok)
@@ -2700,17 +2708,46 @@ static enum onnxq_status upgrade_graph(struct up_ctx *uc, struct onnxq_graph *g,
         uc->idx = saved_idx;
         goto out;
     }
+    /* constants read now: those a conversion leaves unread are removed */
+    char **was_read = calloc(g->n_inits + g->n_nodes + 1, sizeof(char *));
+    size_t n_read = 0;
+    if (!was_read) {
+        st = nomem(uc->pc.err);
+    } else {
+        for (size_t i = 0; i < g->n_inits; i++)
+            if (use_count(onnxq_graph_index_get(&uc->idx, g->inits[i]->name)))
+                was_read[n_read++] = g->inits[i]->name;
+        for (size_t i = 0; i < g->n_nodes; i++)
+            if (constant_node_tensor(g->nodes[i]) && use_count(onnxq_graph_index_get(&uc->idx, g->nodes[i]->outputs[0])))
+                was_read[n_read++] = g->nodes[i]->outputs[0];
+        for (size_t i = 0; i < n_read; i++) {
+            char *c = st ? NULL : onnxq_strdup(was_read[i]);
+            if (!c && !st)
+                st = nomem(uc->pc.err);
+            was_read[i] = c;
+        }
+    }
     for (size_t i = 0; i < n_orig && !st; i++) {
         size_t pos = node_pos(g, orig[i]);
         if (pos == g->n_nodes)
             continue;
         bool did = false;
         st = convert_node(uc, &pos, orig[i], &did);
-        if (!st && did)
+        if (!st && did) {
             uc->pc.changed++;
+            /* the index borrows names the conversion may have freed */
+            onnxq_graph_index_free(&uc->idx);
+            st = onnxq_graph_index_build(g, &uc->idx, uc->pc.err);
+        }
     }
     onnxq_graph_index_free(&uc->idx);
     uc->idx = saved_idx;
+    for (size_t i = 0; i < n_read; i++) {
+        if (!st && was_read[i])
+            st = drop_init_if_unused(g, was_read[i], uc->pc.err);
+        free(was_read[i]);
+    }
+    free(was_read);
     /* subgraphs, with this graph's facts as their outer scope */
     for (size_t i = 0; i < g->n_nodes && !st; i++) {
         struct onnxq_node *n = g->nodes[i];
