@@ -653,14 +653,21 @@ struct conv_wts {
 
 /* ------------------------------------------------------- conv: im2col path */
 
-/* Tiles: 2-D tiles are whole output rows, N-D tiles flattened positions. */
+/* Products narrower than this many columns waste most of the kernel. */
+#define MIN_TILE_COLS 128
+
+/* Tiles: 2-D tiles are whole output rows, N-D tiles flattened positions.
+ * Images whose output has fewer than MIN_TILE_COLS positions are folded:
+ * a tile then holds whole images side by side (`imgs` per tile), the
+ * product goes to a temporary and is scattered into Y. */
 struct tiling {
     bool is2d;
     struct g2 d2;
     int64_t unit;     /* output positions per tile unit (OW for 2-D, 1 for N-D) */
     int64_t units;    /* total units (OH or oprod) */
     int64_t per_tile; /* units per tile */
-    int64_t ntiles;
+    int64_t ntiles;   /* tiles per image (folded: per group) */
+    int64_t imgs;     /* folded: images per tile; 0 = not folded */
 };
 
 static void make_tiling(const struct onnxq_conv_geom *g, int64_t krows, int64_t parts, struct tiling *t)
@@ -668,20 +675,39 @@ static void make_tiling(const struct onnxq_conv_geom *g, int64_t krows, int64_t 
     t->is2d = geom_2d(g, &t->d2);
     t->unit = t->is2d ? t->d2.OW : 1;
     t->units = t->is2d ? t->d2.OH : prod64(g->out, g->nsp);
-    size_t unit_bytes = (size_t)(krows * t->unit) * sizeof(float);
-    int64_t per = (int64_t)(COL_TILE_BYTES / (unit_bytes ? unit_bytes : 1));
-    if (per < 1)
-        per = 1;
-    if (parts > 1) {
-        /* at least two tiles per task so the pool balances */
-        int64_t cap = (t->units * g->n * g->group + 2 * parts - 1) / (2 * parts);
-        if (cap >= 1 && per > cap)
-            per = cap;
+    int64_t oprod = t->unit * t->units;
+    size_t budget = COL_TILE_BYTES / sizeof(float) / (size_t)(krows ? krows : 1);  /* columns */
+    if (g->n > 1 && oprod < MIN_TILE_COLS) {
+        int64_t imgs = max64(1, min64((int64_t)budget, 4 * MIN_TILE_COLS) / oprod);
+        imgs = min64(imgs, g->n);
+        if (parts > 1) {
+            /* at least two tiles per task when that keeps tiles wide enough */
+            int64_t cap = (g->n * g->group + 2 * parts - 1) / (2 * parts);
+            if (cap * oprod >= MIN_TILE_COLS)
+                imgs = min64(imgs, cap);
+        }
+        t->imgs = imgs;
+        t->per_tile = t->units;
+        t->ntiles = (g->n + imgs - 1) / imgs;
+        return;
     }
-    if (per > t->units)
-        per = t->units;
+    t->imgs = 0;
+    int64_t per = max64(1, (int64_t)(budget / (size_t)t->unit));
+    if (parts > 1) {
+        /* at least two tiles per task, unless that makes them too narrow */
+        int64_t cap = (t->units * g->n * g->group + 2 * parts - 1) / (2 * parts);
+        cap = max64(cap, (MIN_TILE_COLS + t->unit - 1) / t->unit);
+        per = min64(per, cap);
+    }
+    per = min64(per, t->units);
     t->per_tile = per;
     t->ntiles = (t->units + per - 1) / per;
+}
+
+/* Columns of the widest tile. */
+static int64_t tiling_cols(const struct tiling *t)
+{
+    return t->imgs ? t->imgs * t->units * t->unit : t->per_tile * t->unit;
 }
 
 struct conv_gemm_job {
@@ -691,12 +717,35 @@ struct conv_gemm_job {
     const struct conv_wts *cw;
     const float *x, *bias;
     float *y;
-    float *scratch;      /* one tile buffer (+ B buffer for the own kernel) per slot */
+    float *scratch;      /* per slot: tile columns (+ folded product, + B buffer for the own kernel) */
     size_t slot_elems;
     int64_t nslots;
-    int64_t njobs;       /* n * group * ntiles */
+    int64_t njobs;       /* group * ntiles (folded) or n * group * ntiles */
     bool inner_parallel; /* im2col over the pool (OpenBLAS threading itself) */
 };
+
+/* c[mg, cols] (row stride ldc) = bias + W_g col. */
+static void tile_product(const struct conv_gemm_job *j, int64_t grp, int64_t krows, const float *col, int64_t cols,
+                         float *c, int64_t ldc, float *bbuf)
+{
+    int64_t mg = j->g->m / j->g->group;
+    const float *bg = j->bias ? j->bias + grp * mg : NULL;
+    if (j->cw->ap && cols >= GEMM_NR / 2) {
+        own_gemm(j->cw->ap + (size_t)grp * pack_a_elems(mg, krows), mg, krows, col, cols, cols, c, ldc, bg, false,
+                 bbuf);
+        return;
+    }
+    /* OpenBLAS (also for very narrow products, where the own kernel's
+     * 32-column tile would mostly compute padding) */
+    float beta = 0.0f;
+    if (bg) {
+        for (int64_t m = 0; m < mg; m++)
+            fill_f32(c + m * ldc, (size_t)cols, bg[m]);
+        beta = 1.0f;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)mg, (int)cols, (int)krows, 1.0f,
+                j->cw->w + grp * mg * krows, (int)krows, col, (int)cols, beta, c, (int)ldc);
+}
 
 /* One tile: im2col, then the product into Y. */
 static void conv_tile(const struct conv_gemm_job *j, int64_t job, float *col)
@@ -707,6 +756,24 @@ static void conv_tile(const struct conv_gemm_job *j, int64_t job, float *col)
     int64_t kprod = prod64(g->k, g->nsp), krows = cg * kprod;
     int64_t iprod = prod64(g->in, g->nsp), oprod = prod64(g->out, g->nsp);
     int64_t tile = job % t->ntiles, ng = job / t->ntiles;
+    size_t tile_elems = (size_t)(krows * tiling_cols(t));
+    float *bbuf = col + tile_elems + (t->imgs ? (size_t)(mg * tiling_cols(t)) : 0);
+    if (t->imgs) {
+        /* whole images side by side */
+        int64_t grp = ng, n0 = tile * t->imgs, n1 = min64(n0 + t->imgs, g->n), cols = (n1 - n0) * oprod;
+        for (int64_t n = n0; n < n1; n++) {
+            struct im2col_job ij = {g, t->is2d ? &t->d2 : NULL, j->x + (n * g->c + grp * cg) * iprod, iprod, kprod,
+                                    0, t->units, cols, col + (n - n0) * oprod};
+            im2col_range(&ij, 0, (size_t)krows);
+        }
+        float *prod_buf = col + tile_elems;
+        tile_product(j, grp, krows, col, cols, prod_buf, cols, bbuf);
+        for (int64_t n = n0; n < n1; n++)
+            for (int64_t m = 0; m < mg; m++)
+                memcpy(j->y + (n * g->m + grp * mg + m) * oprod, prod_buf + m * cols + (n - n0) * oprod,
+                       (size_t)oprod * sizeof(float));
+        return;
+    }
     int64_t grp = ng % g->group, n = ng / g->group;
     int64_t u0 = tile * t->per_tile, u1 = min64(u0 + t->per_tile, t->units);
     int64_t p0 = u0 * t->unit, cols = (u1 - u0) * t->unit;
@@ -718,21 +785,7 @@ static void conv_tile(const struct conv_gemm_job *j, int64_t job, float *col)
     } else {
         im2col_range(&ij, 0, (size_t)krows);
     }
-    float *yg = j->y + (n * g->m + grp * mg) * oprod + p0;
-    const float *bg = j->bias ? j->bias + grp * mg : NULL;
-    if (j->cw->ap) {
-        own_gemm(j->cw->ap + (size_t)grp * pack_a_elems(mg, krows), mg, krows, col, cols, cols, yg, oprod, bg, false,
-                 col + krows * cols);
-        return;
-    }
-    float beta = 0.0f;
-    if (bg) {
-        for (int64_t m = 0; m < mg; m++)
-            fill_f32(yg + m * oprod, (size_t)cols, bg[m]);
-        beta = 1.0f;
-    }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)mg, (int)cols, (int)krows, 1.0f,
-                j->cw->w + grp * mg * krows, (int)krows, col, (int)cols, beta, yg, (int)oprod);
+    tile_product(j, grp, krows, col, cols, j->y + (n * g->m + grp * mg) * oprod + p0, oprod, bbuf);
 }
 
 static void conv_tiles_slot(void *arg, size_t b, size_t e)
@@ -748,22 +801,24 @@ static void conv_tiles_slot(void *arg, size_t b, size_t e)
 static enum onnxq_status conv_im2col(struct onnxq_op_ctx *ctx, const struct onnxq_conv_geom *g,
                                      const struct conv_wts *cw, const float *x, const float *bias, float *y)
 {
-    int64_t cg = g->c / g->group;
+    int64_t cg = g->c / g->group, mg = g->m / g->group;
     int64_t krows = cg * prod64(g->k, g->nsp);
     /* independent tiles per task: own kernel, or OpenBLAS single-threaded */
     bool split = cw->ap || split_blas(ctx);
-    int64_t parts = split ? pool_slots(ctx) : 1;
+    double flops = 2.0 * (double)(g->n * g->m) * (double)prod64(g->out, g->nsp) * (double)krows;
+    int64_t parts = split && flops >= 4e6 ? pool_slots(ctx) : 1;
     struct tiling t;
     make_tiling(g, krows, parts, &t);
-    size_t slot = (size_t)(krows * t.per_tile * t.unit) + (cw->ap ? GEMM_BBUF : 0);
-    int64_t njobs = g->n * g->group * t.ntiles;
+    int64_t tcols = tiling_cols(&t);
+    size_t slot = (size_t)(krows * tcols) + (t.imgs ? (size_t)(mg * tcols) : 0) + (cw->ap ? GEMM_BBUF : 0);
+    int64_t njobs = (t.imgs ? 1 : g->n) * g->group * t.ntiles;
     int64_t nslots = split ? min64(parts, njobs) : 1;
     struct scratch s;
     float *buf = scratch_get(ctx, slot * (size_t)nslots * sizeof(float), &s);
     if (!buf)
         return fail_nomem(ctx);
-    struct conv_gemm_job j = {ctx, g, &t, cw, x, bias, y, buf, slot, nslots, njobs, !split};
-    if (split)
+    struct conv_gemm_job j = {ctx, g, &t, cw, x, bias, y, buf, slot, nslots, njobs, !split && !t.imgs};
+    if (split && nslots > 1)
         onnxq_parallel_for(ctx, (size_t)nslots, 1, conv_tiles_slot, &j);
     else
         for (int64_t job = 0; job < njobs; job++)
@@ -796,7 +851,7 @@ static void conv1x1_item(const struct conv1x1_job *j, int64_t it, float *bbuf)
     float *yg = j->y + (n * g->m + grp * mg) * hw + c0;
     const float *xg = j->x + (n * g->c + grp * cg) * hw + c0;
     const float *bg = j->bias ? j->bias + grp * mg : NULL;
-    if (j->cw->ap) {
+    if (j->cw->ap && cols >= GEMM_NR / 2) {
         own_gemm(j->cw->ap + (size_t)grp * pack_a_elems(mg, cg), mg, cg, xg, hw, cols, yg, hw, bg, false, bbuf);
         return;
     }
@@ -835,7 +890,7 @@ static enum onnxq_status conv_1x1(struct onnxq_op_ctx *ctx, const struct onnxq_c
         int64_t parts = pool_slots(ctx);
         /* about two column chunks per task (multiples of the kernel width) */
         double flops = 2.0 * (double)(g->n * g->m) * (double)hw * (double)cg;
-        int64_t want = flops < 4e5 ? 1 : 2 * parts;
+        int64_t want = flops < 1e6 ? 1 : 2 * parts;
         int64_t per_img = max64(1, want / (g->n * g->group));
         int64_t chunk = (hw + per_img - 1) / per_img;
         chunk = max64(GEMM_NR, (chunk + GEMM_NR - 1) / GEMM_NR * GEMM_NR);
@@ -1250,7 +1305,8 @@ static enum onnxq_status conv_winograd(struct onnxq_op_ctx *ctx, const struct on
     int64_t th = (d.OH + 1) / 2, tw = (d.OW + 1) / 2;
     bool own = cw->wino_ap != NULL;
     bool split = own || split_blas(ctx);
-    int64_t parts = split ? pool_slots(ctx) : 1;
+    double flops = 32.0 * (double)(g->n * g->m * g->c) * (double)(th * tw);
+    int64_t parts = split && flops >= 1e6 ? pool_slots(ctx) : 1;
     int64_t rows = max64(1, min64(th, WINO_BLOCK_TILES / tw));
     if (split && g->n * ((th + rows - 1) / rows) < 2 * parts)
         rows = max64(1, (th + 2 * parts - 1) / (2 * parts));
@@ -1310,7 +1366,7 @@ static enum onnxq_conv_algo conv_choose(const struct onnxq_conv_geom *g)
 {
     if (g->group > 1 && onnxq_conv_algo_ok(g, ONNXQ_CONV_DEPTHWISE))
         return ONNXQ_CONV_DEPTHWISE;
-    if (onnxq_conv_algo_ok(g, ONNXQ_CONV_GEMM_1X1))
+    if (onnxq_conv_algo_ok(g, ONNXQ_CONV_GEMM_1X1) && (g->n == 1 || prod64(g->out, g->nsp) >= MIN_TILE_COLS))
         return ONNXQ_CONV_GEMM_1X1;
     if (onnxq_conv_algo_ok(g, ONNXQ_CONV_WINOGRAD) && g->c >= 16 && g->m >= 8 && g->out[0] * g->out[1] >= 64)
         return ONNXQ_CONV_WINOGRAD;
@@ -1381,8 +1437,16 @@ static enum onnxq_status conv_f32_wts(struct onnxq_op_ctx *ctx, const struct onn
                              (int)algo);
     if (prod64(g->out, g->nsp) == 0 || g->n == 0 || g->m == 0)
         return ONNXQ_OK;
+    bool own = use_own_gemm(backend);
+    if (backend == ONNXQ_GEMM_AUTO && own && !cw.ap && !cw.wino_ap) {
+        /* weights not packed in init: packing per call does not pay off on
+         * small products */
+        double flops = 2.0 * (double)(g->n * g->m) * (double)prod64(g->out, g->nsp) *
+                       (double)(g->c / g->group * prod64(g->k, g->nsp));
+        own = flops >= 4e6;
+    }
     float *owned = NULL;
-    if (!conv_wts_complete(g, algo, use_own_gemm(backend), &cw, &owned))
+    if (!conv_wts_complete(g, algo, own, &cw, &owned))
         return fail_nomem(ctx);
     enum onnxq_status st;
     switch (algo) {
