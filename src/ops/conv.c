@@ -1,18 +1,26 @@
 /* Convolution and matrix products: Conv, ConvTranspose, Gemm, MatMul.
  *
- * Float32 Conv picks one of (onnxq_conv_f32):
- *   depthwise  group == C == M, 1-D/2-D: direct loops per channel plane,
- *              specialised contiguous inner loops for 3x3/5x5 stride 1/2;
- *   winograd   2-D 3x3 stride 1 dilation 1 group 1: F(2x2,3x3), weights
- *              transformed once in init when W is constant;
- *   gemm_1x1   1x1 stride 1 no pad: Y_g = W_g * X_g straight from the input;
- *   im2col     everything else: im2col over a bounded tile of output rows
- *              (or positions for 3-D and up), then sgemm into Y.
- * The im2col, 1x1 and Winograd paths call OpenBLAS from the calling thread
- * (OpenBLAS threads itself) and spread their own loops over the executor
- * pool. If OpenBLAS runs single-threaded (openblas_get_num_threads() == 1)
- * while the executor has more threads, they instead split the work into
- * independent slices, one sgemm per pool task.
+ * Float32 Conv picks one of (onnxq_conv_f32, conv_choose):
+ *   depthwise  group == C == M, 1-D/2-D: per channel plane, on a zero-padded
+ *              copy, one-pass kernels for 3x3/5x5 at stride 1/2;
+ *   winograd   2-D 3x3 stride 1 dilation 1 group 1 (C >= 16): F(2x2,3x3),
+ *              16 products per block of tile rows;
+ *   gemm_1x1   1x1 stride 1 no pad: Y_g = W_g X_g straight from the input;
+ *   im2col     everything else: im2col into a bounded tile of output rows
+ *              (positions for 3-D and up; whole images side by side when
+ *              they are small), then one product per tile.
+ * The products run on one of two engines (enum onnxq_gemm_backend):
+ *   own        the in-house kernel below (default on AVX-512 builds):
+ *              weights packed once in init, every worker of the executor
+ *              pool computes whole tiles single-threaded;
+ *   OpenBLAS   called from the calling thread when OpenBLAS threads itself
+ *              (the executor sets its thread count), with our own loops
+ *              (im2col, transforms) spread over the pool; when OpenBLAS is
+ *              single-threaded (openblas_get_num_threads() == 1) while the
+ *              pool has more threads, the work is split into independent
+ *              tiles, one sgemm per pool task, as with the own kernel.
+ * ConvTranspose is a product (W^T X) followed by col2im; Gemm and MatMul go
+ * to OpenBLAS (dgemm for double, generic loops for the other types).
  *
  * Double and float16 Conv/ConvTranspose run the double-precision scalar
  * reference, which is also the oracle of tests/test_conv.c. */
