@@ -613,6 +613,31 @@ START_TEST(hardswish_forms)
     ck_assert_uint_eq(m->graph->n_nodes, 4);
     ck_assert_uint_eq(m->graph->n_inits, 0);
     onnxq_model_free(m);
+
+    /* the 3, 0 and 6 as Constant nodes: fused, the constants go too */
+    m = cycle("nodes = [node('Constant', [], ['three'], value=T('t', np.array(3, np.float32))),\n"
+              "         node('Constant', [], ['zero'], value_float=0.0),\n"
+              "         node('Constant', [], ['six'], value=T('s', np.array(6, np.float32))),\n"
+              "         node('Add', ['three', 'x'], ['a']), node('Clip', ['a', 'zero', 'six'], ['k']),\n"
+              "         node('Mul', ['k', 'x'], ['mm']), node('Div', ['mm', 'six'], ['y'])]\n"
+              "m = model(nodes, [vi('x', [2, 3])], [vi('y', [2, 3])], opset=14)\n",
+              onnxq_pass_fuse_hardswish, 1, FOLD, "fuse_hardswish Constant nodes");
+    ck_assert_uint_eq(m->graph->n_nodes, 1);
+    ck_assert_str_eq(m->graph->nodes[0]->op_type, "HardSwish");
+    onnxq_model_free(m);
+
+    /* the opset-6 spelling Clip(min=0, max=6 attributes), upgraded to 14
+     * first (attributes become inputs), then fused */
+    m = py_model("inits = [T('three', np.array(3, np.float32)), T('six', np.array(6, np.float32))]\n"
+                 "nodes = [node('Add', ['x', 'three'], ['a']), node('Clip', ['a'], ['k'], min=0.0, max=6.0),\n"
+                 "         node('Mul', ['x', 'k'], ['mm']), node('Div', ['mm', 'six'], ['y'])]\n"
+                 "m = model(nodes, [vi('x', [2, 3])], [vi('y', [2, 3])], inits, opset=9)\n");
+    struct feeds f = {.n = 0};
+    check_pass(m, upgrade14, 2, EXACT, &f, "upgrade Clip-6 to 14");
+    check_pass(m, onnxq_pass_fuse_hardswish, 1, FOLD, &f, "fuse_hardswish after the upgrade");
+    ck_assert_uint_eq(m->graph->n_nodes, 1);
+    feeds_free(&f);
+    onnxq_model_free(m);
 }
 END_TEST
 

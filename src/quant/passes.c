@@ -236,7 +236,23 @@ static bool scalar_of(const struct onnxq_tensor *t, double *v)
 static bool const_scalar(const struct onnxq_graph *g, const struct onnxq_graph_index *idx, const char *name,
                          double *v)
 {
-    return scalar_of(const_value(g, idx, name), v);
+    if (scalar_of(const_value(g, idx, name), v))
+        return true;
+    /* Constant(value_float=...) */
+    const struct onnxq_value_entry *e = name && *name ? onnxq_graph_index_get(idx, name) : NULL;
+    const struct onnxq_node *p = e && !e->is_initializer && !e->is_graph_input ? e->producer : NULL;
+    if (!p || !is_op(p, "Constant") || p->n_attrs != 1 || !p->attrs[0].name)
+        return false;
+    const struct onnxq_attr *a = &p->attrs[0];
+    if (strcmp(a->name, "value_float") == 0 && (a->has_f || a->type == ONNXQ_ATTR_FLOAT)) {
+        *v = a->f;
+        return true;
+    }
+    if (strcmp(a->name, "value_floats") == 0 && a->type == ONNXQ_ATTR_FLOATS && a->n_floats == 1) {
+        *v = a->floats[0];
+        return true;
+    }
+    return false;
 }
 
 /* A new constant (initializer) with zeroed data. */
@@ -284,7 +300,8 @@ static enum onnxq_status drop_init_if_unused(struct onnxq_graph *g, const char *
             pos = i;
     if (pos == g->n_inits)
         for (size_t i = 0; i < g->n_nodes; i++)
-            if (constant_node_tensor(g->nodes[i]) && strcmp(g->nodes[i]->outputs[0], name) == 0)
+            if (is_op(g->nodes[i], "Constant") && g->nodes[i]->n_outputs == 1 &&
+                strcmp(g->nodes[i]->outputs[0], name) == 0)
                 npos = i;
     if (pos == g->n_inits && npos == g->n_nodes)
         return ONNXQ_OK;
@@ -1044,18 +1061,17 @@ static bool is_div6(const struct onnxq_graph *g, const struct onnxq_graph_index 
     return o && strcmp(o, v) != 0 && const_scalar(g, idx, o, &k) && near(k, 1.0 / 6.0, 1e-6);
 }
 
-/* Clip(a, 0, 6) with bounds as inputs or attributes. */
+/* Clip(a, 0, 6), bounds as inputs (opset >= 11). The attribute form
+ * (min/max attributes) belongs to opsets below 11, which have no HardSwish:
+ * upgrade_opset turns it into inputs first. In an opset >= 14 model such
+ * attributes are not part of Clip, so a Clip carrying them is left alone. */
 static bool is_clip06(const struct onnxq_graph *g, const struct onnxq_graph_index *idx, const struct onnxq_node *n)
 {
-    if (!is_op(n, "Clip") || n->n_inputs < 1)
+    if (!is_op(n, "Clip") || n->n_inputs != 3 || onnxq_attr_has(n, "min") || onnxq_attr_has(n, "max"))
         return false;
     double lo, hi;
-    if (n->n_inputs >= 3 && has_input(n, 1) && has_input(n, 2))
-        return const_scalar(g, idx, n->inputs[1], &lo) && lo == 0.0 && const_scalar(g, idx, n->inputs[2], &hi) &&
-               hi == 6.0;
-    if (n->n_inputs == 1 && onnxq_attr_has(n, "min") && onnxq_attr_has(n, "max"))
-        return onnxq_attr_float(n, "min", 1) == 0.0f && onnxq_attr_float(n, "max", 0) == 6.0f;
-    return false;
+    return const_scalar(g, idx, n->inputs[1], &lo) && lo == 0.0 && const_scalar(g, idx, n->inputs[2], &hi) &&
+           hi == 6.0;
 }
 
 struct hs_match {
@@ -2718,7 +2734,8 @@ static enum onnxq_status upgrade_graph(struct up_ctx *uc, struct onnxq_graph *g,
             if (use_count(onnxq_graph_index_get(&uc->idx, g->inits[i]->name)))
                 was_read[n_read++] = g->inits[i]->name;
         for (size_t i = 0; i < g->n_nodes; i++)
-            if (constant_node_tensor(g->nodes[i]) && use_count(onnxq_graph_index_get(&uc->idx, g->nodes[i]->outputs[0])))
+            if (is_op(g->nodes[i], "Constant") && g->nodes[i]->n_outputs == 1 &&
+                use_count(onnxq_graph_index_get(&uc->idx, g->nodes[i]->outputs[0])))
                 was_read[n_read++] = g->nodes[i]->outputs[0];
         for (size_t i = 0; i < n_read; i++) {
             char *c = st ? NULL : onnxq_strdup(was_read[i]);

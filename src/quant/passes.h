@@ -76,8 +76,11 @@ enum onnxq_status onnxq_pass_fold_scalar_affine(struct onnxq_model *m, size_t *c
  *   Mul(x, Clip(Add(x, 3), 0, 6)) then Div by 6 or Mul by 1/6,
  *   Mul(x, Div(Clip(Add(x, 3), 0, 6), 6)) (or Mul by 1/6),
  *   Mul(x, HardSigmoid(x, alpha = 1/6, beta = 0.5)),
- * operands of Add/Mul in either order, Clip bounds given as inputs or (old
- * opsets) attributes; 1/6 and alpha match within 1e-6. Every intermediate
+ * operands of Add/Mul in either order, constants as initializers or
+ * Constant nodes; 1/6 and alpha match within 1e-6. Clip's bounds must be
+ * inputs: its min/max attributes exist only below opset 11, where there is
+ * no HardSwish (upgrade_opset turns them into inputs; an opset >= 14 Clip
+ * still carrying them is not a valid Clip and is left alone). Every intermediate
  * value must feed only the pattern. HardSwish exists from opset 14: the
  * pass does nothing (changed = 0) when the model's default opset is < 14,
  * so run it after onnxq_pass_upgrade_opset. Exact up to float rounding. */
