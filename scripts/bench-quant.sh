@@ -106,6 +106,9 @@ else
   cp build/src/cli/onnxq "$TMP/onnxq"
 fi
 ONNXQ_BIN="$TMP/onnxq"
+# a copy taken while the linker rewrites the file would not run
+{ "$ONNXQ_BIN" quantize 2>&1 || true; } | grep -q '^usage: onnxq quantize' ||
+  die "$ONNXQ_BIN does not run (a rebuild in progress? try again)"
 
 [ "$FRESH" -eq 1 ] && rm -rf "$B/img" "$B/npy" "$B/audio" "$B/calib" "$B/ref" "$B/q" "$B/opt"
 mkdir -p "$B"/{img,npy,audio,calib,ref,q,opt,run}

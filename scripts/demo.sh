@@ -76,7 +76,7 @@ measure() {
 measure ppocr_det det "$DET" "$OUT/ppocr_det.int8.onnx" 10
 measure ppocr_cls cls "$CLS" "$OUT/ppocr_cls.int8.onnx" 50
 
-step "result ($THREADS threads in onnxruntime-node; latency \"median (min)\" ms, lat ratio = INT8/FP32 medians; load average $(cut -d' ' -f1-3 /proc/loadavg))"
+step "result ($THREADS threads in onnxruntime-node; latency \"median (min)\" ms of alternating runs, lat ratio = INT8/FP32; load average $(cut -d' ' -f1-3 /proc/loadavg))"
 $PY scripts/eval/quant_table.py print "$ROWS" --demo
 echo
 echo "demo: OK: both INT8 models load and run in onnxruntime-node (models and measurements in $OUT/)"
