@@ -292,12 +292,14 @@ static const char *insert_qdq(struct rw *w, const char *name, const struct qpara
     *qnode = NULL;
     if (done)
         return done;
-    const char *s_name = fresh(w, name, "_scale");
-    const char *z_name = fresh(w, name, "_zero_point");
-    const char *q_out = fresh(w, name, "_quantized");
-    const char *dq_out = fresh(w, name, "_dequantized");
-    const char *q_node = fresh(w, name, "_QuantizeLinear");
-    const char *dq_node = fresh(w, name, "_DequantizeLinear");
+    const char *s_name = fresh(w, name, "_s");
+    const char *z_name = fresh(w, name, "_zp");
+    /* short suffixes: on small models the names of the Q/DQ nodes and
+     * their parameters are a visible part of the file */
+    const char *q_out = fresh(w, name, "_q");
+    const char *dq_out = fresh(w, name, "_dq");
+    const char *q_node = fresh(w, name, "_Q");
+    const char *dq_node = fresh(w, name, "_DQ");
     if (w->oom)
         return NULL;
     struct onnxq_constant *s = new_const(s_name, ONNXQ_DT_FLOAT, 0, NULL);
