@@ -278,13 +278,36 @@ static void gemm_ukr(int64_t kc, const float *restrict a, const float *restrict 
             c[i * ldc + j] = acc[i][j];
 }
 
+/* One mr x nr tile (mr <= MR, nr <= NR) of C = init + a-panel b-panel. */
+static void gemm_tile(int64_t kc, const float *a, const float *bp, float *cc, int64_t ldc, int64_t mr, int64_t nr,
+                      bool init, const float *bias)
+{
+    float tmp[GEMM_MR * GEMM_NR], tb[GEMM_MR];
+    if (bias && mr < GEMM_MR) {
+        for (int64_t i = 0; i < GEMM_MR; i++)
+            tb[i] = i < mr ? bias[i] : 0.0f;
+        bias = tb;
+    }
+    if (mr == GEMM_MR && nr == GEMM_NR) {
+        gemm_ukr(kc, a, bp, cc, ldc, init, bias);
+        return;
+    }
+    /* edge tile through a full-size temporary */
+    for (int64_t i = 0; i < mr && !init; i++)
+        for (int64_t j = 0; j < nr; j++)
+            tmp[i * GEMM_NR + j] = cc[i * ldc + j];
+    gemm_ukr(kc, a, bp, tmp, GEMM_NR, init, bias);
+    for (int64_t i = 0; i < mr; i++)
+        for (int64_t j = 0; j < nr; j++)
+            cc[i * ldc + j] = tmp[i * GEMM_NR + j];
+}
+
 /* C[m, n] = init + A B in the calling thread. A packed by pack_a (m x k),
  * B row-major with row stride ldb, C with row stride ldc; init is C itself
  * when `accumulate`, else bias[row] (or 0). bbuf: GEMM_BBUF floats. */
 static void own_gemm(const float *ap, int64_t m, int64_t k, const float *b, int64_t ldb, int64_t n, float *c,
                      int64_t ldc, const float *bias, bool accumulate, float *bbuf)
 {
-    float tmp[GEMM_MR * GEMM_NR], tb[GEMM_MR];
     if (k == 0) {
         for (int64_t i = 0; i < m && !accumulate; i++)
             fill_f32(c + i * ldc, (size_t)n, bias ? bias[i] : 0.0f);
@@ -299,33 +322,31 @@ static void own_gemm(const float *ap, int64_t m, int64_t k, const float *b, int6
             for (int64_t p = 0; p < (m + GEMM_MR - 1) / GEMM_MR; p++) {
                 const float *a = ap + (p * k + k0) * GEMM_MR;
                 int64_t mr = min64(GEMM_MR, m - p * GEMM_MR);
-                const float *bi = NULL;
-                if (bias && mr == GEMM_MR) {
-                    bi = bias + p * GEMM_MR;
-                } else if (bias) {
-                    for (int64_t i = 0; i < GEMM_MR; i++)
-                        tb[i] = i < mr ? bias[p * GEMM_MR + i] : 0.0f;
-                    bi = tb;
-                }
-                for (int64_t jp = 0; jp < (nc + GEMM_NR - 1) / GEMM_NR; jp++) {
-                    int64_t nr = min64(GEMM_NR, nc - jp * GEMM_NR);
-                    float *cc = c + p * GEMM_MR * ldc + n0 + jp * GEMM_NR;
-                    const float *bp = bbuf + jp * kc * GEMM_NR;
-                    if (mr == GEMM_MR && nr == GEMM_NR) {
-                        gemm_ukr(kc, a, bp, cc, ldc, init, bi);
-                        continue;
-                    }
-                    /* edge tile through a full-size temporary */
-                    for (int64_t i = 0; i < mr && !init; i++)
-                        for (int64_t j = 0; j < nr; j++)
-                            tmp[i * GEMM_NR + j] = cc[i * ldc + j];
-                    gemm_ukr(kc, a, bp, tmp, GEMM_NR, init, bi);
-                    for (int64_t i = 0; i < mr; i++)
-                        for (int64_t j = 0; j < nr; j++)
-                            cc[i * ldc + j] = tmp[i * GEMM_NR + j];
-                }
+                for (int64_t jp = 0; jp < (nc + GEMM_NR - 1) / GEMM_NR; jp++)
+                    gemm_tile(kc, a, bbuf + jp * kc * GEMM_NR, c + p * GEMM_MR * ldc + n0 + jp * GEMM_NR, ldc, mr,
+                              min64(GEMM_NR, nc - jp * GEMM_NR), init, bias ? bias + p * GEMM_MR : NULL);
             }
         }
+    }
+}
+
+/* Floats of B (k x n) packed whole: ceil(n / NR) panels of [k][NR]. */
+static size_t packed_b_elems(int64_t k, int64_t n)
+{
+    return (size_t)((n + GEMM_NR - 1) / GEMM_NR) * (size_t)k * GEMM_NR;
+}
+
+/* C[m, n] = A B with B already packed whole (panel jp at jp * k * NR, zero
+ * padded past n), no bias. */
+static void own_gemm_bp(const float *ap, int64_t m, int64_t k, const float *bp, int64_t n, float *c, int64_t ldc)
+{
+    for (int64_t k0 = 0; k0 < k; k0 += GEMM_KC) {
+        int64_t kc = min64(GEMM_KC, k - k0);
+        for (int64_t jp = 0; jp < (n + GEMM_NR - 1) / GEMM_NR; jp++)
+            for (int64_t p = 0; p < (m + GEMM_MR - 1) / GEMM_MR; p++)
+                gemm_tile(kc, ap + (p * k + k0) * GEMM_MR, bp + (jp * k + k0) * GEMM_NR,
+                          c + p * GEMM_MR * ldc + jp * GEMM_NR, ldc, min64(GEMM_MR, m - p * GEMM_MR),
+                          min64(GEMM_NR, n - jp * GEMM_NR), k0 == 0, NULL);
     }
 }
 
@@ -1122,9 +1143,16 @@ struct wino_job {
     int64_t tw;          /* tiles per row */
     int64_t ty0, ty1;    /* block: tile rows */
     int64_t nt;          /* tiles in the block: (ty1 - ty0) * tw */
-    float *v;            /* 16 matrices [C][nt], WINO_MAT_STRIDE(C, nt) apart */
+    float *v;            /* 16 matrices [C][nt], wino_v_stride apart (own kernel: packed panels) */
     float *mo;           /* 16 matrices [M][nt], WINO_MAT_STRIDE(M, nt) apart */
+    bool packed_v;       /* V written as the own kernel's B panels */
 };
+
+/* Distance between the 16 V matrices. */
+static size_t wino_v_stride(int64_t c, int64_t nt, bool packed)
+{
+    return packed ? packed_b_elems(c, nt) + 16 : WINO_MAT_STRIDE(c, nt);
+}
 
 /* Tiles per inner chunk of a tile row (bounds the stack buffers). */
 #define WINO_TX_CHUNK 128
@@ -1137,7 +1165,7 @@ static void wino_input_range(void *arg, size_t b, size_t e)
     const struct wino_job *j = arg;
     const struct g2 *d = j->d;
     int64_t nt = j->nt, C = j->g->c;
-    size_t vs = WINO_MAT_STRIDE(C, nt);
+    size_t vs = wino_v_stride(C, nt, j->packed_v);
     float ev[4][WINO_TX_CHUNK + 1], od[4][WINO_TX_CHUNK + 1];  /* patch rows: even / odd columns */
     for (size_t ci = b; ci < e; ci++) {
         const float *xc = j->x + (int64_t)ci * d->H * d->W;
@@ -1173,26 +1201,43 @@ static void wino_input_range(void *arg, size_t b, size_t e)
                         od[r][i] = c0 + 1 >= 0 && c0 + 1 < d->W ? xr[2 * i + 1] : 0.0f;
                     }
                 }
-                size_t t0 = (size_t)((ty - j->ty0) * j->tw + tx0) + ci * (size_t)nt;
                 /* row k of B^T d combines patch rows (r0, r1) as r0 - r1 (k = 0, 3),
                  * r0 + r1 (k = 1) or r0 - r1 with r0 = 2, r1 = 1 (k = 2) */
                 static const int ra[4] = {0, 1, 2, 1}, rb[4] = {2, 2, 1, 3};
                 static const float sg[4] = {-1.0f, 1.0f, -1.0f, -1.0f};
-                for (int k = 0; k < 4; k++) {
-                    float *vb = j->v + (size_t)(4 * k) * vs + t0;
-                    float *restrict w0 = vb, *restrict w1 = vb + vs, *restrict w2 = vb + 2 * vs;
-                    float *restrict w3 = vb + 3 * vs;
-                    const float *restrict ea = ev[ra[k]], *restrict eb = ev[rb[k]];
-                    const float *restrict oa = od[ra[k]], *restrict ob = od[rb[k]];
-                    float sgn = sg[k];
-                    for (int64_t i = 0; i < cnt; i++) {
-                        float pa = ea[i] + sgn * eb[i], pb = oa[i] + sgn * ob[i];
-                        float pc = ea[i + 1] + sgn * eb[i + 1], pd = oa[i + 1] + sgn * ob[i + 1];
-                        w0[i] = pa - pc;
-                        w1[i] = pb + pc;
-                        w2[i] = pc - pb;
-                        w3[i] = pb - pd;
+                int64_t tbase = (ty - j->ty0) * j->tw + tx0;
+                /* segments of tiles that are contiguous in V (one panel each when packed) */
+                for (int64_t i0 = 0; i0 < cnt;) {
+                    int64_t t = tbase + i0, len = cnt - i0;
+                    size_t off = ci * (size_t)nt + (size_t)t;
+                    if (j->packed_v) {
+                        int64_t lane = t % GEMM_NR;
+                        len = min64(len, GEMM_NR - lane);
+                        off = ((size_t)(t / GEMM_NR) * (size_t)C + ci) * GEMM_NR + (size_t)lane;
                     }
+                    for (int k = 0; k < 4; k++) {
+                        float *vb = j->v + (size_t)(4 * k) * vs + off;
+                        float *restrict w0 = vb, *restrict w1 = vb + vs, *restrict w2 = vb + 2 * vs;
+                        float *restrict w3 = vb + 3 * vs;
+                        const float *restrict ea = ev[ra[k]] + i0, *restrict eb = ev[rb[k]] + i0;
+                        const float *restrict oa = od[ra[k]] + i0, *restrict ob = od[rb[k]] + i0;
+                        float sgn = sg[k];
+                        for (int64_t i = 0; i < len; i++) {
+                            float pa = ea[i] + sgn * eb[i], pb = oa[i] + sgn * ob[i];
+                            float pc = ea[i + 1] + sgn * eb[i + 1], pd = oa[i + 1] + sgn * ob[i + 1];
+                            w0[i] = pa - pc;
+                            w1[i] = pb + pc;
+                            w2[i] = pc - pb;
+                            w3[i] = pb - pd;
+                        }
+                        /* zero the padding lanes after the block's last tile */
+                        if (j->packed_v && t + len == nt && (t + len) % GEMM_NR != 0) {
+                            int64_t pad = GEMM_NR - (t + len) % GEMM_NR;
+                            for (int q = 0; q < 4; q++)
+                                memset(vb + (size_t)q * vs + len, 0, (size_t)pad * sizeof(float));
+                        }
+                    }
+                    i0 += len;
                 }
             }
         }
@@ -1249,8 +1294,7 @@ static void wino_output_range(void *arg, size_t b, size_t e)
     }
 }
 
-/* bbuf: the own kernel's B buffer (unused with OpenBLAS). */
-static void wino_block(struct onnxq_op_ctx *ctx, struct wino_job *j, bool inner_parallel, float *bbuf)
+static void wino_block(struct onnxq_op_ctx *ctx, struct wino_job *j, bool inner_parallel)
 {
     int64_t C = j->g->c, M = j->g->m, nt = j->nt;
     if (inner_parallel)
@@ -1258,10 +1302,10 @@ static void wino_block(struct onnxq_op_ctx *ctx, struct wino_job *j, bool inner_
     else
         wino_input_range(j, 0, (size_t)C);
     for (int k = 0; k < 16; k++) {
-        const float *v = j->v + (size_t)k * WINO_MAT_STRIDE(C, nt);
+        const float *v = j->v + (size_t)k * wino_v_stride(C, nt, j->packed_v);
         float *mo = j->mo + (size_t)k * WINO_MAT_STRIDE(M, nt);
         if (j->cw->wino_ap)
-            own_gemm(j->cw->wino_ap + (size_t)k * pack_a_elems(M, C), M, C, v, nt, nt, mo, nt, NULL, false, bbuf);
+            own_gemm_bp(j->cw->wino_ap + (size_t)k * pack_a_elems(M, C), M, C, v, nt, mo, nt);
         else
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)nt, (int)C, 1.0f,
                         j->cw->wino_u + k * M * C, (int)C, v, (int)nt, 0.0f, mo, (int)nt);
@@ -1293,8 +1337,8 @@ static void wino_run_block(const struct wino_plan *p, int64_t blk, float *mem, b
     j.ty1 = min64(j.ty0 + p->rows_per_block, p->th);
     j.nt = (j.ty1 - j.ty0) * j.tw;
     j.v = mem;
-    j.mo = mem + 16 * WINO_MAT_STRIDE(g->c, j.nt);
-    wino_block(p->ctx, &j, inner_parallel, j.mo + 16 * WINO_MAT_STRIDE(g->m, j.nt));
+    j.mo = mem + 16 * wino_v_stride(g->c, j.nt, j.packed_v);
+    wino_block(p->ctx, &j, inner_parallel);
 }
 
 static void wino_slot(void *arg, size_t b, size_t e)
@@ -1321,12 +1365,12 @@ static enum onnxq_status conv_winograd(struct onnxq_op_ctx *ctx, const struct on
     int64_t bpi = (th + rows - 1) / rows, nblocks = g->n * bpi;
     int64_t nslots = split ? min64(parts, nblocks) : 1;
     int64_t bt = rows * tw;
-    size_t slot_elems = 16 * (WINO_MAT_STRIDE(g->c, bt) + WINO_MAT_STRIDE(g->m, bt)) + (own ? GEMM_BBUF : 0);
+    size_t slot_elems = 16 * (wino_v_stride(g->c, bt, own) + WINO_MAT_STRIDE(g->m, bt));
     struct scratch s;
     float *buf = scratch_get(ctx, slot_elems * (size_t)nslots * sizeof(float), &s);
     if (!buf)
         return fail_nomem(ctx);
-    struct wino_job proto = {g, &d, x, y, cw, bias, tw, 0, 0, 0, NULL, NULL};
+    struct wino_job proto = {g, &d, x, y, cw, bias, tw, 0, 0, 0, NULL, NULL, own};
     struct wino_plan plan = {ctx, &proto, th, rows, bpi, nblocks, nslots, buf, slot_elems};
     if (split)
         onnxq_parallel_for(ctx, (size_t)nslots, 1, wino_slot, &plan);
