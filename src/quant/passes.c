@@ -1865,8 +1865,10 @@ static enum onnxq_status facts_build(struct facts *f, const struct onnxq_graph *
             if (cur) {
                 if (!d.dtype)
                     d.dtype = cur->dtype;
-                if (d.rank < 0)
-                    memcpy(d.dims, cur->dims, sizeof(d.dims)), d.rank = cur->rank;
+                if (d.rank < 0) {
+                    memcpy(d.dims, cur->dims, sizeof(d.dims));
+                    d.rank = cur->rank;
+                }
             }
             ok = fact_put(f, vis[i].name, &d);
         }
@@ -2060,7 +2062,8 @@ static enum onnxq_status cv_cast6(struct up_ctx *uc, size_t *pos, struct onnxq_n
                                         "COMPLEX128", "BFLOAT16"};
     char s[32];
     size_t len = a->s.len < sizeof(s) - 1 ? a->s.len : sizeof(s) - 1;
-    memcpy(s, a->s.data, len);
+    if (len)
+        memcpy(s, a->s.data, len);
     s[len] = '\0';
     int64_t to = -1;
     for (size_t i = 1; i < sizeof(names) / sizeof(names[0]); i++)
@@ -2714,7 +2717,8 @@ static enum onnxq_status upgrade_graph(struct up_ctx *uc, struct onnxq_graph *g,
         return nomem(uc->pc.err);
     }
     size_t n_orig = g->n_nodes;
-    memcpy(orig, g->nodes, n_orig * sizeof(*orig));
+    if (n_orig)
+        memcpy(orig, g->nodes, n_orig * sizeof(*orig));
     struct onnxq_graph *saved_g = uc->g;
     const struct facts *saved_f = uc->facts;
     struct onnxq_graph_index saved_idx = uc->idx;
