@@ -990,6 +990,27 @@ START_TEST(conv_shape_errors)
         ck_assert_ptr_nonnull(strstr(err.message, "Conv"));
         onnxq_tensor_clear(&w);
     }
+    /* an empty kernel is an error, not a crash */
+    int64_t wd4[4] = {2, 3, 0, 3};
+    struct onnxq_tensor w0 = tensor_of(ONNXQ_DT_FLOAT, 4, wd4, buf);
+    const struct onnxq_tensor *p0[2] = {&x, &w0};
+    struct onnxq_tensor y0;
+    memset(&y0, 0, sizeof(y0));
+    ck_assert_int_eq(onnxq_exec_run(e, p0, &y0, &err), ONNXQ_E_SHAPE);
+    onnxq_tensor_clear(&w0);
+    /* no input channels: the output is all zeros (no bias) */
+    int64_t xd0[4] = {1, 0, 5, 5}, wd0[4] = {2, 0, 3, 3};
+    struct onnxq_tensor xz = tensor_of(ONNXQ_DT_FLOAT, 4, xd0, buf), wz = tensor_of(ONNXQ_DT_FLOAT, 4, wd0, buf);
+    const struct onnxq_tensor *pz[2] = {&xz, &wz};
+    struct onnxq_tensor yz;
+    memset(&yz, 0, sizeof(yz));
+    ck_assert_int_eq(onnxq_exec_run(e, pz, &yz, &err), ONNXQ_OK);
+    ck_assert_int_eq(onnxq_tensor_numel(&yz), 2 * 3 * 3);
+    for (int i = 0; i < 18; i++)
+        ck_assert(((float *)yz.data)[i] == 0.0f);
+    onnxq_tensor_clear(&yz);
+    onnxq_tensor_clear(&xz);
+    onnxq_tensor_clear(&wz);
     onnxq_tensor_clear(&x);
     onnxq_exec_free(e);
     onnxq_model_destroy(m);

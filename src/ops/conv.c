@@ -1489,6 +1489,12 @@ static enum onnxq_status conv_f32_wts(struct onnxq_op_ctx *ctx, const struct onn
                              (int)algo);
     if (prod64(g->out, g->nsp) == 0 || g->n == 0 || g->m == 0)
         return ONNXQ_OK;
+    if (g->c / g->group == 0) {
+        /* no input channels: every output is its bias */
+        fill_planes(ctx, y, (size_t)(g->n * g->m), (size_t)prod64(g->out, g->nsp), (size_t)prod64(g->out, g->nsp),
+                    bias, g->m);
+        return ONNXQ_OK;
+    }
     bool own = use_own_gemm(backend);
     if (backend == ONNXQ_GEMM_AUTO && own && !cw.ap && !cw.wino_ap) {
         /* weights not packed in init: packing per call does not pay off on
@@ -1966,6 +1972,17 @@ static enum onnxq_status conv_geometry(const struct conv_state *s, struct onnxq_
         g->stride[d] = s->n_strides ? s->strides[d] : 1;
         g->dil[d] = s->n_dil ? s->dil[d] : 1;
         int64_t pb = s->n_pads ? s->pads[d] : 0, pe = s->n_pads ? s->pads[d + nsp] : 0;
+        if (g->k[d] < 1)
+            return onnxq_op_fail(ctx->err, ctx->node, ONNXQ_E_SHAPE, "weights W %s have an empty kernel", sw);
+        /* keep the size arithmetic far from int64 overflow */
+        const int64_t lim = (int64_t)1 << 31;
+        int64_t op0 = s->n_outpad ? s->outpad[d] : 0;
+        int64_t os0 = s->n_outshape ? s->outshape[s->n_outshape - (size_t)nsp + (size_t)d] : 0;
+        if (g->in[d] > lim || g->k[d] > lim || g->stride[d] > lim || g->dil[d] > lim || pb > lim || pe > lim ||
+            pb < -lim || pe < -lim || op0 > lim || op0 < -lim || os0 > lim || os0 < -lim)
+            return onnxq_op_fail(ctx->err, ctx->node, ONNXQ_E_UNSUPPORTED,
+                                 "spatial dim %d: sizes, strides, dilations or pads beyond 2^31 are not supported",
+                                 d);
         int64_t ext = (g->k[d] - 1) * g->dil[d] + 1;  /* dilated kernel extent */
         int64_t in = g->in[d], sd = g->stride[d], out;
         if (!s->transpose) {
