@@ -204,7 +204,7 @@ static void fill_f32(float *p, size_t n, float v)
 #else
 #define OWN_GEMM_DEFAULT false
 #endif
-#define GEMM_MR 8
+#define GEMM_MR 8  /* gemm_ukr writes its 8 rows out */
 #define GEMM_NR 32
 #define GEMM_KC 256
 #define GEMM_NC 256
@@ -265,13 +265,22 @@ static void gemm_ukr(int64_t kc, const float *restrict a, const float *restrict 
             for (int j = 0; j < GEMM_NR; j++)
                 acc[i][j] = c[i * ldc + j];
     }
+    /* rows written out so that -O2 keeps acc in registers too (-O3
+     * unrolls the row loop itself) */
     for (int64_t q = 0; q < kc; q++) {
-        const float *br = b + q * GEMM_NR;
-        for (int i = 0; i < GEMM_MR; i++) {
-            float av = a[q * GEMM_MR + i];
-            for (int j = 0; j < GEMM_NR; j++)
-                acc[i][j] += av * br[j];
-        }
+        const float *br = b + q * GEMM_NR, *aq = a + q * GEMM_MR;
+#define GEMM_ROW(I) \
+    for (int j = 0; j < GEMM_NR; j++) \
+        acc[I][j] += aq[I] * br[j];
+        GEMM_ROW(0)
+        GEMM_ROW(1)
+        GEMM_ROW(2)
+        GEMM_ROW(3)
+        GEMM_ROW(4)
+        GEMM_ROW(5)
+        GEMM_ROW(6)
+        GEMM_ROW(7)
+#undef GEMM_ROW
     }
     for (int i = 0; i < GEMM_MR; i++)
         for (int j = 0; j < GEMM_NR; j++)
