@@ -168,48 +168,84 @@ void onnxq_hist_add_reference(struct onnxq_hist *h, const float *x, size_t n, do
     update_batch_stats(h, bmin, bmax, ema);
 }
 
+/* Extremes and sums of x[0..n) in fixed-width lanes the compiler turns into
+ * SIMD; sums go through float block partials into double. NaN/Inf are not
+ * tested per element: they make the sum or the sum of squares non-finite,
+ * and the caller then takes the reference path. */
+#define LANES 16
+#define BLOCK 1024
+
+static void scan(const float *x, size_t n, float *out_min, float *out_max, double *out_sum, double *out_sq)
+{
+    float mn[LANES], mx[LANES];
+    double sum = 0, sq = 0;
+    for (int l = 0; l < LANES; l++) {
+        mn[l] = INFINITY;
+        mx[l] = -INFINITY;
+    }
+    size_t i = 0;
+    while (i + LANES <= n) {
+        size_t end = i + BLOCK < n ? i + BLOCK : n;
+        float bs[LANES] = {0}, bq[LANES] = {0};
+        for (; i + LANES <= end; i += LANES) {
+            for (int l = 0; l < LANES; l++) {
+                float v = x[i + l];
+                mn[l] = v < mn[l] ? v : mn[l];
+                mx[l] = v > mx[l] ? v : mx[l];
+                bs[l] += v;
+                bq[l] += v * v;
+            }
+        }
+        for (int l = 0; l < LANES; l++) {
+            sum += bs[l];
+            sq += bq[l];
+        }
+    }
+    for (; i < n; i++) {
+        float v = x[i];
+        mn[0] = v < mn[0] ? v : mn[0];
+        mx[0] = v > mx[0] ? v : mx[0];
+        sum += v;
+        sq += (double)v * v;
+    }
+    float a = INFINITY, b = -INFINITY;
+    for (int l = 0; l < LANES; l++) {
+        a = mn[l] < a ? mn[l] : a;
+        b = mx[l] > b ? mx[l] : b;
+    }
+    *out_min = a;
+    *out_max = b;
+    *out_sum = sum;
+    *out_sq = sq;
+}
+
 void onnxq_hist_add(struct onnxq_hist *h, const float *x, size_t n, double ema)
 {
-    /* pass 1: extremes; NaN/Inf are rare, so count them in a second loop
-     * only when the fast loop saw one (NaN fails both comparisons). */
-    float bmin = INFINITY, bmax = -INFINITY;
-    size_t nonfinite = 0;
-    for (size_t i = 0; i < n; i++) {
-        float v = x[i];
-        bmin = v < bmin ? v : bmin;
-        bmax = v > bmax ? v : bmax;
-        nonfinite += (v - v) != (v - v);  /* true for NaN and +-Inf */
-    }
-    if (nonfinite || !isfinite(bmin) || !isfinite(bmax)) {
+    if (n == 0)
+        return;
+    float bmin, bmax;
+    double s, ss;
+    scan(x, n, &bmin, &bmax, &s, &ss);
+    if (!isfinite(s) || !isfinite(ss) || !isfinite(bmin) || !isfinite(bmax)) {
         onnxq_hist_add_reference(h, x, n, ema);
         return;
     }
-    if (n == 0)
-        return;
     double amax = fmax(fabs((double)bmin), fabs((double)bmax));
     coarsen(h, needed_growth(h, amax));
-    /* pass 2: binning. x * 2^-exp is exact in float while the scale and
-     * result stay in range; otherwise fall back to double. */
+    /* binning: x * 2^-exp is exact in float while the scale and result stay
+     * in range; otherwise fall back to double */
     uint64_t *c = h->counts;
-    int64_t B = h->bins, top = 2 * B - 1;
-    double s = 0, ss = 0;
+    int32_t B = (int32_t)h->bins, top = 2 * B - 1;
     if (h->exp > -100 && h->exp < 100) {
         float inv = ldexpf(1.0f, -h->exp);
         for (size_t i = 0; i < n; i++) {
-            float v = x[i];
-            int64_t j = (int64_t)floorf(v * inv) + B;
+            int32_t j = (int32_t)floorf(x[i] * inv) + B;
             j = j < 0 ? 0 : (j > top ? top : j);
             c[j]++;
-            s += v;
-            ss += (double)v * v;
         }
     } else {
-        for (size_t i = 0; i < n; i++) {
-            double v = x[i];
-            c[bin_of(h, v)]++;
-            s += v;
-            ss += v * v;
-        }
+        for (size_t i = 0; i < n; i++)
+            c[bin_of(h, x[i])]++;
     }
     h->count += n;
     h->sum += s;
