@@ -27,6 +27,7 @@
 #include <cblas.h>
 #include <limits.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,7 +40,7 @@ int openblas_get_num_threads(void);
 /* Scratch budget for one im2col tile (bytes); tiles cover whole output rows. */
 #define COL_TILE_BYTES ((size_t)2 << 20)
 /* Winograd: tiles (2x2 outputs each) per block; bounds V and M buffers. */
-#define WINO_BLOCK_TILES 768
+#define WINO_BLOCK_TILES 320
 /* Distance (floats) between the 16 transformed matrices of r rows and nt
  * columns: padded by one cache line so the 16 streams written by the input
  * transform (and read by the output transform) do not alias in L1. */
@@ -365,21 +366,63 @@ static int64_t pool_slots(const struct onnxq_op_ctx *ctx)
     return ctx->threads > 1 && ctx->pool ? ctx->threads : 1;
 }
 
+/* Dynamic work sharing: each of `nslots` participants takes a buffer slot,
+ * then claims pieces from a shared counter until none are left. A worker
+ * that wakes late (tens of microseconds on some VMs) only takes what is
+ * still left instead of holding back a fixed share. */
+typedef void (*piece_fn)(void *arg, int64_t piece, int64_t slot);
+
+struct pieces_job {
+    atomic_llong next_piece, next_slot;
+    int64_t npieces;
+    piece_fn fn;
+    void *arg;
+};
+
+static void pieces_range(void *arg, size_t b, size_t e)
+{
+    struct pieces_job *j = arg;
+    for (size_t i = b; i < e; i++) {
+        int64_t slot = (int64_t)atomic_fetch_add(&j->next_slot, 1);
+        for (;;) {
+            int64_t piece = (int64_t)atomic_fetch_add(&j->next_piece, 1);
+            if (piece >= j->npieces)
+                break;
+            j->fn(j->arg, piece, slot);
+        }
+    }
+}
+
+/* fn(arg, piece, slot) for every piece in [0, npieces), slot < nslots. */
+static void run_pieces(struct onnxq_op_ctx *ctx, int64_t npieces, int64_t nslots, piece_fn fn, void *arg)
+{
+    nslots = min64(nslots, npieces);
+    if (nslots <= 1) {
+        for (int64_t piece = 0; piece < npieces; piece++)
+            fn(arg, piece, 0);
+        return;
+    }
+    struct pieces_job j;
+    atomic_init(&j.next_piece, 0);
+    atomic_init(&j.next_slot, 0);
+    j.npieces = npieces;
+    j.fn = fn;
+    j.arg = arg;
+    onnxq_parallel_for(ctx, (size_t)nslots, 1, pieces_range, &j);
+}
+
 struct own_gemm_job {
     const float *ap, *b, *bias;
     float *c, *bufs;
-    int64_t m, k, ldb, n, ldc, chunk, nchunks, nslots;
+    int64_t m, k, ldb, n, ldc, chunk;
 };
 
-static void own_gemm_slot(void *arg, size_t b, size_t e)
+static void own_gemm_piece(void *arg, int64_t ch, int64_t slot)
 {
     const struct own_gemm_job *j = arg;
-    for (size_t s = b; s < e; s++)
-        for (int64_t ch = (int64_t)s; ch < j->nchunks; ch += j->nslots) {
-            int64_t c0 = ch * j->chunk;
-            own_gemm(j->ap, j->m, j->k, j->b + c0, j->ldb, min64(j->chunk, j->n - c0), j->c + c0, j->ldc, j->bias,
-                     false, j->bufs + s * GEMM_BBUF);
-        }
+    int64_t c0 = ch * j->chunk;
+    own_gemm(j->ap, j->m, j->k, j->b + c0, j->ldb, min64(j->chunk, j->n - c0), j->c + c0, j->ldc, j->bias, false,
+             j->bufs + (size_t)slot * GEMM_BBUF);
 }
 
 /* own_gemm (not accumulating) with the columns split over the pool; bufs
@@ -389,16 +432,15 @@ static void own_gemm_pool(struct onnxq_op_ctx *ctx, const float *ap, int64_t m, 
 {
     int64_t slots = pool_slots(ctx);
     double flops = 2.0 * (double)m * (double)n * (double)k;
-    if (slots == 1 || flops < 2e5 || n < 2 * GEMM_NR) {
+    if (slots == 1 || flops < 2e6 || n < 2 * GEMM_NR) {
         own_gemm(ap, m, k, b, ldb, n, c, ldc, bias, false, bufs);
         return;
     }
-    int64_t chunk = (n + 2 * slots - 1) / (2 * slots);
-    chunk = (chunk + GEMM_NR - 1) / GEMM_NR * GEMM_NR;
-    struct own_gemm_job j = {ap, b, bias, c, bufs, m, k, ldb, n, ldc, chunk, (n + chunk - 1) / chunk, slots};
-    onnxq_parallel_for(ctx, (size_t)min64(slots, j.nchunks), 1, own_gemm_slot, &j);
+    int64_t chunk = (n + 4 * slots - 1) / (4 * slots);
+    chunk = max64(4 * GEMM_NR, (chunk + GEMM_NR - 1) / GEMM_NR * GEMM_NR);
+    struct own_gemm_job j = {ap, b, bias, c, bufs, m, k, ldb, n, ldc, chunk};
+    run_pieces(ctx, (n + chunk - 1) / chunk, slots, own_gemm_piece, &j);
 }
-
 
 /* --------------------------------------------------- 1-D/2-D geometry view */
 
@@ -719,8 +761,8 @@ static void make_tiling(const struct onnxq_conv_geom *g, int64_t krows, int64_t 
         int64_t imgs = max64(1, min64((int64_t)budget, 4 * MIN_TILE_COLS) / oprod);
         imgs = min64(imgs, g->n);
         if (parts > 1) {
-            /* at least two tiles per task when that keeps tiles wide enough */
-            int64_t cap = (g->n * g->group + 2 * parts - 1) / (2 * parts);
+            /* about four tiles per task when that keeps tiles wide enough */
+            int64_t cap = (g->n * g->group + 4 * parts - 1) / (4 * parts);
             if (cap * oprod >= MIN_TILE_COLS)
                 imgs = min64(imgs, cap);
         }
@@ -732,8 +774,8 @@ static void make_tiling(const struct onnxq_conv_geom *g, int64_t krows, int64_t 
     t->imgs = 0;
     int64_t per = max64(1, (int64_t)(budget / (size_t)t->unit));
     if (parts > 1) {
-        /* at least two tiles per task, unless that makes them too narrow */
-        int64_t cap = (t->units * g->n * g->group + 2 * parts - 1) / (2 * parts);
+        /* about four tiles per task, unless that makes them too narrow */
+        int64_t cap = (t->units * g->n * g->group + 4 * parts - 1) / (4 * parts);
         cap = max64(cap, (MIN_TILE_COLS + t->unit - 1) / t->unit);
         per = min64(per, cap);
     }
@@ -826,14 +868,10 @@ static void conv_tile(const struct conv_gemm_job *j, int64_t job, float *col)
     tile_product(j, grp, krows, col, cols, j->y + (n * g->m + grp * mg) * oprod + p0, oprod, bbuf);
 }
 
-static void conv_tiles_slot(void *arg, size_t b, size_t e)
+static void conv_tile_piece(void *arg, int64_t job, int64_t slot)
 {
     const struct conv_gemm_job *j = arg;
-    for (size_t s = b; s < e; s++) {
-        float *col = j->scratch + s * j->slot_elems;
-        for (int64_t job = (int64_t)s; job < j->njobs; job += j->nslots)
-            conv_tile(j, job, col);
-    }
+    conv_tile(j, job, j->scratch + (size_t)slot * j->slot_elems);
 }
 
 static enum onnxq_status conv_im2col(struct onnxq_op_ctx *ctx, const struct onnxq_conv_geom *g,
@@ -857,7 +895,7 @@ static enum onnxq_status conv_im2col(struct onnxq_op_ctx *ctx, const struct onnx
         return fail_nomem(ctx);
     struct conv_gemm_job j = {ctx, g, &t, cw, x, bias, y, buf, slot, nslots, njobs, !split && !t.imgs};
     if (split && nslots > 1)
-        onnxq_parallel_for(ctx, (size_t)nslots, 1, conv_tiles_slot, &j);
+        run_pieces(ctx, njobs, nslots, conv_tile_piece, &j);
     else
         for (int64_t job = 0; job < njobs; job++)
             conv_tile(&j, job, buf);
@@ -910,13 +948,10 @@ static void conv1x1_range(void *arg, size_t b, size_t e)
         conv1x1_item(j, (int64_t)it, NULL);
 }
 
-static void conv1x1_slot(void *arg, size_t b, size_t e)
+static void conv1x1_piece(void *arg, int64_t it, int64_t slot)
 {
     const struct conv1x1_job *j = arg;
-    int64_t items = j->g->n * j->g->group * j->nchunks;
-    for (size_t s = b; s < e; s++)
-        for (int64_t it = (int64_t)s; it < items; it += j->nslots)
-            conv1x1_item(j, it, j->bufs + s * GEMM_BBUF);
+    conv1x1_item(j, it, j->bufs + (size_t)slot * GEMM_BBUF);
 }
 
 static enum onnxq_status conv_1x1(struct onnxq_op_ctx *ctx, const struct onnxq_conv_geom *g,
@@ -926,12 +961,13 @@ static enum onnxq_status conv_1x1(struct onnxq_op_ctx *ctx, const struct onnxq_c
     struct conv1x1_job j = {g, cw, x, bias, y, hw, 1, 1, NULL};
     if (cw->ap || split_blas(ctx)) {
         int64_t parts = pool_slots(ctx);
-        /* about two column chunks per task (multiples of the kernel width) */
+        /* about four column chunks per task (multiples of the kernel width,
+         * at least MIN_TILE_COLS) */
         double flops = 2.0 * (double)(g->n * g->m) * (double)hw * (double)cg;
-        int64_t want = flops < 1e6 ? 1 : 2 * parts;
+        int64_t want = flops < 1e6 ? 1 : 4 * parts;
         int64_t per_img = max64(1, want / (g->n * g->group));
         int64_t chunk = (hw + per_img - 1) / per_img;
-        chunk = max64(GEMM_NR, (chunk + GEMM_NR - 1) / GEMM_NR * GEMM_NR);
+        chunk = max64(MIN_TILE_COLS, (chunk + GEMM_NR - 1) / GEMM_NR * GEMM_NR);
         j.chunk = min64(chunk, hw);
         j.nchunks = (hw + j.chunk - 1) / j.chunk;
         int64_t items = g->n * g->group * j.nchunks;
@@ -944,7 +980,7 @@ static enum onnxq_status conv_1x1(struct onnxq_op_ctx *ctx, const struct onnxq_c
         j.bufs = scratch_get(ctx, (size_t)j.nslots * GEMM_BBUF * sizeof(float), &s);
         if (!j.bufs)
             return fail_nomem(ctx);
-        onnxq_parallel_for(ctx, (size_t)j.nslots, 1, conv1x1_slot, &j);
+        run_pieces(ctx, items, j.nslots, conv1x1_piece, &j);
         scratch_put(&s);
         return ONNXQ_OK;
     }
@@ -1079,14 +1115,10 @@ static void dw_plane(const struct dw_job *j, int64_t plane, float *xp)
     }
 }
 
-static void dw_slot(void *arg, size_t b, size_t e)
+static void dw_piece(void *arg, int64_t plane, int64_t slot)
 {
     const struct dw_job *j = arg;
-    for (size_t s = b; s < e; s++) {
-        float *xp = j->pad + s * (size_t)(j->hp * j->wp);
-        for (int64_t p = (int64_t)s; p < j->planes; p += j->nslots)
-            dw_plane(j, p, xp);
-    }
+    dw_plane(j, plane, j->pad + (size_t)slot * (size_t)(j->hp * j->wp));
 }
 
 static enum onnxq_status conv_depthwise(struct onnxq_op_ctx *ctx, const struct onnxq_conv_geom *g, const float *x,
@@ -1109,7 +1141,7 @@ static enum onnxq_status conv_depthwise(struct onnxq_op_ctx *ctx, const struct o
     j.pad = scratch_get(ctx, (size_t)(j.nslots * j.hp * j.wp) * sizeof(float), &s);
     if (!j.pad)
         return fail_nomem(ctx);
-    onnxq_parallel_for(ctx, (size_t)j.nslots, 1, dw_slot, &j);
+    run_pieces(ctx, j.planes, j.nslots, dw_piece, &j);
     scratch_put(&s);
     return ONNXQ_OK;
 }
@@ -1350,12 +1382,10 @@ static void wino_run_block(const struct wino_plan *p, int64_t blk, float *mem, b
     wino_block(p->ctx, &j, inner_parallel);
 }
 
-static void wino_slot(void *arg, size_t b, size_t e)
+static void wino_piece(void *arg, int64_t blk, int64_t slot)
 {
     const struct wino_plan *p = arg;
-    for (size_t slot = b; slot < e; slot++)
-        for (int64_t blk = (int64_t)slot; blk < p->nblocks; blk += p->nslots)
-            wino_run_block(p, blk, p->buf + slot * p->slot_elems, false);
+    wino_run_block(p, blk, p->buf + (size_t)slot * p->slot_elems, false);
 }
 
 static enum onnxq_status conv_winograd(struct onnxq_op_ctx *ctx, const struct onnxq_conv_geom *g,
@@ -1369,8 +1399,8 @@ static enum onnxq_status conv_winograd(struct onnxq_op_ctx *ctx, const struct on
     double flops = 32.0 * (double)(g->n * g->m * g->c) * (double)(th * tw);
     int64_t parts = split && flops >= 1e6 ? pool_slots(ctx) : 1;
     int64_t rows = max64(1, min64(th, WINO_BLOCK_TILES / tw));
-    if (split && g->n * ((th + rows - 1) / rows) < 2 * parts)
-        rows = max64(1, (th + 2 * parts - 1) / (2 * parts));
+    if (split && g->n * ((th + rows - 1) / rows) < 4 * parts)
+        rows = max64(1, (th + 4 * parts - 1) / (4 * parts));
     int64_t bpi = (th + rows - 1) / rows, nblocks = g->n * bpi;
     int64_t nslots = split ? min64(parts, nblocks) : 1;
     int64_t bt = rows * tw;
@@ -1382,7 +1412,7 @@ static enum onnxq_status conv_winograd(struct onnxq_op_ctx *ctx, const struct on
     struct wino_job proto = {g, &d, x, y, cw, bias, tw, 0, 0, 0, NULL, NULL, own};
     struct wino_plan plan = {ctx, &proto, th, rows, bpi, nblocks, nslots, buf, slot_elems};
     if (split)
-        onnxq_parallel_for(ctx, (size_t)nslots, 1, wino_slot, &plan);
+        run_pieces(ctx, nblocks, nslots, wino_piece, &plan);
     else
         for (int64_t blk = 0; blk < nblocks; blk++)
             wino_run_block(&plan, blk, buf, true);
