@@ -37,6 +37,9 @@
 /* OpenBLAS's thread query (only read here; the executor sets it). */
 int openblas_get_num_threads(void);
 
+/* Convolutions below this many flops (about 0.1 ms on one core) run on
+ * the calling thread: waking a pool worker costs tens of microseconds. */
+#define PAR_MIN_FLOPS 1.6e7
 /* Scratch budget for one im2col tile (bytes); tiles cover whole output rows. */
 #define COL_TILE_BYTES ((size_t)2 << 20)
 /* Winograd: tiles (2x2 outputs each) per block; bounds V and M buffers. */
@@ -758,13 +761,12 @@ static void make_tiling(const struct onnxq_conv_geom *g, int64_t krows, int64_t 
     int64_t oprod = t->unit * t->units;
     size_t budget = COL_TILE_BYTES / sizeof(float) / (size_t)(krows ? krows : 1);  /* columns */
     if (g->n > 1 && oprod < MIN_TILE_COLS) {
-        int64_t imgs = max64(1, min64((int64_t)budget, 4 * MIN_TILE_COLS) / oprod);
-        imgs = min64(imgs, g->n);
+        int64_t imgs = min64(g->n, max64(1, min64((int64_t)budget, 4 * MIN_TILE_COLS) / oprod));
         if (parts > 1) {
-            /* about four tiles per task when that keeps tiles wide enough */
-            int64_t cap = (g->n * g->group + 4 * parts - 1) / (4 * parts);
-            if (cap * oprod >= MIN_TILE_COLS)
-                imgs = min64(imgs, cap);
+            /* about four tiles per task, but at least MIN_TILE_COLS wide */
+            int64_t want = (g->n * g->group + 4 * parts - 1) / (4 * parts);
+            int64_t narrowest = (MIN_TILE_COLS + oprod - 1) / oprod;
+            imgs = min64(imgs, max64(want, narrowest));
         }
         t->imgs = imgs;
         t->per_tile = t->units;
@@ -882,7 +884,7 @@ static enum onnxq_status conv_im2col(struct onnxq_op_ctx *ctx, const struct onnx
     /* independent tiles per task: own kernel, or OpenBLAS single-threaded */
     bool split = cw->ap || split_blas(ctx);
     double flops = 2.0 * (double)(g->n * g->m) * (double)prod64(g->out, g->nsp) * (double)krows;
-    int64_t parts = split && flops >= 4e6 ? pool_slots(ctx) : 1;
+    int64_t parts = split && flops >= PAR_MIN_FLOPS ? pool_slots(ctx) : 1;
     struct tiling t;
     make_tiling(g, krows, parts, &t);
     int64_t tcols = tiling_cols(&t);
@@ -964,7 +966,7 @@ static enum onnxq_status conv_1x1(struct onnxq_op_ctx *ctx, const struct onnxq_c
         /* about four column chunks per task (multiples of the kernel width,
          * at least MIN_TILE_COLS) */
         double flops = 2.0 * (double)(g->n * g->m) * (double)hw * (double)cg;
-        int64_t want = flops < 1e6 ? 1 : 4 * parts;
+        int64_t want = flops < PAR_MIN_FLOPS ? 1 : 4 * parts;
         int64_t per_img = max64(1, want / (g->n * g->group));
         int64_t chunk = (hw + per_img - 1) / per_img;
         chunk = max64(MIN_TILE_COLS, (chunk + GEMM_NR - 1) / GEMM_NR * GEMM_NR);
@@ -1131,7 +1133,8 @@ static enum onnxq_status conv_depthwise(struct onnxq_op_ctx *ctx, const struct o
     j.hp = (j.d.OH - 1) * j.d.SH + (j.d.KH - 1) * j.d.DH + 1;
     j.wp = (j.d.OW - 1) * j.d.SW + (j.d.KW - 1) * j.d.DW + 1;
     size_t work = (size_t)(j.planes * j.d.OH * j.d.OW * j.d.KH * j.d.KW);
-    int64_t slots = ctx->threads > 1 && work >= 65536 ? ctx->threads : 1;
+    /* depthwise runs at a fraction of the GEMM rate: a lower threshold */
+    int64_t slots = ctx->threads > 1 && 16.0 * (double)work >= PAR_MIN_FLOPS ? ctx->threads : 1;
     j.nslots = min64(slots, j.planes);
     j.x = x;
     j.w = w;
@@ -1397,7 +1400,7 @@ static enum onnxq_status conv_winograd(struct onnxq_op_ctx *ctx, const struct on
     bool own = cw->wino_ap != NULL;
     bool split = own || split_blas(ctx);
     double flops = 32.0 * (double)(g->n * g->m * g->c) * (double)(th * tw);
-    int64_t parts = split && flops >= 1e6 ? pool_slots(ctx) : 1;
+    int64_t parts = split && flops >= PAR_MIN_FLOPS ? pool_slots(ctx) : 1;
     int64_t rows = max64(1, min64(th, WINO_BLOCK_TILES / tw));
     if (split && g->n * ((th + rows - 1) / rows) < 4 * parts)
         rows = max64(1, (th + 4 * parts - 1) / (4 * parts));
