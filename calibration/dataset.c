@@ -52,6 +52,8 @@ struct onnxq_dataset {
     bool refs_shared;                 /* refs[s * n + k].path shared across k (free k == 0 only) */
     struct onnxq_tensor *arrays;      /* SRC_ARRAY: n_inputs */
     bool *drop_axis;                  /* SRC_ARRAY: array rank = declared rank + 1 */
+    size_t *rows;                     /* SRC_ARRAY, same rank: rows of axis 0 per sample (the input's
+                                       * fixed dim 0, else 1) */
     char *array_path;
     size_t *order;                    /* shuffled sample indices, `size` used */
     size_t size;
@@ -447,9 +449,9 @@ static enum onnxq_status load_one(struct onnxq_dataset *ds, size_t s, size_t k, 
         } else {
             v.ndim = a->ndim;
             memcpy(v.dims, a->dims, sizeof(int64_t) * (size_t)a->ndim);
-            v.dims[0] = 1;
+            v.dims[0] = (int64_t)ds->rows[k];
         }
-        size_t per = a->dims[0] ? a->nbytes / (size_t)a->dims[0] : 0;
+        size_t per = a->dims[0] ? a->nbytes / (size_t)a->dims[0] * (ds->drop_axis[k] ? 1 : ds->rows[k]) : 0;
         v.data = (uint8_t *)a->data + per * s;
         v.nbytes = per;
         *what = ds->array_path;
@@ -788,7 +790,7 @@ static enum onnxq_status from_array_file(struct onnxq_dataset *ds, const char *p
     size_t ni = ds->n_inputs;
     ds->src = SRC_ARRAY;
     if (!(ds->array_path = xstrdup(path)) || !(ds->arrays = calloc(ni, sizeof(*ds->arrays))) ||
-        !(ds->drop_axis = calloc(ni, sizeof(*ds->drop_axis))))
+        !(ds->drop_axis = calloc(ni, sizeof(*ds->drop_axis))) || !(ds->rows = calloc(ni, sizeof(*ds->rows))))
         return nomem(err);
     enum onnxq_status st;
     if (kind == FK_NPY) {
@@ -837,7 +839,16 @@ static enum onnxq_status from_array_file(struct onnxq_dataset *ds, const char *p
         if (in->has_shape && a->ndim != in->ndim && a->ndim != in->ndim + 1)
             return shape_error(ds, k, what, a->dims, a->ndim,
                                " (samples on axis 0: the array needs the input's rank, or one more)", err);
-        size_t nk = (size_t)a->dims[0];
+        /* same rank: consecutive rows form one sample; an input with a fixed
+         * batch of B > 1 takes B rows per sample, so a file shaped exactly
+         * like the input is one sample */
+        ds->rows[k] = 1;
+        if (!ds->drop_axis[k] && in->has_shape && in->dims[0] > 1 && ds->batch <= 1)
+            ds->rows[k] = (size_t)in->dims[0];
+        if (a->dims[0] % (int64_t)ds->rows[k] != 0)
+            return shape_error(ds, k, what, a->dims, a->ndim, " (axis 0 must hold whole samples of the input's batch)",
+                               err);
+        size_t nk = (size_t)a->dims[0] / ds->rows[k];
         if (k > 0 && nk != count)
             return onnxq_fail(err, ONNXQ_E_SHAPE, "%s: %zu samples for input '%s' but %zu for input '%s'", path, nk,
                               in->name, count, ds->in[0].name);
@@ -850,7 +861,7 @@ static enum onnxq_status from_array_file(struct onnxq_dataset *ds, const char *p
             v.ndim = ds->drop_axis[k] ? a->ndim - 1 : a->ndim;
             memcpy(v.dims, ds->drop_axis[k] ? a->dims + 1 : a->dims, sizeof(int64_t) * (size_t)v.ndim);
             if (!ds->drop_axis[k])
-                v.dims[0] = 1;
+                v.dims[0] = (int64_t)ds->rows[k];
             if (in->dtype != ONNXQ_DT_UNDEFINED && v.dtype != in->dtype &&
                 !(v.dtype == ONNXQ_DT_DOUBLE && in->dtype == ONNXQ_DT_FLOAT))
                 return onnxq_fail(err, ONNXQ_E_SHAPE, "%s: input '%s' expects dtype %s but the data is %s", what,
@@ -863,7 +874,7 @@ static enum onnxq_status from_array_file(struct onnxq_dataset *ds, const char *p
                     /* report the whole array and say how it was read */
                     return shape_error(ds, k, what, a->dims, a->ndim,
                                        ds->drop_axis[k] ? " (axis 0 holds the samples)"
-                                                        : " (axis 0 holds the samples, one row each)",
+                                                        : " (axis 0 holds the samples, whole input batches each)",
                                        err);
                 }
             }
@@ -1272,6 +1283,7 @@ void onnxq_dataset_free(struct onnxq_dataset *ds)
             onnxq_tensor_clear(&ds->arrays[k]);
     free(ds->arrays);
     free(ds->drop_axis);
+    free(ds->rows);
     free(ds->array_path);
     if (ds->in)
         for (size_t k = 0; k < ds->n_inputs; k++) {
