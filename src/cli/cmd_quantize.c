@@ -232,10 +232,17 @@ int onnxq_cmd_quantize(struct onnxq_context *ctx, int argc, char **argv)
         n_quant += rep.ops[i].quantized;
         n_float += rep.ops[i].kept_float;
     }
-    /* (the graph passes may still have changed the file: opset, folds) */
-    if (n_quant == 0 && rep.weights_int8 == 0)
-        fprintf(stderr, "onnxq: warning: %s has no quantizable op in its main graph (If/Loop bodies stay float); "
-                        "nothing was quantized\n", model_path);
+    if (n_quant == 0 && rep.weights_int8 == 0) {
+        /* nothing to quantize: write the model as the user gave it, not the
+         * prepared one (the passes may have changed opset and folds) */
+        fprintf(stderr, "onnxq: warning: %s has no quantizable op; it is written unchanged\n", model_path);
+        onnxq_model_free(m);
+        m = NULL;
+        if (onnxq_model_load(ctx, model_path, &m, &err) != ONNXQ_OK) {
+            rc = onnxq_cli_report(&err);
+            goto out;
+        }
+    }
     t0 = onnxq_cli_now();
     if (onnxq_model_save(m, out_path, NULL, &err) != ONNXQ_OK) {
         rc = onnxq_cli_report(&err);
