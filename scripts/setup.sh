@@ -17,6 +17,7 @@ APT_PACKAGES=(
   libjson-c-dev libpng-dev libjpeg-dev
   imagemagick espeak-ng sox valgrind time fonts-dejavu-core zlib1g-dev
   nodejs npm
+  chromium  # headless: tests/e2e/report_chromium.sh renders the HTML report
 )
 
 step() { printf 'setup: %s\n' "$*"; }
