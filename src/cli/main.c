@@ -21,6 +21,8 @@ static const struct command commands[] = {
      onnxq_cmd_calibrate},
     {"quantize", "quantize MODEL (--data PATH | --calib-table T.json) -o OUT.onnx [...]: write the INT8 QDQ model",
      onnxq_cmd_quantize},
+    {"compare", "compare FP32.onnx INT8.onnx --data PATH [--json] [-o FILE]: per-output and per-tensor SQNR, worst first",
+     onnxq_cmd_compare},
 };
 
 static void usage(FILE *out)

@@ -1,0 +1,228 @@
+/* onnxq compare: run an FP32 model and its INT8 model on the same samples,
+ * print per-output and per-tensor fidelity (worst tensors first). */
+#include <json-c/json.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/cli_data.h"
+#include "core/context.h"
+#include "core/error.h"
+#include "eval/compare.h"
+#include "io/npy.h"
+
+static const char usage_head[] =
+    "onnxq compare FP32.onnx INT8.onnx --data PATH [--json] [-o FILE] [--top N] [--outputs-only]\n"
+    "       [--threads N] [--quiet]\n"
+    "  Runs both models in onnxq's executor on the same samples (Q/DQ as real quantize/dequantize) and\n"
+    "  reports SQNR (dB), cosine, max abs error per graph output (top-1 agreement for class scores) and per\n"
+    "  tensor: every float activation of the FP32 model (prepared as `onnxq quantize` does) against its\n"
+    "  INT8 counterpart (the DequantizeLinear output where quantized), sorted worst first.\n"
+    "  -o FILE writes the table (or JSON) to FILE instead of stdout; --top N prints the N worst tensors.\n";
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: %s%s\n", usage_head, onnxq_cli_data_usage);
+}
+
+/* Growable text buffer: the report goes to stdout or, atomically, to -o. */
+struct text {
+    char *s;
+    size_t len, cap;
+    bool oom;
+};
+
+static void ONNXQ_PRINTF(2, 3) tprintf(struct text *t, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        size_t room = t->cap - t->len;
+        int n = vsnprintf(t->s ? t->s + t->len : NULL, t->s ? room : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            t->oom = true;
+            return;
+        }
+        if (t->s && (size_t)n < room) {
+            t->len += (size_t)n;
+            return;
+        }
+        size_t nc = t->cap ? t->cap : 4096;
+        while (nc < t->len + (size_t)n + 1)
+            nc *= 2;
+        char *ns = realloc(t->s, nc);
+        if (!ns) {
+            t->oom = true;
+            return;
+        }
+        t->s = ns;
+        t->cap = nc;
+    }
+}
+
+static void fmt_db(char *buf, size_t size, double v)
+{
+    if (isinf(v))
+        snprintf(buf, size, "%s", v > 0 ? "inf" : "-inf");
+    else
+        snprintf(buf, size, "%.2f", v);
+}
+
+static void render_table(struct text *t, const struct onnxq_compare_result *r, size_t top)
+{
+    char db[32];
+    tprintf(t, "compare %s (FP32) vs %s (INT8) on %zu samples (%s)\n", r->fp32_path, r->int8_path, r->samples,
+            r->source);
+    tprintf(t, "\noutputs:\n  %-28s %10s %10s %12s %8s\n", "name", "SQNR dB", "cosine", "max abs", "top-1");
+    for (size_t i = 0; i < r->n_outputs; i++) {
+        const struct onnxq_compare_output *o = &r->outputs[i];
+        fmt_db(db, sizeof(db), o->sqnr_db);
+        char top1[32] = "-";
+        if (o->scores)
+            snprintf(top1, sizeof(top1), "%.2f%%", 100.0 * o->top1);
+        tprintf(t, "  %-28s %10s %10.6f %12.6g %8s", o->name, db, o->cosine, o->max_abs, top1);
+        if (strcmp(o->name, o->int8_name) != 0)
+            tprintf(t, "  (INT8: %s)", o->int8_name);
+        tprintf(t, "\n");
+    }
+    size_t *order = malloc((r->n_tensors + 1) * sizeof(size_t));
+    if (!order) {
+        t->oom = true;
+        return;
+    }
+    onnxq_compare_rank(r, order);
+    size_t shown = top && top < r->n_tensors ? top : r->n_tensors;
+    tprintf(t, "\ntensors: %zu compared, %zu quantized (Q = consumers see its Q/DQ output), %zu unmatched; ",
+            r->n_tensors, r->n_quantized, r->n_unmatched);
+    tprintf(t, shown < r->n_tensors ? "%zu worst:\n" : "worst first:\n", shown);
+    tprintf(t, "  %4s %10s %10s %12s %1s %-18s %s\n", "#", "SQNR dB", "cosine", "max abs", "Q", "op", "tensor");
+    for (size_t k = 0; k < shown; k++) {
+        const struct onnxq_compare_tensor *x = &r->tensors[order[k]];
+        fmt_db(db, sizeof(db), x->sqnr_db);
+        tprintf(t, "  %4zu %10s %10.6f %12.6g %1s %-18s %s", k + 1, db, x->cosine, x->max_abs,
+                x->quantized ? "Q" : "", *x->op_type ? x->op_type : "(input)", x->name);
+        if (x->renamed)
+            tprintf(t, " -> %s", x->int8_name);
+        if (x->shape_mismatch)
+            tprintf(t, "  [shapes differ in %zu samples]", x->shape_mismatch);
+        tprintf(t, "\n");
+    }
+    if (r->n_unmatched) {
+        tprintf(t, "\nno INT8 counterpart:");
+        for (size_t i = 0; i < r->n_unmatched; i++)
+            tprintf(t, "%s %s", i ? "," : "", r->unmatched[i]);
+        tprintf(t, "\n");
+    }
+    tprintf(t, "\nexecutor time: FP32 %.2fs, INT8 %.2fs\n", r->seconds_fp32, r->seconds_int8);
+    free(order);
+}
+
+int onnxq_cmd_compare(struct onnxq_context *ctx, int argc, char **argv)
+{
+    const char *paths[2] = {NULL, NULL}, *data = NULL, *out_path = NULL;
+    bool json = false;
+    size_t top = 0;
+    struct onnxq_dataset_options dopts;
+    struct onnxq_compare_options co;
+    onnxq_dataset_options_init(&dopts);
+    onnxq_compare_options_init(&co);
+    struct onnxq_compare_result *res = NULL;
+    struct text txt = {0};
+    json_object *root = NULL;
+    struct onnxq_error err;
+    int rc = 2;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL, *why = NULL;
+        int d = onnxq_cli_data_option(argc, argv, &i, &dopts, &why);
+        if (d < 0) {
+            fprintf(stderr, "onnxq: error: %s\n", why);
+            goto out;
+        }
+        if (d > 0)
+            continue;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            rc = 0;
+            goto out;
+        }
+        if (strcmp(a, "--data") == 0 && v) {
+            data = argv[++i];
+        } else if ((strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) && v) {
+            out_path = argv[++i];
+        } else if (strcmp(a, "--json") == 0) {
+            json = true;
+        } else if (strcmp(a, "--outputs-only") == 0) {
+            co.tensors = false;
+        } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
+            co.quiet = true;
+        } else if (strcmp(a, "--top") == 0 && v) {
+            char *end;
+            long n = strtol(argv[++i], &end, 10);
+            if (*end || n < 0) {
+                fprintf(stderr, "onnxq: error: --top takes a count >= 0 (0 = all)\n");
+                goto out;
+            }
+            top = (size_t)n;
+        } else if (strcmp(a, "--threads") == 0 && v) {
+            if (onnxq_context_set_threads(ctx, atoi(argv[++i]), &err) != ONNXQ_OK) {
+                fprintf(stderr, "onnxq: error: %s\n", err.message);
+                goto out;
+            }
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "onnxq: error: unknown option '%s' or missing value\n", a);
+            usage(stderr);
+            goto out;
+        } else if (!paths[0]) {
+            paths[0] = a;
+        } else if (!paths[1]) {
+            paths[1] = a;
+        } else {
+            fprintf(stderr, "onnxq: error: unexpected argument '%s'\n", a);
+            usage(stderr);
+            goto out;
+        }
+    }
+    if (!paths[1] || !data) {
+        fprintf(stderr, "onnxq: error: FP32.onnx, INT8.onnx and --data are required\n");
+        usage(stderr);
+        goto out;
+    }
+    rc = 1;
+    if (onnxq_compare_files(ctx, paths[0], paths[1], data, &dopts, &co, &res, &err) != ONNXQ_OK) {
+        rc = onnxq_cli_report(&err);
+        goto out;
+    }
+    if (json) {
+        if (!(root = onnxq_compare_json(res))) {
+            fprintf(stderr, "onnxq: error: out of memory\n");
+            goto out;
+        }
+        tprintf(&txt, "%s\n",
+                json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+    } else {
+        render_table(&txt, res, top);
+    }
+    if (txt.oom) {
+        fprintf(stderr, "onnxq: error: out of memory\n");
+        goto out;
+    }
+    if (out_path) {
+        if (onnxq_write_file_atomic(out_path, txt.s, txt.len, &err) != ONNXQ_OK) {
+            rc = onnxq_cli_report(&err);
+            goto out;
+        }
+    } else if (fwrite(txt.s, 1, txt.len, stdout) != txt.len || fflush(stdout) != 0) {
+        fprintf(stderr, "onnxq: error: cannot write to stdout\n");
+        goto out;
+    }
+    rc = 0;
+out:
+    json_object_put(root);
+    free(txt.s);
+    onnxq_compare_result_free(res);
+    return rc;
+}
