@@ -26,7 +26,7 @@
 #include "ir/graph.h"
 #include "ir/graph_util.h"
 #include "ops/conv.h"
-#include "testutil.h"
+#include "optest.h"
 
 void openblas_set_num_threads(int num_threads);
 
@@ -38,48 +38,17 @@ void openblas_set_num_threads(int num_threads);
 #define MM_ATOL 1e-5
 #define MM_RTOL 1e-5
 
-static struct onnxq_context *ctx;
-
 static void setup(void)
 {
     struct onnxq_error err;
-    ck_assert_int_eq(onnxq_context_new(&ctx, &err), ONNXQ_OK);
-    ck_assert_int_eq(onnxq_context_set_threads(ctx, 2, &err), ONNXQ_OK);
+    tu_setup_ctx();
+    ck_assert_int_eq(onnxq_context_set_threads(tu_ctx, 2, &err), ONNXQ_OK);
 }
 
 static void teardown(void)
 {
-    onnxq_context_free(ctx);
-    ctx = NULL;
+    tu_teardown_ctx();
     openblas_set_num_threads(2);
-}
-
-static uint64_t rng_next(uint64_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
-
-static int64_t rint_range(uint64_t *s, int64_t lo, int64_t hi)
-{
-    return lo + (int64_t)(rng_next(s) % (uint64_t)(hi - lo + 1));
-}
-
-/* uniform in [-1, 1) */
-static float frand(uint64_t *s)
-{
-    return 2.0f * (float)(rng_next(s) >> 40) / (float)(1 << 24) - 1.0f;
-}
-
-static float *rand_buf(uint64_t *s, size_t n)
-{
-    float *p = malloc((n ? n : 1) * sizeof(float));
-    ck_assert_ptr_nonnull(p);
-    for (size_t i = 0; i < n; i++)
-        p[i] = frand(s);
-    return p;
 }
 
 static int64_t prod(const int64_t *d, int n)
@@ -140,6 +109,45 @@ static void conv_out(struct onnxq_conv_geom *g)
     }
 }
 
+/* Operands of one kernel check: random float32 x, w and (nb > 0) bias b,
+ * drawn in that order, their float64 copies for the reference, and both
+ * outputs (y uninitialised). */
+struct kbufs {
+    float *x, *w, *b, *y;
+    double *dx, *dw, *db, *dy;
+};
+
+static void kbufs_new(struct kbufs *kb, uint64_t *seed, size_t nx, size_t nw, size_t nb, size_t ny)
+{
+    kb->x = tu_rand_buf(seed, nx, 1.0f);
+    kb->w = tu_rand_buf(seed, nw, 1.0f);
+    kb->b = nb ? tu_rand_buf(seed, nb, 1.0f) : NULL;
+    kb->y = malloc((ny ? ny : 1) * sizeof(float));
+    kb->dx = malloc((nx ? nx : 1) * sizeof(double));
+    kb->dw = malloc((nw ? nw : 1) * sizeof(double));
+    kb->db = nb ? malloc(nb * sizeof(double)) : NULL;
+    kb->dy = malloc((ny ? ny : 1) * sizeof(double));
+    ck_assert(kb->y && kb->dx && kb->dw && (kb->db || !nb) && kb->dy);
+    for (size_t i = 0; i < nx; i++)
+        kb->dx[i] = kb->x[i];
+    for (size_t i = 0; i < nw; i++)
+        kb->dw[i] = kb->w[i];
+    for (size_t i = 0; i < nb; i++)
+        kb->db[i] = kb->b[i];
+}
+
+static void kbufs_free(struct kbufs *kb)
+{
+    free(kb->x);
+    free(kb->w);
+    free(kb->b);
+    free(kb->y);
+    free(kb->dx);
+    free(kb->dw);
+    free(kb->db);
+    free(kb->dy);
+}
+
 /* Run one conv geometry through `algo` and the reference; returns the max
  * abs difference divided by the tolerance (<= 1 passes). */
 static double conv_check(struct kctx *k, const struct onnxq_conv_geom *g, enum onnxq_conv_algo algo,
@@ -148,22 +156,15 @@ static double conv_check(struct kctx *k, const struct onnxq_conv_geom *g, enum o
     int64_t cg = g->c / g->group, kprod = prod(g->k, g->nsp);
     size_t nx = (size_t)(g->n * g->c * prod(g->in, g->nsp)), nw = (size_t)(g->m * cg * kprod);
     size_t ny = (size_t)(g->n * g->m * prod(g->out, g->nsp));
-    float *x = rand_buf(seed, nx), *w = rand_buf(seed, nw), *b = bias ? rand_buf(seed, (size_t)g->m) : NULL;
-    float *y = malloc(ny * sizeof(float));
-    double *dx = malloc(nx * sizeof(double)), *dw = malloc(nw * sizeof(double));
-    double *db = malloc((size_t)g->m * sizeof(double)), *dy = malloc(ny * sizeof(double));
-    ck_assert(y && dx && dw && db && dy);
-    for (size_t i = 0; i < nx; i++)
-        dx[i] = x[i];
-    for (size_t i = 0; i < nw; i++)
-        dw[i] = w[i];
-    for (int64_t i = 0; bias && i < g->m; i++)
-        db[i] = b[i];
+    struct kbufs kb;
+    kbufs_new(&kb, seed, nx, nw, bias ? (size_t)g->m : 0, ny);
+    float *x = kb.x, *w = kb.w, *b = kb.b, *y = kb.y;
+    double *dx = kb.dx, *dw = kb.dw, *db = kb.db, *dy = kb.dy;
     for (size_t i = 0; i < ny; i++)
         y[i] = NAN;
     enum onnxq_status st = onnxq_conv_f32(&k->c, g, algo, backend, x, w, b, y);
     ck_assert_msg(st == ONNXQ_OK, "algo %d backend %d failed: %s", (int)algo, (int)backend, k->err.message);
-    onnxq_conv_ref(g, dx, dw, bias ? db : NULL, dy);
+    onnxq_conv_ref(g, dx, dw, db, dy);
     double tol = CONV_TOL_PER_SQRT_K * sqrt((double)(cg * kprod));
     double worst = 0.0;
     for (size_t i = 0; i < ny; i++) {
@@ -178,14 +179,7 @@ static double conv_check(struct kctx *k, const struct onnxq_conv_geom *g, enum o
         if (d / tol > worst)
             worst = d / tol;
     }
-    free(x);
-    free(w);
-    free(b);
-    free(y);
-    free(dx);
-    free(dw);
-    free(db);
-    free(dy);
+    kbufs_free(&kb);
     return worst;
 }
 
@@ -199,43 +193,43 @@ static void rand_geom(uint64_t *s, int nsp, enum flavour fl, struct onnxq_conv_g
 {
     memset(g, 0, sizeof(*g));
     g->nsp = nsp;
-    g->n = rint_range(s, 1, 2);
+    g->n = tu_rand_int(s, 1, 2);
     int64_t smax = nsp == 1 ? 40 : nsp == 2 ? 17 : 7;
     for (int d = 0; d < nsp; d++) {
-        g->in[d] = rint_range(s, 1, smax);
-        g->k[d] = rint_range(s, 1, nsp == 3 ? 3 : 5);
-        g->stride[d] = rint_range(s, 1, 3);
-        g->dil[d] = rint_range(s, 1, 2);
-        g->pad_b[d] = rint_range(s, 0, 2);
-        g->pad_e[d] = rint_range(s, 0, 2);
+        g->in[d] = tu_rand_int(s, 1, smax);
+        g->k[d] = tu_rand_int(s, 1, nsp == 3 ? 3 : 5);
+        g->stride[d] = tu_rand_int(s, 1, 3);
+        g->dil[d] = tu_rand_int(s, 1, 2);
+        g->pad_b[d] = tu_rand_int(s, 0, 2);
+        g->pad_e[d] = tu_rand_int(s, 0, 2);
     }
     switch (fl) {
     case FL_GENERAL:
         g->group = 1;
-        g->c = rint_range(s, 1, 9);
-        g->m = rint_range(s, 1, 9);
+        g->c = tu_rand_int(s, 1, 9);
+        g->m = tu_rand_int(s, 1, 9);
         break;
     case FL_GROUPED:
-        g->group = rint_range(s, 2, 4);
-        g->c = g->group * rint_range(s, 1, 3);
-        g->m = g->group * rint_range(s, 1, 3);
+        g->group = tu_rand_int(s, 2, 4);
+        g->c = g->group * tu_rand_int(s, 1, 3);
+        g->m = g->group * tu_rand_int(s, 1, 3);
         break;
     case FL_DEPTHWISE:
-        g->group = g->c = g->m = rint_range(s, 1, 12);
+        g->group = g->c = g->m = tu_rand_int(s, 1, 12);
         for (int d = 0; d < nsp; d++) {
-            int64_t kk[3] = {3, 5, rint_range(s, 1, 4)};
-            g->k[d] = kk[rint_range(s, 0, 2)];
-            g->stride[d] = rint_range(s, 1, 2);
-            g->dil[d] = rint_range(s, 0, 3) == 0 ? 2 : 1;
-            g->pad_b[d] = rint_range(s, 0, g->k[d] / 2 + 1);
-            g->pad_e[d] = rint_range(s, 0, g->k[d] / 2 + 1);
-            g->in[d] = rint_range(s, 1, nsp == 1 ? 70 : 23);
+            int64_t kk[3] = {3, 5, tu_rand_int(s, 1, 4)};
+            g->k[d] = kk[tu_rand_int(s, 0, 2)];
+            g->stride[d] = tu_rand_int(s, 1, 2);
+            g->dil[d] = tu_rand_int(s, 0, 3) == 0 ? 2 : 1;
+            g->pad_b[d] = tu_rand_int(s, 0, g->k[d] / 2 + 1);
+            g->pad_e[d] = tu_rand_int(s, 0, g->k[d] / 2 + 1);
+            g->in[d] = tu_rand_int(s, 1, nsp == 1 ? 70 : 23);
         }
         break;
     case FL_1X1:
-        g->group = rint_range(s, 0, 3) == 0 ? 2 : 1;
-        g->c = g->group * rint_range(s, 1, 20);
-        g->m = g->group * rint_range(s, 1, 20);
+        g->group = tu_rand_int(s, 0, 3) == 0 ? 2 : 1;
+        g->c = g->group * tu_rand_int(s, 1, 20);
+        g->m = g->group * tu_rand_int(s, 1, 20);
         for (int d = 0; d < nsp; d++) {
             g->k[d] = 1;
             g->stride[d] = 1;
@@ -244,13 +238,13 @@ static void rand_geom(uint64_t *s, int nsp, enum flavour fl, struct onnxq_conv_g
         break;
     case FL_WINO:
         g->group = 1;
-        g->c = rint_range(s, 1, 20);
-        g->m = rint_range(s, 1, 20);
+        g->c = tu_rand_int(s, 1, 20);
+        g->m = tu_rand_int(s, 1, 20);
         for (int d = 0; d < nsp; d++) {
             g->k[d] = 3;
             g->stride[d] = 1;
             g->dil[d] = 1;
-            g->in[d] = rint_range(s, 1, 30);
+            g->in[d] = tu_rand_int(s, 1, 30);
         }
         break;
     default:
@@ -362,19 +356,12 @@ static void convt_check(struct kctx *k, const struct onnxq_conv_geom *g, enum on
     int64_t mg = g->m / g->group, cg = g->c / g->group, kprod = prod(g->k, g->nsp);
     size_t nx = (size_t)(g->n * g->c * prod(g->in, g->nsp)), nw = (size_t)(g->c * mg * kprod);
     size_t ny = (size_t)(g->n * g->m * prod(g->out, g->nsp));
-    float *x = rand_buf(seed, nx), *w = rand_buf(seed, nw), *b = bias ? rand_buf(seed, (size_t)g->m) : NULL;
-    float *y = malloc(ny * sizeof(float));
-    double *dx = malloc(nx * sizeof(double)), *dw = malloc(nw * sizeof(double));
-    double *db = malloc((size_t)g->m * sizeof(double)), *dy = malloc(ny * sizeof(double));
-    ck_assert(y && dx && dw && db && dy);
-    for (size_t i = 0; i < nx; i++)
-        dx[i] = x[i];
-    for (size_t i = 0; i < nw; i++)
-        dw[i] = w[i];
-    for (int64_t i = 0; bias && i < g->m; i++)
-        db[i] = b[i];
+    struct kbufs kb;
+    kbufs_new(&kb, seed, nx, nw, bias ? (size_t)g->m : 0, ny);
+    float *x = kb.x, *w = kb.w, *b = kb.b, *y = kb.y;
+    double *dx = kb.dx, *dw = kb.dw, *db = kb.db, *dy = kb.dy;
     ck_assert_int_eq(onnxq_convtranspose_f32(&k->c, g, false, backend, x, w, b, y), ONNXQ_OK);
-    onnxq_convtranspose_ref(g, dx, dw, bias ? db : NULL, dy);
+    onnxq_convtranspose_ref(g, dx, dw, db, dy);
     /* each output sums at most cg * kprod products */
     double tol = CONV_TOL_PER_SQRT_K * sqrt((double)(cg * kprod));
     for (size_t i = 0; i < ny; i++) {
@@ -386,14 +373,7 @@ static void convt_check(struct kctx *k, const struct onnxq_conv_geom *g, enum on
                          (double)y[i], dy[i]);
         }
     }
-    free(x);
-    free(w);
-    free(b);
-    free(y);
-    free(dx);
-    free(dw);
-    free(db);
-    free(dy);
+    kbufs_free(&kb);
 }
 
 START_TEST(convtranspose_matches_reference)
@@ -406,19 +386,19 @@ START_TEST(convtranspose_matches_reference)
             struct onnxq_conv_geom g;
             memset(&g, 0, sizeof(g));
             g.nsp = nsp;
-            g.n = rint_range(&seed, 1, 2);
-            g.group = c % 3 == 0 ? rint_range(&seed, 2, 3) : 1;
-            g.c = g.group * rint_range(&seed, 1, 4);
-            g.m = g.group * rint_range(&seed, 1, 4);
+            g.n = tu_rand_int(&seed, 1, 2);
+            g.group = c % 3 == 0 ? tu_rand_int(&seed, 2, 3) : 1;
+            g.c = g.group * tu_rand_int(&seed, 1, 4);
+            g.m = g.group * tu_rand_int(&seed, 1, 4);
             for (int d = 0; d < nsp; d++) {
-                g.in[d] = rint_range(&seed, 1, nsp == 3 ? 5 : 12);
-                g.k[d] = rint_range(&seed, 1, 4);
-                g.stride[d] = rint_range(&seed, 1, 3);
-                g.dil[d] = rint_range(&seed, 1, 2);
+                g.in[d] = tu_rand_int(&seed, 1, nsp == 3 ? 5 : 12);
+                g.k[d] = tu_rand_int(&seed, 1, 4);
+                g.stride[d] = tu_rand_int(&seed, 1, 3);
+                g.dil[d] = tu_rand_int(&seed, 1, 2);
                 /* negative pads = explicit output_shape beyond the natural size */
-                g.pad_b[d] = rint_range(&seed, c % 5 == 0 ? -1 : 0, 2);
-                g.pad_e[d] = rint_range(&seed, c % 5 == 0 ? -2 : 0, 2);
-                int64_t outpad = rint_range(&seed, 0, g.stride[d] - 1);
+                g.pad_b[d] = tu_rand_int(&seed, c % 5 == 0 ? -1 : 0, 2);
+                g.pad_e[d] = tu_rand_int(&seed, c % 5 == 0 ? -2 : 0, 2);
+                int64_t outpad = tu_rand_int(&seed, 0, g.stride[d] - 1);
                 g.out[d] = g.stride[d] * (g.in[d] - 1) + outpad + (g.k[d] - 1) * g.dil[d] + 1 - g.pad_b[d] -
                            g.pad_e[d];
                 if (g.out[d] < 1) {
@@ -455,36 +435,6 @@ END_TEST
 
 /* ------------------------------------------------------ in-memory graphs */
 
-static void vi_set(struct onnxq_value_info *v, const char *name, int dtype)
-{
-    memset(v, 0, sizeof(*v));
-    v->name = onnxq_strdup(name);
-    v->type.kind = ONNXQ_TYPE_TENSOR;
-    v->type.has_elem_type = true;
-    v->type.elem_type = dtype;
-}
-
-static void g_input(struct onnxq_graph *g, const char *name, int dtype)
-{
-    g->inputs = realloc(g->inputs, (g->n_inputs + 1) * sizeof(*g->inputs));
-    vi_set(&g->inputs[g->n_inputs++], name, dtype);
-}
-
-static void g_output(struct onnxq_graph *g, const char *name, int dtype)
-{
-    g->outputs = realloc(g->outputs, (g->n_outputs + 1) * sizeof(*g->outputs));
-    vi_set(&g->outputs[g->n_outputs++], name, dtype);
-}
-
-static struct onnxq_node *g_node(struct onnxq_graph *g, const char *op, size_t n_in, const char *const *in,
-                                 size_t n_out, const char *const *out)
-{
-    struct onnxq_node *n = onnxq_node_new(op, NULL, n_in, in, n_out, out);
-    ck_assert_ptr_nonnull(n);
-    ck_assert(onnxq_graph_insert_node(g, g->n_nodes, n));
-    return n;
-}
-
 static struct onnxq_constant *mk_const(const char *name, enum onnxq_dtype dt, int ndim, const int64_t *dims,
                                        const void *data)
 {
@@ -498,37 +448,12 @@ static struct onnxq_constant *mk_const(const char *name, enum onnxq_dtype dt, in
     return c;
 }
 
-static struct onnxq_model *mk_model(struct onnxq_graph *g, int64_t opset)
-{
-    struct onnxq_model *m = calloc(1, sizeof(*m));
-    m->ctx = ctx;
-    m->n_opsets = 1;
-    m->opsets = calloc(1, sizeof(*m->opsets));
-    m->opsets[0].has_version = true;
-    m->opsets[0].version = opset;
-    m->graph = g;
-    struct onnxq_error err;
-    if (onnxq_model_validate(m, &err) != ONNXQ_OK)
-        ck_abort_msg("test model is invalid: %s", err.message);
-    return m;
-}
-
-static struct onnxq_tensor tensor_of(enum onnxq_dtype dt, int ndim, const int64_t *dims, const void *v)
-{
-    struct onnxq_tensor t;
-    struct onnxq_error err;
-    ck_assert_int_eq(onnxq_tensor_alloc(&t, dt, ndim, dims, &err), ONNXQ_OK);
-    if (t.nbytes)
-        memcpy(t.data, v, t.nbytes);
-    return t;
-}
-
 /* Run a one-output model on the given inputs. */
 static struct onnxq_tensor run_model(struct onnxq_model *m, size_t n_in, const struct onnxq_tensor *in)
 {
     struct onnxq_exec *e = NULL;
     struct onnxq_error err;
-    if (onnxq_exec_new(ctx, m, &e, &err))
+    if (onnxq_exec_new(tu_ctx, m, &e, &err))
         ck_abort_msg("prepare failed: %s", err.message);
     const struct onnxq_tensor *ptrs[8];
     for (size_t i = 0; i < n_in; i++)
@@ -562,30 +487,31 @@ static void conv_graph_case(const char *auto_pad, int w_kind, int64_t H, int64_t
 {
     int64_t C = 5, M = 7;
     struct onnxq_graph *g = onnxq_graph_new();
-    g_input(g, "x", ONNXQ_DT_FLOAT);
+    ot_graph_input(g, "x", ONNXQ_DT_FLOAT);
     if (w_kind == 0)
-        g_input(g, "w", ONNXQ_DT_FLOAT);
-    g_output(g, "y", ONNXQ_DT_FLOAT);
+        ot_graph_input(g, "w", ONNXQ_DT_FLOAT);
+    ot_graph_output(g, "y", ONNXQ_DT_FLOAT, -1, NULL);
     int64_t xd[4] = {1, C, H, W}, wd[4] = {M, C, k, k}, bd[1] = {M};
     size_t nw = (size_t)(M * C * k * k);
-    float *w = rand_buf(seed, nw), *b = rand_buf(seed, (size_t)M), *x = rand_buf(seed, (size_t)(C * H * W));
+    float *w = tu_rand_buf(seed, nw, 1.0f), *b = tu_rand_buf(seed, (size_t)M, 1.0f),
+          *x = tu_rand_buf(seed, (size_t)(C * H * W), 1.0f);
     if (w_kind == 1)
         ck_assert(onnxq_graph_add_init(g, mk_const("w", ONNXQ_DT_FLOAT, 4, wd, w)));
     if (w_kind == 2) {
         const char *o[1] = {"w"};
-        struct onnxq_node *cn = g_node(g, "Constant", 0, NULL, 1, o);
+        struct onnxq_node *cn = ot_graph_node(g, "Constant", 0, NULL, 1, o);
         ck_assert(onnxq_node_set_tensor(cn, "value", mk_const(NULL, ONNXQ_DT_FLOAT, 4, wd, w)));
     }
     ck_assert(onnxq_graph_add_init(g, mk_const("b", ONNXQ_DT_FLOAT, 1, bd, b)));
     const char *in[3] = {"x", "w", "b"}, *out[1] = {"y"};
-    struct onnxq_node *n = g_node(g, "Conv", 3, in, 1, out);
+    struct onnxq_node *n = ot_graph_node(g, "Conv", 3, in, 1, out);
     ck_assert(onnxq_node_set_string(n, "auto_pad", auto_pad));
     int64_t st[2] = {stride, stride};
     ck_assert(onnxq_node_set_ints(n, "strides", st, 2));
-    struct onnxq_model *m = mk_model(g, 11);
+    struct onnxq_model *m = ot_model(tu_ctx, g, 11);
     struct onnxq_tensor inputs[2];
-    inputs[0] = tensor_of(ONNXQ_DT_FLOAT, 4, xd, x);
-    inputs[1] = tensor_of(ONNXQ_DT_FLOAT, 4, wd, w);
+    inputs[0] = ot_tensor(ONNXQ_DT_FLOAT, 4, xd, x);
+    inputs[1] = ot_tensor(ONNXQ_DT_FLOAT, 4, wd, w);
     struct onnxq_tensor y = run_model(m, w_kind == 0 ? 2 : 1, inputs);
     /* expected geometry */
     struct onnxq_conv_geom geo;
@@ -663,31 +589,32 @@ static void gemm_case(int trans_a, int trans_b, float alpha, float beta, int c_k
                       uint64_t *seed)
 {
     struct onnxq_graph *g = onnxq_graph_new();
-    g_input(g, "a", ONNXQ_DT_FLOAT);
-    g_input(g, "b", ONNXQ_DT_FLOAT);
+    ot_graph_input(g, "a", ONNXQ_DT_FLOAT);
+    ot_graph_input(g, "b", ONNXQ_DT_FLOAT);
     /* C: 0 none, 1 scalar, 2 [N], 3 [1,N], 4 [M,1], 5 [M,N], 6 [1] */
     int64_t cdims[6][2] = {{0, 0}, {0, 0}, {N, 0}, {1, N}, {M, 1}, {M, N}};
     int c_nd[7] = {0, 0, 1, 2, 2, 2, 1};
     if (c_kind)
-        g_input(g, "c", ONNXQ_DT_FLOAT);
-    g_output(g, "y", ONNXQ_DT_FLOAT);
+        ot_graph_input(g, "c", ONNXQ_DT_FLOAT);
+    ot_graph_output(g, "y", ONNXQ_DT_FLOAT, -1, NULL);
     const char *in[3] = {"a", "b", "c"}, *out[1] = {"y"};
-    struct onnxq_node *n = g_node(g, "Gemm", c_kind ? 3 : 2, in, 1, out);
+    struct onnxq_node *n = ot_graph_node(g, "Gemm", c_kind ? 3 : 2, in, 1, out);
     ck_assert(onnxq_node_set_int(n, "transA", trans_a));
     ck_assert(onnxq_node_set_int(n, "transB", trans_b));
     ck_assert(onnxq_node_set_float(n, "alpha", alpha));
     ck_assert(onnxq_node_set_float(n, "beta", beta));
-    struct onnxq_model *m = mk_model(g, 13);
+    struct onnxq_model *m = ot_model(tu_ctx, g, 13);
     int64_t ad[2] = {trans_a ? K : M, trans_a ? M : K}, bd[2] = {trans_b ? N : K, trans_b ? K : N};
     int64_t cd[2] = {1, 1};
     if (c_kind >= 2 && c_kind <= 5)
         memcpy(cd, cdims[c_kind], sizeof(cd));
     size_t nc = c_kind == 0 ? 0 : (size_t)prod(cd, c_nd[c_kind]);
-    float *a = rand_buf(seed, (size_t)(M * K)), *b = rand_buf(seed, (size_t)(K * N)), *c = rand_buf(seed, nc);
+    float *a = tu_rand_buf(seed, (size_t)(M * K), 1.0f), *b = tu_rand_buf(seed, (size_t)(K * N), 1.0f),
+          *c = tu_rand_buf(seed, nc, 1.0f);
     struct onnxq_tensor t[3];
-    t[0] = tensor_of(ONNXQ_DT_FLOAT, 2, ad, a);
-    t[1] = tensor_of(ONNXQ_DT_FLOAT, 2, bd, b);
-    t[2] = tensor_of(ONNXQ_DT_FLOAT, c_nd[c_kind], cd, c);
+    t[0] = ot_tensor(ONNXQ_DT_FLOAT, 2, ad, a);
+    t[1] = ot_tensor(ONNXQ_DT_FLOAT, 2, bd, b);
+    t[2] = ot_tensor(ONNXQ_DT_FLOAT, c_nd[c_kind], cd, c);
     struct onnxq_tensor y = run_model(m, c_kind ? 3 : 2, t);
     double *want = malloc((size_t)(M * N) * sizeof(double));
     for (int64_t i = 0; i < M; i++)
@@ -737,7 +664,7 @@ static void matmul_case(enum onnxq_dtype dt, int na, const int64_t *ad, int nb, 
                         const int64_t *yd, bool b_const, uint64_t *seed)
 {
     struct onnxq_graph *g = onnxq_graph_new();
-    g_input(g, "a", dt);
+    ot_graph_input(g, "a", dt);
     size_t nA = (size_t)prod(ad, na), nB = (size_t)prod(bd, nb);
     size_t esz = onnxq_dtype_size(dt);
     unsigned char *a = malloc(nA * esz + 1), *b = malloc(nB * esz + 1);
@@ -746,9 +673,9 @@ static void matmul_case(enum onnxq_dtype dt, int na, const int64_t *ad, int nb, 
     ck_assert_int_eq(onnxq_tensor_alloc(&ta, dt, na, ad, &err), ONNXQ_OK);
     ck_assert_int_eq(onnxq_tensor_alloc(&tb, dt, nb, bd, &err), ONNXQ_OK);
     for (size_t i = 0; i < nA; i++)
-        onnxq_tensor_set_f64(&ta, i, dt == ONNXQ_DT_FLOAT ? frand(seed) : (double)rint_range(seed, -9, 9));
+        onnxq_tensor_set_f64(&ta, i, dt == ONNXQ_DT_FLOAT ? tu_frand(seed) : (double)tu_rand_int(seed, -9, 9));
     for (size_t i = 0; i < nB; i++)
-        onnxq_tensor_set_f64(&tb, i, dt == ONNXQ_DT_FLOAT ? frand(seed) : (double)rint_range(seed, -9, 9));
+        onnxq_tensor_set_f64(&tb, i, dt == ONNXQ_DT_FLOAT ? tu_frand(seed) : (double)tu_rand_int(seed, -9, 9));
     if (nA)
         memcpy(a, ta.data, nA * esz);
     if (nB)
@@ -756,11 +683,11 @@ static void matmul_case(enum onnxq_dtype dt, int na, const int64_t *ad, int nb, 
     if (b_const)
         ck_assert(onnxq_graph_add_init(g, mk_const("b", dt, nb, bd, b)));
     else
-        g_input(g, "b", dt);
-    g_output(g, "y", dt);
+        ot_graph_input(g, "b", dt);
+    ot_graph_output(g, "y", dt, -1, NULL);
     const char *in[2] = {"a", "b"}, *out[1] = {"y"};
-    g_node(g, "MatMul", 2, in, 1, out);
-    struct onnxq_model *m = mk_model(g, 13);
+    ot_graph_node(g, "MatMul", 2, in, 1, out);
+    struct onnxq_model *m = ot_model(tu_ctx, g, 13);
     struct onnxq_tensor t[2] = {ta, tb};
     struct onnxq_tensor y = run_model(m, b_const ? 1 : 2, t);
     /* naive numpy matmul */
@@ -885,9 +812,9 @@ static void direct_mm(struct kctx *k, bool gemm, int ta, int tb, int na, const i
     ck_assert_int_eq(onnxq_tensor_alloc(&b, ONNXQ_DT_FLOAT, nb, bd, &err), ONNXQ_OK);
     memset(&y, 0, sizeof(y));
     for (int64_t i = 0; i < onnxq_tensor_numel(&a); i++)
-        ((float *)a.data)[i] = frand(seed);
+        ((float *)a.data)[i] = tu_frand(seed);
     for (int64_t i = 0; i < onnxq_tensor_numel(&b); i++)
-        ((float *)b.data)[i] = frand(seed);
+        ((float *)b.data)[i] = tu_frand(seed);
     const char *in[2] = {"a", "b"}, *out[1] = {"y"};
     struct onnxq_node *node = onnxq_node_new(gemm ? "Gemm" : "MatMul", "direct", 2, in, 1, out);
     ck_assert(onnxq_node_set_int(node, "transA", ta) && onnxq_node_set_int(node, "transB", tb));
@@ -966,22 +893,22 @@ END_TEST
 START_TEST(conv_shape_errors)
 {
     struct onnxq_graph *g = onnxq_graph_new();
-    g_input(g, "x", ONNXQ_DT_FLOAT);
-    g_input(g, "w", ONNXQ_DT_FLOAT);
-    g_output(g, "y", ONNXQ_DT_FLOAT);
+    ot_graph_input(g, "x", ONNXQ_DT_FLOAT);
+    ot_graph_input(g, "w", ONNXQ_DT_FLOAT);
+    ot_graph_output(g, "y", ONNXQ_DT_FLOAT, -1, NULL);
     const char *in[2] = {"x", "w"}, *out[1] = {"y"};
-    g_node(g, "Conv", 2, in, 1, out);
-    struct onnxq_model *m = mk_model(g, 11);
+    ot_graph_node(g, "Conv", 2, in, 1, out);
+    struct onnxq_model *m = ot_model(tu_ctx, g, 11);
     struct onnxq_exec *e = NULL;
     struct onnxq_error err;
-    ck_assert_int_eq(onnxq_exec_new(ctx, m, &e, &err), ONNXQ_OK);
+    ck_assert_int_eq(onnxq_exec_new(tu_ctx, m, &e, &err), ONNXQ_OK);
     int64_t xd[4] = {1, 3, 5, 5}, wd[4] = {2, 4, 3, 3}, wd2[3] = {2, 3, 3}, wd3[4] = {2, 3, 7, 7};
     float buf[300] = {0};
-    struct onnxq_tensor x = tensor_of(ONNXQ_DT_FLOAT, 4, xd, buf);
+    struct onnxq_tensor x = ot_tensor(ONNXQ_DT_FLOAT, 4, xd, buf);
     const int64_t *wds[3] = {wd, wd2, wd3};
     int wnd[3] = {4, 3, 4};
     for (int i = 0; i < 3; i++) {
-        struct onnxq_tensor w = tensor_of(ONNXQ_DT_FLOAT, wnd[i], wds[i], buf);
+        struct onnxq_tensor w = ot_tensor(ONNXQ_DT_FLOAT, wnd[i], wds[i], buf);
         const struct onnxq_tensor *ptrs[2] = {&x, &w};
         struct onnxq_tensor y;
         memset(&y, 0, sizeof(y));
@@ -992,7 +919,7 @@ START_TEST(conv_shape_errors)
     }
     /* an empty kernel is an error, not a crash */
     int64_t wd4[4] = {2, 3, 0, 3};
-    struct onnxq_tensor w0 = tensor_of(ONNXQ_DT_FLOAT, 4, wd4, buf);
+    struct onnxq_tensor w0 = ot_tensor(ONNXQ_DT_FLOAT, 4, wd4, buf);
     const struct onnxq_tensor *p0[2] = {&x, &w0};
     struct onnxq_tensor y0;
     memset(&y0, 0, sizeof(y0));
@@ -1000,7 +927,7 @@ START_TEST(conv_shape_errors)
     onnxq_tensor_clear(&w0);
     /* no input channels: the output is all zeros (no bias) */
     int64_t xd0[4] = {1, 0, 5, 5}, wd0[4] = {2, 0, 3, 3};
-    struct onnxq_tensor xz = tensor_of(ONNXQ_DT_FLOAT, 4, xd0, buf), wz = tensor_of(ONNXQ_DT_FLOAT, 4, wd0, buf);
+    struct onnxq_tensor xz = ot_tensor(ONNXQ_DT_FLOAT, 4, xd0, buf), wz = ot_tensor(ONNXQ_DT_FLOAT, 4, wd0, buf);
     const struct onnxq_tensor *pz[2] = {&xz, &wz};
     struct onnxq_tensor yz;
     memset(&yz, 0, sizeof(yz));

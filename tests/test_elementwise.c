@@ -14,7 +14,7 @@
 
 #include "core/threadpool.h"
 #include "ops/elementwise.h"
-#include "testutil.h"
+#include "optest.h"
 
 /* Fast broadcast paths compute the very same per-element expression as the
  * reference loop, so they must agree bit for bit (NaNs included). */
@@ -69,15 +69,6 @@ static uint64_t rng_next(uint64_t *s)
 static int rng_int(uint64_t *s, int lo, int hi)
 {
     return lo + (int)(rng_next(s) % (uint64_t)(hi - lo + 1));
-}
-
-static struct onnxq_tensor mk(enum onnxq_dtype dt, int nd, const int64_t *dims, const void *data)
-{
-    struct onnxq_tensor t;
-    ck_assert_int_eq(onnxq_tensor_alloc(&t, dt, nd, dims, &err), ONNXQ_OK);
-    if (data && t.nbytes)
-        memcpy(t.data, data, t.nbytes);
-    return t;
 }
 
 static void fill_random(struct onnxq_tensor *t, uint64_t *rng, enum onnxq_ew_op op)
@@ -214,11 +205,12 @@ START_TEST(binary_fast_matches_reference)
         int64_t out[ONNXQ_MAX_DIMS], in_dims[2][ONNXQ_MAX_DIMS];
         int in_nd[2];
         int nd = random_shapes(&rng, 2, out, in_nd, in_dims);
-        struct onnxq_tensor a = mk(dt, in_nd[0], in_dims[0], NULL), b = mk(dt, in_nd[1], in_dims[1], NULL);
+        struct onnxq_tensor a = ot_tensor(dt, in_nd[0], in_dims[0], NULL),
+                            b = ot_tensor(dt, in_nd[1], in_dims[1], NULL);
         fill_random(&a, &rng, op);
         fill_random(&b, &rng, op);
         enum onnxq_dtype ydt = op >= ONNXQ_EW_EQUAL && op <= ONNXQ_EW_GREATER_EQUAL ? ONNXQ_DT_BOOL : dt;
-        struct onnxq_tensor yf = mk(ydt, nd, out, NULL), yr = mk(ydt, nd, out, NULL);
+        struct onnxq_tensor yf = ot_tensor(ydt, nd, out, NULL), yr = ot_tensor(ydt, nd, out, NULL);
         struct onnxq_op_ctx c = make_ctx(&test_node);
         ck_assert_msg(onnxq_ew_binary(&c, op, &a, &b, &yf, false) == ONNXQ_OK, "fast: %s", err.message);
         ck_assert_msg(onnxq_ew_binary(&c, op, &a, &b, &yr, true) == ONNXQ_OK, "reference: %s", err.message);
@@ -255,13 +247,14 @@ START_TEST(binary_common_fast_paths)
     uint64_t rng = 99;
     for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
         for (int swap = 0; swap < 2; swap++) {
-            struct onnxq_tensor a = mk(ONNXQ_DT_FLOAT, 4, x, NULL);
-            struct onnxq_tensor b = mk(ONNXQ_DT_FLOAT, others[i].nd, others[i].dims, NULL);
+            struct onnxq_tensor a = ot_tensor(ONNXQ_DT_FLOAT, 4, x, NULL);
+            struct onnxq_tensor b = ot_tensor(ONNXQ_DT_FLOAT, others[i].nd, others[i].dims, NULL);
             fill_random(&a, &rng, ONNXQ_EW_ADD);
             fill_random(&b, &rng, ONNXQ_EW_ADD);
             const struct onnxq_tensor *l = swap ? &b : &a, *r = swap ? &a : &b;
             for (int op = ONNXQ_EW_ADD; op <= ONNXQ_EW_PRELU; op++) {
-                struct onnxq_tensor yf = mk(ONNXQ_DT_FLOAT, 4, x, NULL), yr = mk(ONNXQ_DT_FLOAT, 4, x, NULL);
+                struct onnxq_tensor yf = ot_tensor(ONNXQ_DT_FLOAT, 4, x, NULL),
+                                    yr = ot_tensor(ONNXQ_DT_FLOAT, 4, x, NULL);
                 struct onnxq_op_ctx c = make_ctx(&test_node);
                 ck_assert_int_eq(onnxq_ew_binary(&c, (enum onnxq_ew_op)op, l, r, &yf, false), ONNXQ_OK);
                 ck_assert_int_eq(onnxq_ew_binary(&c, (enum onnxq_ew_op)op, l, r, &yr, true), ONNXQ_OK);
@@ -285,12 +278,13 @@ START_TEST(where_fast_matches_reference)
         int64_t out[ONNXQ_MAX_DIMS], in_dims[3][ONNXQ_MAX_DIMS];
         int in_nd[3];
         int nd = random_shapes(&rng, 3, out, in_nd, in_dims);
-        struct onnxq_tensor c0 = mk(ONNXQ_DT_BOOL, in_nd[0], in_dims[0], NULL);
-        struct onnxq_tensor x = mk(dt, in_nd[1], in_dims[1], NULL), y = mk(dt, in_nd[2], in_dims[2], NULL);
+        struct onnxq_tensor c0 = ot_tensor(ONNXQ_DT_BOOL, in_nd[0], in_dims[0], NULL);
+        struct onnxq_tensor x = ot_tensor(dt, in_nd[1], in_dims[1], NULL),
+                            y = ot_tensor(dt, in_nd[2], in_dims[2], NULL);
         fill_random(&c0, &rng, ONNXQ_EW_AND);
         fill_random(&x, &rng, ONNXQ_EW_ADD);
         fill_random(&y, &rng, ONNXQ_EW_ADD);
-        struct onnxq_tensor of = mk(dt, nd, out, NULL), orf = mk(dt, nd, out, NULL);
+        struct onnxq_tensor of = ot_tensor(dt, nd, out, NULL), orf = ot_tensor(dt, nd, out, NULL);
         struct onnxq_op_ctx c = make_ctx(&test_node);
         ck_assert_int_eq(onnxq_ew_where(&c, &c0, &x, &y, &of, false), ONNXQ_OK);
         ck_assert_int_eq(onnxq_ew_where(&c, &c0, &x, &y, &orf, true), ONNXQ_OK);
@@ -326,39 +320,16 @@ static struct onnxq_attr attr_s(const char *name, const char *v)
     return a;
 }
 
-/* init + infer_shape + allocate + run + fini; out is an owning tensor on
- * success. NULL inputs are omitted optional inputs. */
+/* One output through the shared harness on this file's 4-thread pool;
+ * the error lands in err. */
 static enum onnxq_status run_op(const char *op_type, int64_t opset, struct onnxq_attr *attrs, size_t n_attrs,
                                 const struct onnxq_tensor **in, size_t n_in, struct onnxq_tensor *out)
 {
-    const struct onnxq_op_def *d = onnxq_op_lookup("", op_type, opset);
-    ck_assert_msg(d != NULL, "no row for %s-%lld", op_type, (long long)opset);
-    char *names[5];
-    for (size_t i = 0; i < n_in; i++)
-        names[i] = in[i] ? in_names[i] : "";
-    struct onnxq_node node = {.name = "t", .op_type = (char *)op_type, .n_inputs = n_in, .inputs = names,
-                              .n_outputs = 1, .outputs = out_names, .n_attrs = n_attrs, .attrs = attrs};
-    const struct onnxq_tensor *consts[5] = {NULL};
-    struct onnxq_op_init ictx = {.node = &node, .opset = opset, .err = &err, .const_inputs = consts, .n_inputs = n_in};
-    void *state = NULL;
-    memset(out, 0, sizeof(*out));
-    enum onnxq_status st = d->init ? d->init(&ictx, &state) : ONNXQ_OK;
-    if (st)
-        return st;
-    struct onnxq_op_ctx c = make_ctx(&node);
-    struct onnxq_tensor *outs[1] = {out};
-    c.inputs = in;
-    c.n_inputs = n_in;
-    c.outputs = outs;
-    c.n_outputs = 1;
-    if (!(st = d->infer_shape(state, &c))) {
-        struct onnxq_tensor shaped = *out;
-        if (!(st = onnxq_tensor_alloc(out, shaped.dtype, shaped.ndim, shaped.dims, &err)))
-            st = d->run(state, &c);
-    }
-    if (d->fini && state)
-        d->fini(state);
-    return st;
+    struct ot_attrs at = {.n = n_attrs};
+    if (n_attrs)
+        memcpy(at.a, attrs, n_attrs * sizeof(*attrs));
+    struct ot_run how = {.pool = pool, .err = &err};
+    return ot_run_op_how(op_type, opset, &at, n_in, in, 1, out, &how);
 }
 
 static void check_f32(const struct onnxq_tensor *t, const float *want, size_t n)
@@ -403,7 +374,8 @@ START_TEST(unary_f32_matches_f64)
     enum { N = 4001 };
     for (size_t u = 0; u < sizeof(unary_domains) / sizeof(unary_domains[0]); u++) {
         int64_t dims[1] = {N};
-        struct onnxq_tensor xf = mk(ONNXQ_DT_FLOAT, 1, dims, NULL), xd = mk(ONNXQ_DT_DOUBLE, 1, dims, NULL);
+        struct onnxq_tensor xf = ot_tensor(ONNXQ_DT_FLOAT, 1, dims, NULL),
+                            xd = ot_tensor(ONNXQ_DT_DOUBLE, 1, dims, NULL);
         for (int i = 0; i < N; i++) {
             float v = (float)(unary_domains[u].lo + (unary_domains[u].hi - unary_domains[u].lo) * i / (N - 1));
             if (strcmp(unary_domains[u].op, "Round") == 0 || strcmp(unary_domains[u].op, "Floor") == 0)
@@ -448,7 +420,7 @@ START_TEST(fast_exp_sigmoid_tanh_erf_accuracy)
 {
     const uint32_t step = 4099;
     int64_t n = (int64_t)(UINT32_MAX / step) + 1;
-    struct onnxq_tensor x = mk(ONNXQ_DT_FLOAT, 1, &n, NULL);
+    struct onnxq_tensor x = ot_tensor(ONNXQ_DT_FLOAT, 1, &n, NULL);
     float *xv = x.data;
     for (int64_t i = 0; i < n; i++) {
         uint32_t b = (uint32_t)i * step;
@@ -489,7 +461,7 @@ START_TEST(unary_semantics)
 {
     int64_t d7[1] = {7};
     float xs[7] = {-2.5f, -1.5f, -0.5f, 0.5f, 1.5f, 2.5f, NAN};
-    struct onnxq_tensor x = mk(ONNXQ_DT_FLOAT, 1, d7, xs), y;
+    struct onnxq_tensor x = ot_tensor(ONNXQ_DT_FLOAT, 1, d7, xs), y;
     const struct onnxq_tensor *in[1] = {&x};
     ck_assert_int_eq(run_op("Round", 11, NULL, 0, in, 1, &y), ONNXQ_OK);
     check_f32(&y, (const float[]){-2, -2, -0.0f, 0, 2, 2, NAN}, 7);
@@ -511,7 +483,7 @@ START_TEST(unary_semantics)
     onnxq_tensor_clear(&y);
     /* IsInf / IsNaN write bool */
     float xi[4] = {INFINITY, -INFINITY, NAN, 1};
-    struct onnxq_tensor xinf = mk(ONNXQ_DT_FLOAT, 1, (const int64_t[]){4}, xi);
+    struct onnxq_tensor xinf = ot_tensor(ONNXQ_DT_FLOAT, 1, (const int64_t[]){4}, xi);
     const struct onnxq_tensor *ini[1] = {&xinf};
     struct onnxq_attr neg_only = attr_i("detect_positive", 0);
     ck_assert_int_eq(run_op("IsInf", 10, &neg_only, 1, ini, 1, &y), ONNXQ_OK);
@@ -523,7 +495,7 @@ START_TEST(unary_semantics)
     onnxq_tensor_clear(&y);
     /* integers: Abs/Neg/Sign/Relu wrap instead of overflowing */
     int32_t xv[4] = {INT32_MIN, -3, 0, 5};
-    struct onnxq_tensor xint = mk(ONNXQ_DT_INT32, 1, (const int64_t[]){4}, xv);
+    struct onnxq_tensor xint = ot_tensor(ONNXQ_DT_INT32, 1, (const int64_t[]){4}, xv);
     const struct onnxq_tensor *inint[1] = {&xint};
     ck_assert_int_eq(run_op("Abs", 13, NULL, 0, inint, 1, &y), ONNXQ_OK);
     check_i64(&y, (const int64_t[]){INT32_MIN, 3, 0, 5}, 4);
@@ -550,7 +522,7 @@ START_TEST(integer_arithmetic)
 {
     int64_t d6[1] = {6};
     int32_t a32[6] = {7, -7, 7, -7, INT32_MIN, 5}, b32[6] = {2, 2, -2, -2, -1, 0};
-    struct onnxq_tensor a = mk(ONNXQ_DT_INT32, 1, d6, a32), b = mk(ONNXQ_DT_INT32, 1, d6, b32), y;
+    struct onnxq_tensor a = ot_tensor(ONNXQ_DT_INT32, 1, d6, a32), b = ot_tensor(ONNXQ_DT_INT32, 1, d6, b32), y;
     const struct onnxq_tensor *in[2] = {&a, &b};
     ck_assert_int_eq(run_op("Div", 14, NULL, 0, in, 2, &y), ONNXQ_OK);
     check_i64(&y, (const int64_t[]){3, -3, -3, 3, INT32_MIN, 0}, 6);
@@ -567,30 +539,30 @@ START_TEST(integer_arithmetic)
     onnxq_tensor_clear(&y);
     int32_t pb[6] = {10, 3, -1, 0, 2, -3};
     int32_t pa[6] = {2, -2, 2, 0, 46341, -1};
-    struct onnxq_tensor pwa = mk(ONNXQ_DT_INT32, 1, d6, pa), pwb = mk(ONNXQ_DT_INT32, 1, d6, pb);
+    struct onnxq_tensor pwa = ot_tensor(ONNXQ_DT_INT32, 1, d6, pa), pwb = ot_tensor(ONNXQ_DT_INT32, 1, d6, pb);
     const struct onnxq_tensor *pin[2] = {&pwa, &pwb};
     ck_assert_int_eq(run_op("Pow", 15, NULL, 0, pin, 2, &y), ONNXQ_OK);
     check_i64(&y, (const int64_t[]){1024, -8, 0, 1, (int32_t)(46341u * 46341u), -1}, 6);
     onnxq_tensor_clear(&y);
     /* mixed Pow types: int base, float exponent; float base, int64 exponent */
     float fe[6] = {2, 0.5f, 3, 1, 0, 2};
-    struct onnxq_tensor fexp = mk(ONNXQ_DT_FLOAT, 1, d6, fe);
+    struct onnxq_tensor fexp = ot_tensor(ONNXQ_DT_FLOAT, 1, d6, fe);
     const struct onnxq_tensor *pin2[2] = {&pwa, &fexp};
     ck_assert_int_eq(run_op("Pow", 15, NULL, 0, pin2, 2, &y), ONNXQ_OK);
     ck_assert_int_eq(y.dtype, ONNXQ_DT_INT32);
     check_i64(&y, (const int64_t[]){4, 0 /* nan -> 0 */, 8, 0, 1, 1}, 6);
     onnxq_tensor_clear(&y);
     int64_t ie[6] = {2, 3, -1, 0, 1, 2};
-    struct onnxq_tensor iexp = mk(ONNXQ_DT_INT64, 1, d6, ie);
-    struct onnxq_tensor fbase = mk(ONNXQ_DT_FLOAT, 1, d6, (const float[]){1.5f, -2, 4, 7, 3, -3});
+    struct onnxq_tensor iexp = ot_tensor(ONNXQ_DT_INT64, 1, d6, ie);
+    struct onnxq_tensor fbase = ot_tensor(ONNXQ_DT_FLOAT, 1, d6, (const float[]){1.5f, -2, 4, 7, 3, -3});
     const struct onnxq_tensor *pin3[2] = {&fbase, &iexp};
     ck_assert_int_eq(run_op("Pow", 15, NULL, 0, pin3, 2, &y), ONNXQ_OK);
     check_f32(&y, (const float[]){2.25f, -8, 0.25f, 1, 3, 9}, 6);
     onnxq_tensor_clear(&y);
     /* shifts past the width give 0 */
     uint8_t sa[4] = {3, 1, 200, 255}, sb[4] = {2, 9, 8, 7};
-    struct onnxq_tensor ua = mk(ONNXQ_DT_UINT8, 1, (const int64_t[]){4}, sa);
-    struct onnxq_tensor ub = mk(ONNXQ_DT_UINT8, 1, (const int64_t[]){4}, sb);
+    struct onnxq_tensor ua = ot_tensor(ONNXQ_DT_UINT8, 1, (const int64_t[]){4}, sa);
+    struct onnxq_tensor ub = ot_tensor(ONNXQ_DT_UINT8, 1, (const int64_t[]){4}, sb);
     const struct onnxq_tensor *sin_[2] = {&ua, &ub};
     struct onnxq_attr left = attr_s("direction", "LEFT"), right = attr_s("direction", "RIGHT");
     ck_assert_int_eq(run_op("BitShift", 11, &left, 1, sin_, 2, &y), ONNXQ_OK);
@@ -600,8 +572,8 @@ START_TEST(integer_arithmetic)
     check_i64(&y, (const int64_t[]){0, 0, 0, 1}, 4);
     onnxq_tensor_clear(&y);
     /* float Mod without fmod is floored, like numpy */
-    struct onnxq_tensor fa = mk(ONNXQ_DT_FLOAT, 1, (const int64_t[]){2}, (const float[]){-4.5f, 4.5f});
-    struct onnxq_tensor fb = mk(ONNXQ_DT_FLOAT, 1, (const int64_t[]){2}, (const float[]){2, -2});
+    struct onnxq_tensor fa = ot_tensor(ONNXQ_DT_FLOAT, 1, (const int64_t[]){2}, (const float[]){-4.5f, 4.5f});
+    struct onnxq_tensor fb = ot_tensor(ONNXQ_DT_FLOAT, 1, (const int64_t[]){2}, (const float[]){2, -2});
     const struct onnxq_tensor *fin[2] = {&fa, &fb};
     ck_assert_int_eq(run_op("Mod", 13, NULL, 0, fin, 2, &y), ONNXQ_OK);
     check_f32(&y, (const float[]){1.5f, -1.5f}, 2);
@@ -618,7 +590,7 @@ END_TEST
 START_TEST(clip_forms)
 {
     float xv[5] = {-2, -0.25f, 0.25f, 2, NAN};
-    struct onnxq_tensor x = mk(ONNXQ_DT_FLOAT, 1, (const int64_t[]){5}, xv), y;
+    struct onnxq_tensor x = ot_tensor(ONNXQ_DT_FLOAT, 1, (const int64_t[]){5}, xv), y;
     const struct onnxq_tensor *in1[1] = {&x};
     struct onnxq_attr mm[2] = {attr_f("min", -0.5f), attr_f("max", 0.5f)};
     ck_assert_int_eq(run_op("Clip", 6, mm, 2, in1, 1, &y), ONNXQ_OK);
@@ -627,8 +599,8 @@ START_TEST(clip_forms)
     ck_assert_int_eq(run_op("Clip", 6, NULL, 0, in1, 1, &y), ONNXQ_OK);  /* no bounds: identity */
     check_f32(&y, xv, 5);
     onnxq_tensor_clear(&y);
-    struct onnxq_tensor lo = mk(ONNXQ_DT_FLOAT, 0, NULL, (const float[]){0}), hi = mk(ONNXQ_DT_FLOAT, 0, NULL,
-                                                                                       (const float[]){1});
+    struct onnxq_tensor lo = ot_tensor(ONNXQ_DT_FLOAT, 0, NULL, (const float[]){0}),
+                        hi = ot_tensor(ONNXQ_DT_FLOAT, 0, NULL, (const float[]){1});
     const struct onnxq_tensor *in_max[3] = {&x, NULL, &hi};
     ck_assert_int_eq(run_op("Clip", 13, NULL, 0, in_max, 3, &y), ONNXQ_OK);
     check_f32(&y, (const float[]){-2, -0.25f, 0.25f, 1, NAN}, 5);
@@ -638,8 +610,8 @@ START_TEST(clip_forms)
     check_f32(&y, (const float[]){0, 0, 0, 0, NAN}, 5);
     onnxq_tensor_clear(&y);
     int8_t xi[4] = {-128, -5, 5, 127};
-    struct onnxq_tensor x8 = mk(ONNXQ_DT_INT8, 1, (const int64_t[]){4}, xi);
-    struct onnxq_tensor lo8 = mk(ONNXQ_DT_INT8, 0, NULL, (const int8_t[]){-3});
+    struct onnxq_tensor x8 = ot_tensor(ONNXQ_DT_INT8, 1, (const int64_t[]){4}, xi);
+    struct onnxq_tensor lo8 = ot_tensor(ONNXQ_DT_INT8, 0, NULL, (const int8_t[]){-3});
     const struct onnxq_tensor *in8[2] = {&x8, &lo8};
     ck_assert_int_eq(run_op("Clip", 12, NULL, 0, in8, 2, &y), ONNXQ_OK);
     check_i64(&y, (const int64_t[]){-3, -3, 5, 127}, 4);
@@ -672,11 +644,12 @@ START_TEST(cast_numeric)
     for (size_t s = 0; s < N_DTYPES; s++) {
         for (size_t d = 0; d < N_DTYPES; d++) {
             int64_t dims[1] = {5};
-            struct onnxq_tensor src = mk(all_dtypes[s], 1, dims, NULL);
+            struct onnxq_tensor src = ot_tensor(all_dtypes[s], 1, dims, NULL);
             bool is_bool = all_dtypes[s] == ONNXQ_DT_BOOL || all_dtypes[d] == ONNXQ_DT_BOOL;
             for (int i = 0; i < 5; i++)
                 onnxq_tensor_set_f64(&src, (size_t)i, is_bool ? (i & 1) : i * 3);
-            struct onnxq_tensor dst = mk(all_dtypes[d], 1, dims, NULL), back = mk(all_dtypes[s], 1, dims, NULL);
+            struct onnxq_tensor dst = ot_tensor(all_dtypes[d], 1, dims, NULL),
+                                back = ot_tensor(all_dtypes[s], 1, dims, NULL);
             ck_assert(onnxq_ew_cast_data(src.dtype, src.data, dst.dtype, dst.data, 5));
             ck_assert(onnxq_ew_cast_data(dst.dtype, dst.data, back.dtype, back.data, 5));
             for (int i = 0; i < 5; i++)
@@ -716,7 +689,7 @@ START_TEST(cast_strings)
                                  "0.039187793"};
     size_t n = sizeof(xv) / sizeof(xv[0]);
     int64_t dims[1] = {(int64_t)n};
-    struct onnxq_tensor x = mk(ONNXQ_DT_FLOAT, 1, dims, xv), y, back;
+    struct onnxq_tensor x = ot_tensor(ONNXQ_DT_FLOAT, 1, dims, xv), y, back;
     const struct onnxq_tensor *in[1] = {&x};
     struct onnxq_attr to_str = attr_i("to", ONNXQ_DT_STRING), to_f = attr_i("to", ONNXQ_DT_FLOAT);
     ck_assert_int_eq(run_op("Cast", 13, &to_str, 1, in, 1, &y), ONNXQ_OK);
@@ -731,7 +704,7 @@ START_TEST(cast_strings)
     onnxq_tensor_clear(&back);
     /* strings to integers; garbage is a data error */
     struct onnxq_attr to_i64 = attr_i("to", ONNXQ_DT_INT64);
-    struct onnxq_tensor sx = mk(ONNXQ_DT_STRING, 1, (const int64_t[]){3}, NULL);
+    struct onnxq_tensor sx = ot_tensor(ONNXQ_DT_STRING, 1, (const int64_t[]){3}, NULL);
     struct onnxq_bytes *sd = sx.data;
     const char *vals[3] = {"9007199254740993", "-7", "2.5"};
     for (int i = 0; i < 3; i++) {
@@ -754,7 +727,7 @@ START_TEST(cast_strings)
     ck_assert_int_eq(back.dtype, ONNXQ_DT_INT32);
     onnxq_tensor_clear(&back);
     /* CastLike takes the dtype of its second input */
-    struct onnxq_tensor like = mk(ONNXQ_DT_DOUBLE, 0, NULL, NULL);
+    struct onnxq_tensor like = ot_tensor(ONNXQ_DT_DOUBLE, 0, NULL, NULL);
     const struct onnxq_tensor *in4[2] = {&x, &like};
     ck_assert_int_eq(run_op("CastLike", 15, NULL, 0, in4, 2, &back), ONNXQ_OK);
     ck_assert_int_eq(back.dtype, ONNXQ_DT_DOUBLE);
@@ -772,7 +745,8 @@ START_TEST(legacy_broadcast_and_variadic)
     /* opset 6 Add with broadcast=1, axis=0: B [2] runs along A's first dim */
     int64_t da[3] = {2, 3, 2};
     float av[12] = {0}, bv[2] = {10, 20};
-    struct onnxq_tensor a = mk(ONNXQ_DT_FLOAT, 3, da, av), b = mk(ONNXQ_DT_FLOAT, 1, (const int64_t[]){2}, bv), y;
+    struct onnxq_tensor a = ot_tensor(ONNXQ_DT_FLOAT, 3, da, av),
+                        b = ot_tensor(ONNXQ_DT_FLOAT, 1, (const int64_t[]){2}, bv), y;
     const struct onnxq_tensor *in[2] = {&a, &b};
     struct onnxq_attr bc[2] = {attr_i("broadcast", 1), attr_i("axis", 0)};
     ck_assert_int_eq(run_op("Add", 6, bc, 2, in, 2, &y), ONNXQ_OK);
@@ -786,8 +760,8 @@ START_TEST(legacy_broadcast_and_variadic)
     float xv[12];
     for (int i = 0; i < 12; i++)
         xv[i] = -1;
-    struct onnxq_tensor x = mk(ONNXQ_DT_FLOAT, 3, (const int64_t[]){2, 3, 2}, xv);
-    struct onnxq_tensor slope = mk(ONNXQ_DT_FLOAT, 1, (const int64_t[]){3}, (const float[]){1, 2, 3});
+    struct onnxq_tensor x = ot_tensor(ONNXQ_DT_FLOAT, 3, (const int64_t[]){2, 3, 2}, xv);
+    struct onnxq_tensor slope = ot_tensor(ONNXQ_DT_FLOAT, 1, (const int64_t[]){3}, (const float[]){1, 2, 3});
     const struct onnxq_tensor *pin[2] = {&x, &slope};
     ck_assert_int_eq(run_op("PRelu", 6, NULL, 0, pin, 2, &y), ONNXQ_OK);
     check_f32(&y, (const float[]){-1, -1, -2, -2, -3, -3, -1, -1, -2, -2, -3, -3}, 12);
@@ -796,9 +770,9 @@ START_TEST(legacy_broadcast_and_variadic)
     ck_assert_int_eq(run_op("PRelu", 9, NULL, 0, pin, 2, &y), ONNXQ_E_SHAPE);
     onnxq_tensor_clear(&y);
     /* Mean/Sum/Max of three broadcasting inputs */
-    struct onnxq_tensor v0 = mk(ONNXQ_DT_FLOAT, 1, (const int64_t[]){3}, (const float[]){3, 0, 2});
-    struct onnxq_tensor v1 = mk(ONNXQ_DT_FLOAT, 2, (const int64_t[]){2, 1}, (const float[]){1, 4});
-    struct onnxq_tensor v2 = mk(ONNXQ_DT_FLOAT, 0, NULL, (const float[]){2});
+    struct onnxq_tensor v0 = ot_tensor(ONNXQ_DT_FLOAT, 1, (const int64_t[]){3}, (const float[]){3, 0, 2});
+    struct onnxq_tensor v1 = ot_tensor(ONNXQ_DT_FLOAT, 2, (const int64_t[]){2, 1}, (const float[]){1, 4});
+    struct onnxq_tensor v2 = ot_tensor(ONNXQ_DT_FLOAT, 0, NULL, (const float[]){2});
     const struct onnxq_tensor *vin[3] = {&v0, &v1, &v2};
     ck_assert_int_eq(run_op("Mean", 13, NULL, 0, vin, 3, &y), ONNXQ_OK);
     ck_assert_int_eq(y.ndim, 2);
@@ -815,14 +789,14 @@ START_TEST(legacy_broadcast_and_variadic)
     check_f32(&y, (const float[]){2}, 1);
     onnxq_tensor_clear(&y);
     /* float16 Sum computes in float */
-    struct onnxq_tensor h0 = mk(ONNXQ_DT_FLOAT16, 1, (const int64_t[]){2}, (const uint16_t[]){0x3c00, 0x4000});
+    struct onnxq_tensor h0 = ot_tensor(ONNXQ_DT_FLOAT16, 1, (const int64_t[]){2}, (const uint16_t[]){0x3c00, 0x4000});
     const struct onnxq_tensor *hin[2] = {&h0, &h0};
     ck_assert_int_eq(run_op("Sum", 13, NULL, 0, hin, 2, &y), ONNXQ_OK);
     ck_assert_uint_eq(((uint16_t *)y.data)[0], 0x4000);
     ck_assert_uint_eq(((uint16_t *)y.data)[1], 0x4400);
     onnxq_tensor_clear(&y);
     /* errors: incompatible shapes, mixed dtypes */
-    struct onnxq_tensor bad = mk(ONNXQ_DT_FLOAT, 1, (const int64_t[]){4}, NULL);
+    struct onnxq_tensor bad = ot_tensor(ONNXQ_DT_FLOAT, 1, (const int64_t[]){4}, NULL);
     const struct onnxq_tensor *bin_[2] = {&v0, &bad};
     ck_assert_int_eq(run_op("Add", 14, NULL, 0, bin_, 2, &y), ONNXQ_E_SHAPE);
     ck_assert_ptr_nonnull(strstr(err.message, "[3]"));

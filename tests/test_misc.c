@@ -14,10 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/threadpool.h"
 #include "ops/misc.h"
-#include "ops/op.h"
-#include "testutil.h"
+#include "optest.h"
 
 /* Einsum BLAS path vs reference loop: |f - r| <= ATOL + RTOL * |r|
  * (float32 sums in a different order; the reference accumulates in double) */
@@ -26,205 +24,14 @@
 #define EIN_F64_RTOL 1e-12
 #define EIN_F64_ATOL 1e-12
 
-static struct onnxq_threadpool *pool1, *pool3;
-
-static void setup(void)
-{
-    pool1 = onnxq_threadpool_new(1);
-    pool3 = onnxq_threadpool_new(3);
-}
-
-static void teardown(void)
-{
-    onnxq_threadpool_free(pool1);
-    onnxq_threadpool_free(pool3);
-}
-
-static uint64_t rng_next(uint64_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
-
-static double urand(uint64_t *s, double lo, double hi)
-{
-    return lo + (hi - lo) * (double)(rng_next(s) >> 11) / 9007199254740992.0;
-}
-
-/* ------------------------------------------------------------ attributes */
-
-struct tattrs {
-    size_t n;
-    struct onnxq_attr a[8];
-    int64_t ints[8][12];
-};
-
-static void at_int(struct tattrs *t, const char *name, int64_t v)
-{
-    struct onnxq_attr *a = &t->a[t->n++];
-    memset(a, 0, sizeof(*a));
-    a->name = (char *)name;
-    a->type = ONNXQ_ATTR_INT;
-    a->has_i = true;
-    a->i = v;
-}
-
-static void at_ints(struct tattrs *t, const char *name, size_t n, const int64_t *v)
-{
-    struct onnxq_attr *a = &t->a[t->n];
-    memset(a, 0, sizeof(*a));
-    memcpy(t->ints[t->n], v, n * sizeof(int64_t));
-    a->name = (char *)name;
-    a->type = ONNXQ_ATTR_INTS;
-    a->n_ints = n;
-    a->ints = t->ints[t->n];
-    t->n++;
-}
-
-static void at_str(struct tattrs *t, const char *name, const char *v)
-{
-    struct onnxq_attr *a = &t->a[t->n++];
-    memset(a, 0, sizeof(*a));
-    a->name = (char *)name;
-    a->type = ONNXQ_ATTR_STRING;
-    a->has_s = true;
-    a->s.data = (uint8_t *)v;
-    a->s.len = strlen(v);
-}
-
-/* -------------------------------------------------------------- running */
-
-static char last_msg[ONNXQ_ERROR_MESSAGE_MAX];
-
-/* init + infer_shape + allocate (unless the op allocates in run) + run +
- * fini of one node. in[i] NULL = omitted optional input; out[k] receive
- * owning tensors (cleared by the caller; cleared on failure). reference:
- * run Einsum's reference loop instead of its run. */
-static enum onnxq_status run_op_x(const char *op, int64_t opset, const struct tattrs *at, size_t nin,
-                                  const struct onnxq_tensor *const *in, size_t nout, struct onnxq_tensor *out,
-                                  struct onnxq_threadpool *pool, bool reference)
-{
-    static char *in_names[] = {"i0", "i1", "i2", "i3", "i4", "i5"};
-    static char *out_names[] = {"o0", "o1", "o2", "o3"};
-    char *ins[6], *outs[4];
-    for (size_t i = 0; i < nin; i++)
-        ins[i] = in[i] ? in_names[i] : "";
-    for (size_t i = 0; i < nout; i++)
-        outs[i] = out_names[i];
-    struct onnxq_node node = {0};
-    node.name = "t";
-    node.op_type = (char *)op;
-    node.n_inputs = nin;
-    node.inputs = ins;
-    node.n_outputs = nout;
-    node.outputs = outs;
-    node.n_attrs = at ? at->n : 0;
-    node.attrs = at ? (struct onnxq_attr *)at->a : NULL;
-    const struct onnxq_op_def *d = onnxq_op_lookup("", op, opset);
-    ck_assert_msg(d != NULL, "%s-%lld is not registered", op, (long long)opset);
-    struct onnxq_error err = {0};
-    const struct onnxq_tensor *consts[6] = {0};
-    struct onnxq_op_init ictx = {.node = &node, .opset = opset, .err = &err, .const_inputs = consts, .n_inputs = nin};
-    void *state = NULL;
-    struct onnxq_tensor shapes[4];
-    struct onnxq_tensor *outp[4];
-    memset(shapes, 0, sizeof(shapes));
-    for (size_t k = 0; k < nout; k++) {
-        memset(&out[k], 0, sizeof(out[k]));
-        outp[k] = &shapes[k];
-    }
-    enum onnxq_status st = d->init ? d->init(&ictx, &state) : ONNXQ_OK;
-    if (!st) {
-        struct onnxq_op_ctx c = {.node = &node, .pool = pool, .threads = onnxq_threadpool_size(pool),
-                                 .n_inputs = nin, .inputs = in, .n_outputs = nout, .outputs = outp, .err = &err};
-        st = d->infer_shape(state, &c);
-        if (!c.alloc_in_run)
-            for (size_t k = 0; k < nout && !st; k++)
-                st = onnxq_tensor_alloc(&out[k], shapes[k].dtype, shapes[k].ndim, shapes[k].dims, &err);
-        for (size_t k = 0; k < nout && !st; k++)
-            outp[k] = &out[k];
-        if (!st)
-            st = reference ? onnxq_misc_einsum_reference(state, &c) : d->run(state, &c);
-        if (d->fini)
-            d->fini(state);
-    }
-    if (st) {
-        for (size_t k = 0; k < nout; k++)
-            onnxq_tensor_clear(&out[k]);
-        snprintf(last_msg, sizeof(last_msg), "%s", err.message);
-    }
-    return st;
-}
-
-static enum onnxq_status run_op(const char *op, int64_t opset, const struct tattrs *at, size_t nin,
-                                const struct onnxq_tensor *const *in, size_t nout, struct onnxq_tensor *out)
-{
-    return run_op_x(op, opset, at, nin, in, nout, out, pool1, false);
-}
-
-/* ------------------------------------------------------------- tensors */
-
-static struct onnxq_tensor mk(enum onnxq_dtype dt, int nd, const int64_t *dims)
-{
-    struct onnxq_tensor t;
-    struct onnxq_error err;
-    ck_assert_int_eq(onnxq_tensor_alloc(&t, dt, nd, dims, &err), ONNXQ_OK);
-    return t;
-}
-
-static struct onnxq_tensor f32_of(int nd, const int64_t *dims, const float *v)
-{
-    struct onnxq_tensor t = mk(ONNXQ_DT_FLOAT, nd, dims);
-    memcpy(t.data, v, t.nbytes);
-    return t;
-}
-
-static struct onnxq_tensor i64_of(int nd, const int64_t *dims, const int64_t *v)
-{
-    struct onnxq_tensor t = mk(ONNXQ_DT_INT64, nd, dims);
-    if (t.nbytes)
-        memcpy(t.data, v, t.nbytes);
-    return t;
-}
-
 static struct onnxq_tensor i64_scalar1(int64_t v)
 {
     int64_t one = 1;
-    return i64_of(1, &one, &v);
+    return ot_i64(1, &one, &v);
 }
 
-static void expect_shape(const char *what, const struct onnxq_tensor *t, int nd, const int64_t *dims)
-{
-    char a[200], b[200];
-    onnxq_shape_format(t->dims, t->ndim, a, sizeof(a));
-    onnxq_shape_format(dims, nd, b, sizeof(b));
-    ck_assert_msg(t->ndim == nd && (nd == 0 || memcmp(t->dims, dims, (size_t)nd * sizeof(int64_t)) == 0),
-                  "%s: shape %s, expected %s", what, a, b);
-}
-
-static void expect_f32(const char *what, const struct onnxq_tensor *t, size_t n, const float *v, double tol)
-{
-    ck_assert_msg(t->dtype == ONNXQ_DT_FLOAT, "%s: dtype %s", what, onnxq_dtype_name(t->dtype));
-    ck_assert_msg((size_t)onnxq_tensor_numel(t) == n, "%s: %lld elements, expected %zu", what,
-                  (long long)onnxq_tensor_numel(t), n);
-    for (size_t i = 0; i < n; i++) {
-        float g = ((const float *)t->data)[i];
-        ck_assert_msg(fabs((double)g - (double)v[i]) <= tol || (isnan(g) && isnan(v[i])),
-                      "%s: element %zu is %.9g, expected %.9g", what, i, g, v[i]);
-    }
-}
-
-static void expect_i64(const char *what, const struct onnxq_tensor *t, size_t n, const int64_t *v)
-{
-    ck_assert_msg(t->dtype == ONNXQ_DT_INT64, "%s: dtype %s", what, onnxq_dtype_name(t->dtype));
-    ck_assert_msg((size_t)onnxq_tensor_numel(t) == n, "%s: %lld elements, expected %zu", what,
-                  (long long)onnxq_tensor_numel(t), n);
-    for (size_t i = 0; i < n; i++)
-        ck_assert_msg(((const int64_t *)t->data)[i] == v[i], "%s: element %zu is %lld, expected %lld", what, i,
-                      (long long)((const int64_t *)t->data)[i], (long long)v[i]);
-}
+/* Einsum's plain reference loop in place of its run. */
+static const struct ot_run einsum_ref = {.run = onnxq_misc_einsum_reference};
 
 /* ------------------------------------------------------------------ TopK */
 
@@ -271,11 +78,11 @@ START_TEST(topk_vs_naive)
     for (size_t si = 0; si < sizeof(shapes) / sizeof(shapes[0]); si++) {
         int nd = shapes[si].nd;
         for (size_t di = 0; di < sizeof(dts) / sizeof(dts[0]); di++) {
-            struct onnxq_tensor x = mk(dts[di], nd, shapes[si].dims);
+            struct onnxq_tensor x = ot_tensor(dts[di], nd, shapes[si].dims, NULL);
             size_t n = (size_t)onnxq_tensor_numel(&x);
             for (size_t i = 0; i < n; i++) {
                 /* few distinct values: many ties */
-                double v = floor(urand(&seed, 0, 9));
+                double v = floor(tu_urand(&seed, 0, 9));
                 if (dts[di] == ONNXQ_DT_FLOAT && i % 11 == 3)
                     v = NAN;
                 onnxq_tensor_set_f64(&x, i, v);
@@ -286,14 +93,14 @@ START_TEST(topk_vs_naive)
                 int64_t ks[3] = {1, dim / 3 + 1, dim};
                 for (int ki = 0; ki < 3; ki++) {
                     for (int largest = 0; largest < 2; largest++) {
-                        struct tattrs at = {0};
-                        at_int(&at, "axis", axis);
-                        at_int(&at, "largest", largest);
+                        struct ot_attrs at = {0};
+                        ot_int(&at, "axis", axis);
+                        ot_int(&at, "largest", largest);
                         struct onnxq_tensor kt = i64_scalar1(ks[ki]);
                         const struct onnxq_tensor *in[2] = {&x, &kt};
                         struct onnxq_tensor o3[2], o1[2];
-                        ck_assert_int_eq(run_op_x("TopK", 11, &at, 2, in, 2, o3, pool3, false), ONNXQ_OK);
-                        ck_assert_int_eq(run_op_x("TopK", 11, &at, 2, in, 2, o1, pool1, false), ONNXQ_OK);
+                        ck_assert_int_eq(ot_run_op("TopK", 11, &at, 2, in, 2, o3, ot_pool3), ONNXQ_OK);
+                        ck_assert_int_eq(ot_run_op("TopK", 11, &at, 2, in, 2, o1, ot_pool1), ONNXQ_OK);
                         ck_assert(o3[1].nbytes == o1[1].nbytes && memcmp(o3[1].data, o1[1].data, o1[1].nbytes) == 0);
                         ck_assert(memcmp(o3[0].data, o1[0].data, o1[0].nbytes) == 0);
                         /* naive, row by row */
@@ -343,49 +150,49 @@ START_TEST(topk_semantics)
 {
     int64_t d[1] = {5};
     float xv[5] = {3, 1, 3, 2, 5};
-    struct onnxq_tensor x = f32_of(1, d, xv), y[2];
+    struct onnxq_tensor x = ot_f32(1, d, xv), y[2];
     /* opset 1: k is an attribute, always largest and sorted */
-    struct tattrs at = {0};
-    at_int(&at, "k", 3);
+    struct ot_attrs at = {0};
+    ot_int(&at, "k", 3);
     const struct onnxq_tensor *in[2] = {&x, NULL};
-    ck_assert_int_eq(run_op("TopK", 1, &at, 1, in, 2, y), ONNXQ_OK);
-    expect_f32("TopK-1 values", &y[0], 3, (float[]){5, 3, 3}, 0);
-    expect_i64("TopK-1 indices", &y[1], 3, (int64_t[]){4, 0, 2});
+    ck_assert_int_eq(ot_run_op("TopK", 1, &at, 1, in, 2, y, ot_pool1), ONNXQ_OK);
+    ot_expect_f32("TopK-1 values", &y[0], 3, (float[]){5, 3, 3}, 0, 0);
+    ot_expect_i64("TopK-1 indices", &y[1], 3, (int64_t[]){4, 0, 2});
     onnxq_tensor_clear(&y[0]);
     onnxq_tensor_clear(&y[1]);
     /* opset 11 smallest */
-    struct tattrs at2 = {0};
-    at_int(&at2, "largest", 0);
+    struct ot_attrs at2 = {0};
+    ot_int(&at2, "largest", 0);
     struct onnxq_tensor k = i64_scalar1(2);
     in[1] = &k;
-    ck_assert_int_eq(run_op("TopK", 11, &at2, 2, in, 2, y), ONNXQ_OK);
-    expect_i64("TopK smallest", &y[1], 2, (int64_t[]){1, 3});
+    ck_assert_int_eq(ot_run_op("TopK", 11, &at2, 2, in, 2, y, ot_pool1), ONNXQ_OK);
+    ot_expect_i64("TopK smallest", &y[1], 2, (int64_t[]){1, 3});
     onnxq_tensor_clear(&y[0]);
     onnxq_tensor_clear(&y[1]);
     /* k = 0 gives empty outputs; k beyond the axis fails */
     onnxq_tensor_clear(&k);
     k = i64_scalar1(0);
-    ck_assert_int_eq(run_op("TopK", 11, NULL, 2, in, 2, y), ONNXQ_OK);
+    ck_assert_int_eq(ot_run_op("TopK", 11, NULL, 2, in, 2, y, ot_pool1), ONNXQ_OK);
     ck_assert_int_eq(y[0].dims[0], 0);
     onnxq_tensor_clear(&y[0]);
     onnxq_tensor_clear(&y[1]);
     onnxq_tensor_clear(&k);
     k = i64_scalar1(6);
-    ck_assert_int_eq(run_op("TopK", 11, NULL, 2, in, 2, y), ONNXQ_E_SHAPE);
+    ck_assert_int_eq(ot_run_op("TopK", 11, NULL, 2, in, 2, y, ot_pool1), ONNXQ_E_SHAPE);
     onnxq_tensor_clear(&k);
     k = i64_scalar1(-1);
-    ck_assert_int_eq(run_op("TopK", 11, NULL, 2, in, 2, y), ONNXQ_E_SHAPE);
+    ck_assert_int_eq(ot_run_op("TopK", 11, NULL, 2, in, 2, y, ot_pool1), ONNXQ_E_SHAPE);
     onnxq_tensor_clear(&k);
     /* missing k input at opset 10 */
     in[1] = NULL;
-    ck_assert_int_eq(run_op("TopK", 10, NULL, 2, in, 2, y), ONNXQ_E_INVALID_MODEL);
+    ck_assert_int_eq(ot_run_op("TopK", 10, NULL, 2, in, 2, y, ot_pool1), ONNXQ_E_INVALID_MODEL);
     /* int64 beyond 2^53 compares exactly */
-    struct onnxq_tensor xi = i64_of(1, (int64_t[]){3}, (int64_t[]){((int64_t)1 << 60) + 1, (int64_t)1 << 60, 7});
+    struct onnxq_tensor xi = ot_i64(1, (int64_t[]){3}, (int64_t[]){((int64_t)1 << 60) + 1, (int64_t)1 << 60, 7});
     k = i64_scalar1(1);
     in[0] = &xi;
     in[1] = &k;
-    ck_assert_int_eq(run_op("TopK", 11, NULL, 2, in, 2, y), ONNXQ_OK);
-    expect_i64("TopK int64", &y[1], 1, (int64_t[]){0});
+    ck_assert_int_eq(ot_run_op("TopK", 11, NULL, 2, in, 2, y, ot_pool1), ONNXQ_OK);
+    ot_expect_i64("TopK int64", &y[1], 1, (int64_t[]){0});
     onnxq_tensor_clear(&y[0]);
     onnxq_tensor_clear(&y[1]);
     onnxq_tensor_clear(&k);
@@ -486,20 +293,20 @@ START_TEST(einsum_fast_vs_ref)
             struct onnxq_tensor x[2];
             const struct onnxq_tensor *in[2];
             for (int i = 0; i < cases[ci].nin; i++) {
-                x[i] = mk(dt, cases[ci].nd[i], cases[ci].dims[i]);
+                x[i] = ot_tensor(dt, cases[ci].nd[i], cases[ci].dims[i], NULL);
                 for (int64_t e = 0; e < onnxq_tensor_numel(&x[i]); e++)
-                    onnxq_tensor_set_f64(&x[i], (size_t)e, urand(&seed, -1, 1));
+                    onnxq_tensor_set_f64(&x[i], (size_t)e, tu_urand(&seed, -1, 1));
                 in[i] = &x[i];
             }
-            struct tattrs at = {0};
-            at_str(&at, "equation", cases[ci].eq);
+            struct ot_attrs at = {0};
+            ot_str(&at, "equation", cases[ci].eq);
             struct onnxq_tensor yf, yr, y3;
             size_t nin = (size_t)cases[ci].nin;
-            ck_assert_msg(run_op_x("Einsum", 12, &at, nin, in, 1, &yf, pool1, false) == ONNXQ_OK, "%s: %s",
-                          cases[ci].eq, last_msg);
-            ck_assert_int_eq(run_op_x("Einsum", 12, &at, nin, in, 1, &y3, pool3, false), ONNXQ_OK);
-            ck_assert_int_eq(run_op_x("Einsum", 12, &at, nin, in, 1, &yr, pool1, true), ONNXQ_OK);
-            expect_shape(cases[ci].eq, &yf, yr.ndim, yr.dims);
+            ck_assert_msg(ot_run_op("Einsum", 12, &at, nin, in, 1, &yf, ot_pool1) == ONNXQ_OK, "%s: %s",
+                          cases[ci].eq, ot_last_msg());
+            ck_assert_int_eq(ot_run_op("Einsum", 12, &at, nin, in, 1, &y3, ot_pool3), ONNXQ_OK);
+            ck_assert_int_eq(ot_run_op_how("Einsum", 12, &at, nin, in, 1, &yr, &einsum_ref), ONNXQ_OK);
+            ot_expect_shape(cases[ci].eq, &yf, yr.ndim, yr.dims);
             ck_assert(memcmp(yf.data, y3.data, yf.nbytes) == 0);
             double rt = dbl ? EIN_F64_RTOL : EIN_F32_RTOL, atl = dbl ? EIN_F64_ATOL : EIN_F32_ATOL;
             int64_t oidx[8] = {0};
@@ -532,16 +339,16 @@ START_TEST(einsum_semantics)
 {
     /* ellipsis broadcasting: [2,1,3,4] x [5,4,2] -> [2,5,3,2] */
     int64_t da[4] = {2, 1, 3, 4}, db[3] = {5, 4, 2};
-    struct onnxq_tensor a = mk(ONNXQ_DT_FLOAT, 4, da), b = mk(ONNXQ_DT_FLOAT, 3, db), y;
+    struct onnxq_tensor a = ot_tensor(ONNXQ_DT_FLOAT, 4, da, NULL), b = ot_tensor(ONNXQ_DT_FLOAT, 3, db, NULL), y;
     for (int i = 0; i < 24; i++)
         ((float *)a.data)[i] = (float)(i % 7) - 3;
     for (int i = 0; i < 40; i++)
         ((float *)b.data)[i] = (float)(i % 5) - 2;
-    struct tattrs at = {0};
-    at_str(&at, "equation", "...ij,...jk->...ik");
+    struct ot_attrs at = {0};
+    ot_str(&at, "equation", "...ij,...jk->...ik");
     const struct onnxq_tensor *in[2] = {&a, &b};
-    ck_assert_msg(run_op("Einsum", 12, &at, 2, in, 1, &y) == ONNXQ_OK, "%s", last_msg);
-    expect_shape("ellipsis broadcast", &y, 4, (int64_t[]){2, 5, 3, 2});
+    ck_assert_msg(ot_run_op("Einsum", 12, &at, 2, in, 1, &y, ot_pool1) == ONNXQ_OK, "%s", ot_last_msg());
+    ot_expect_shape("ellipsis broadcast", &y, 4, (int64_t[]){2, 5, 3, 2});
     /* y[p, q, i, k] = sum_j a[p, 0, i, j] * b[q, j, k] */
     for (int p = 0; p < 2; p++)
         for (int q = 0; q < 5; q++)
@@ -554,26 +361,26 @@ START_TEST(einsum_semantics)
                 }
     onnxq_tensor_clear(&y);
     /* integer einsum (reference path) */
-    struct onnxq_tensor ai = i64_of(2, (int64_t[]){2, 2}, (int64_t[]){1, 2, 3, 4});
-    struct tattrs at2 = {0};
-    at_str(&at2, "equation", "ij,jk->ik");
+    struct onnxq_tensor ai = ot_i64(2, (int64_t[]){2, 2}, (int64_t[]){1, 2, 3, 4});
+    struct ot_attrs at2 = {0};
+    ot_str(&at2, "equation", "ij,jk->ik");
     in[0] = in[1] = &ai;
-    ck_assert_int_eq(run_op("Einsum", 12, &at2, 2, in, 1, &y), ONNXQ_OK);
-    expect_i64("int64 matmul", &y, 4, (int64_t[]){7, 10, 15, 22});
+    ck_assert_int_eq(ot_run_op("Einsum", 12, &at2, 2, in, 1, &y, ot_pool1), ONNXQ_OK);
+    ot_expect_i64("int64 matmul", &y, 4, (int64_t[]){7, 10, 15, 22});
     onnxq_tensor_clear(&y);
     /* bad equations and mismatches fail cleanly */
     const char *bad[] = {"ij,jk->ikk", "ij,jk->iz", "i..j", "ij-", "ij,jk,kl"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        struct tattrs ab = {0};
-        at_str(&ab, "equation", bad[i]);
-        ck_assert_msg(run_op("Einsum", 12, &ab, 2, in, 1, &y) == ONNXQ_E_INVALID_MODEL, "'%s' was accepted",
-                      bad[i]);
+        struct ot_attrs ab = {0};
+        ot_str(&ab, "equation", bad[i]);
+        ck_assert_msg(ot_run_op("Einsum", 12, &ab, 2, in, 1, &y, ot_pool1) == ONNXQ_E_INVALID_MODEL,
+                      "'%s' was accepted", bad[i]);
     }
-    struct tattrs am = {0};
-    at_str(&am, "equation", "ij,jk->ik");
+    struct ot_attrs am = {0};
+    ot_str(&am, "equation", "ij,jk->ik");
     in[0] = &a;
     in[1] = &b;
-    ck_assert_int_eq(run_op("Einsum", 12, &am, 2, in, 1, &y), ONNXQ_E_SHAPE);
+    ck_assert_int_eq(ot_run_op("Einsum", 12, &am, 2, in, 1, &y, ot_pool1), ONNXQ_E_SHAPE);
     onnxq_tensor_clear(&ai);
     onnxq_tensor_clear(&a);
     onnxq_tensor_clear(&b);
@@ -584,48 +391,48 @@ END_TEST
 
 START_TEST(unique_cases)
 {
-    struct onnxq_tensor x = f32_of(1, (int64_t[]){6}, (float[]){2, 1, 1, 3, 4, 3}), y[4];
+    struct onnxq_tensor x = ot_f32(1, (int64_t[]){6}, (float[]){2, 1, 1, 3, 4, 3}), y[4];
     const struct onnxq_tensor *in[1] = {&x};
-    ck_assert_int_eq(run_op("Unique", 11, NULL, 1, in, 4, y), ONNXQ_OK);
-    expect_f32("sorted Y", &y[0], 4, (float[]){1, 2, 3, 4}, 0);
-    expect_i64("sorted indices", &y[1], 4, (int64_t[]){1, 0, 3, 4});
-    expect_i64("sorted inverse", &y[2], 6, (int64_t[]){1, 0, 0, 2, 3, 2});
-    expect_i64("sorted counts", &y[3], 4, (int64_t[]){2, 1, 2, 1});
+    ck_assert_int_eq(ot_run_op("Unique", 11, NULL, 1, in, 4, y, ot_pool1), ONNXQ_OK);
+    ot_expect_f32("sorted Y", &y[0], 4, (float[]){1, 2, 3, 4}, 0, 0);
+    ot_expect_i64("sorted indices", &y[1], 4, (int64_t[]){1, 0, 3, 4});
+    ot_expect_i64("sorted inverse", &y[2], 6, (int64_t[]){1, 0, 0, 2, 3, 2});
+    ot_expect_i64("sorted counts", &y[3], 4, (int64_t[]){2, 1, 2, 1});
     for (int i = 0; i < 4; i++)
         onnxq_tensor_clear(&y[i]);
-    struct tattrs at = {0};
-    at_int(&at, "sorted", 0);
-    ck_assert_int_eq(run_op("Unique", 11, &at, 1, in, 4, y), ONNXQ_OK);
-    expect_f32("unsorted Y", &y[0], 4, (float[]){2, 1, 3, 4}, 0);
-    expect_i64("unsorted indices", &y[1], 4, (int64_t[]){0, 1, 3, 4});
-    expect_i64("unsorted inverse", &y[2], 6, (int64_t[]){0, 1, 1, 2, 3, 2});
-    expect_i64("unsorted counts", &y[3], 4, (int64_t[]){1, 2, 2, 1});
+    struct ot_attrs at = {0};
+    ot_int(&at, "sorted", 0);
+    ck_assert_int_eq(ot_run_op("Unique", 11, &at, 1, in, 4, y, ot_pool1), ONNXQ_OK);
+    ot_expect_f32("unsorted Y", &y[0], 4, (float[]){2, 1, 3, 4}, 0, 0);
+    ot_expect_i64("unsorted indices", &y[1], 4, (int64_t[]){0, 1, 3, 4});
+    ot_expect_i64("unsorted inverse", &y[2], 6, (int64_t[]){0, 1, 1, 2, 3, 2});
+    ot_expect_i64("unsorted counts", &y[3], 4, (int64_t[]){1, 2, 2, 1});
     for (int i = 0; i < 4; i++)
         onnxq_tensor_clear(&y[i]);
     /* only Y requested */
-    ck_assert_int_eq(run_op("Unique", 11, NULL, 1, in, 1, y), ONNXQ_OK);
-    expect_shape("Y only", &y[0], 1, (int64_t[]){4});
+    ck_assert_int_eq(ot_run_op("Unique", 11, NULL, 1, in, 1, y, ot_pool1), ONNXQ_OK);
+    ot_expect_shape("Y only", &y[0], 1, (int64_t[]){4});
     onnxq_tensor_clear(&y[0]);
     onnxq_tensor_clear(&x);
     /* along axis 1 of [2, 4]: columns (1,0) (1,0) (0,5) (1,0) */
-    struct onnxq_tensor x2 = f32_of(2, (int64_t[]){2, 4}, (float[]){1, 1, 0, 1, 0, 0, 5, 0});
-    struct tattrs a2 = {0};
-    at_int(&a2, "axis", -1);
+    struct onnxq_tensor x2 = ot_f32(2, (int64_t[]){2, 4}, (float[]){1, 1, 0, 1, 0, 0, 5, 0});
+    struct ot_attrs a2 = {0};
+    ot_int(&a2, "axis", -1);
     in[0] = &x2;
-    ck_assert_int_eq(run_op("Unique", 11, &a2, 1, in, 4, y), ONNXQ_OK);
-    expect_shape("axis Y", &y[0], 2, (int64_t[]){2, 2});
-    expect_f32("axis Y", &y[0], 4, (float[]){0, 1, 5, 0}, 0);
-    expect_i64("axis indices", &y[1], 2, (int64_t[]){2, 0});
-    expect_i64("axis inverse", &y[2], 4, (int64_t[]){1, 1, 0, 1});
-    expect_i64("axis counts", &y[3], 2, (int64_t[]){1, 3});
+    ck_assert_int_eq(ot_run_op("Unique", 11, &a2, 1, in, 4, y, ot_pool1), ONNXQ_OK);
+    ot_expect_shape("axis Y", &y[0], 2, (int64_t[]){2, 2});
+    ot_expect_f32("axis Y", &y[0], 4, (float[]){0, 1, 5, 0}, 0, 0);
+    ot_expect_i64("axis indices", &y[1], 2, (int64_t[]){2, 0});
+    ot_expect_i64("axis inverse", &y[2], 4, (int64_t[]){1, 1, 0, 1});
+    ot_expect_i64("axis counts", &y[3], 2, (int64_t[]){1, 3});
     for (int i = 0; i < 4; i++)
         onnxq_tensor_clear(&y[i]);
     onnxq_tensor_clear(&x2);
     /* empty input */
-    struct onnxq_tensor x0 = mk(ONNXQ_DT_INT64, 1, (int64_t[]){0});
+    struct onnxq_tensor x0 = ot_tensor(ONNXQ_DT_INT64, 1, (int64_t[]){0}, NULL);
     in[0] = &x0;
-    ck_assert_int_eq(run_op("Unique", 11, NULL, 1, in, 4, y), ONNXQ_OK);
-    expect_shape("empty Y", &y[0], 1, (int64_t[]){0});
+    ck_assert_int_eq(ot_run_op("Unique", 11, NULL, 1, in, 4, y, ot_pool1), ONNXQ_OK);
+    ot_expect_shape("empty Y", &y[0], 1, (int64_t[]){0});
     for (int i = 0; i < 4; i++)
         onnxq_tensor_clear(&y[i]);
     onnxq_tensor_clear(&x0);
@@ -637,26 +444,26 @@ START_TEST(nms_cases)
     /* the ONNX suppress_by_IOU boxes, two classes with different scores */
     float bx[24] = {0, 0, 1, 1, 0, 0.1f, 1, 1.1f, 0, -0.1f, 1, 0.9f, 0, 10, 1, 11, 0, 10.1f, 1, 11.1f, 0, 100, 1, 101};
     float sc[12] = {0.9f, 0.75f, 0.6f, 0.95f, 0.5f, 0.3f, 0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f};
-    struct onnxq_tensor boxes = f32_of(3, (int64_t[]){1, 6, 4}, bx);
-    struct onnxq_tensor scores = f32_of(3, (int64_t[]){1, 2, 6}, sc);
-    struct onnxq_tensor mx = i64_scalar1(3), iou = f32_of(1, (int64_t[]){1}, (float[]){0.5f});
-    struct onnxq_tensor thr = f32_of(1, (int64_t[]){1}, (float[]){0.25f}), y;
+    struct onnxq_tensor boxes = ot_f32(3, (int64_t[]){1, 6, 4}, bx);
+    struct onnxq_tensor scores = ot_f32(3, (int64_t[]){1, 2, 6}, sc);
+    struct onnxq_tensor mx = i64_scalar1(3), iou = ot_f32(1, (int64_t[]){1}, (float[]){0.5f});
+    struct onnxq_tensor thr = ot_f32(1, (int64_t[]){1}, (float[]){0.25f}), y;
     const struct onnxq_tensor *in[5] = {&boxes, &scores, &mx, &iou, &thr};
-    ck_assert_int_eq(run_op("NonMaxSuppression", 11, NULL, 5, in, 1, &y), ONNXQ_OK);
+    ck_assert_int_eq(ot_run_op("NonMaxSuppression", 11, NULL, 5, in, 1, &y, ot_pool1), ONNXQ_OK);
     /* class 0: 3 (0.95) and 0 (0.9) suppress their neighbours 4 and 1, 2
      * (IoU 0.82), then 5; class 1 above 0.25: 5, 4 (suppresses 3), 2 */
-    expect_i64("nms", &y, 18, (int64_t[]){0, 0, 3, 0, 0, 0, 0, 0, 5, 0, 1, 5, 0, 1, 4, 0, 1, 2});
+    ot_expect_i64("nms", &y, 18, (int64_t[]){0, 0, 3, 0, 0, 0, 0, 0, 5, 0, 1, 5, 0, 1, 4, 0, 1, 2});
     onnxq_tensor_clear(&y);
     /* no max_output_boxes_per_class: nothing selected */
     in[2] = NULL;
-    ck_assert_int_eq(run_op("NonMaxSuppression", 11, NULL, 5, in, 1, &y), ONNXQ_OK);
-    expect_shape("nms empty", &y, 2, (int64_t[]){0, 3});
+    ck_assert_int_eq(ot_run_op("NonMaxSuppression", 11, NULL, 5, in, 1, &y, ot_pool1), ONNXQ_OK);
+    ot_expect_shape("nms empty", &y, 2, (int64_t[]){0, 3});
     onnxq_tensor_clear(&y);
     /* mismatched shapes fail */
-    struct onnxq_tensor sc_bad = f32_of(3, (int64_t[]){1, 2, 5}, sc);
+    struct onnxq_tensor sc_bad = ot_f32(3, (int64_t[]){1, 2, 5}, sc);
     in[1] = &sc_bad;
     in[2] = &mx;
-    ck_assert_int_eq(run_op("NonMaxSuppression", 11, NULL, 5, in, 1, &y), ONNXQ_E_SHAPE);
+    ck_assert_int_eq(ot_run_op("NonMaxSuppression", 11, NULL, 5, in, 1, &y, ot_pool1), ONNXQ_E_SHAPE);
     onnxq_tensor_clear(&sc_bad);
     onnxq_tensor_clear(&boxes);
     onnxq_tensor_clear(&scores);
@@ -673,14 +480,14 @@ START_TEST(cumsum_cases)
     float xv[12];
     for (int i = 0; i < 12; i++)
         xv[i] = (float)(i * i % 7) - 2;
-    struct onnxq_tensor x = f32_of(3, d, xv), ax = i64_scalar1(-2), y;
+    struct onnxq_tensor x = ot_f32(3, d, xv), ax = i64_scalar1(-2), y;
     for (int ex = 0; ex < 2; ex++)
         for (int rev = 0; rev < 2; rev++) {
-            struct tattrs at = {0};
-            at_int(&at, "exclusive", ex);
-            at_int(&at, "reverse", rev);
+            struct ot_attrs at = {0};
+            ot_int(&at, "exclusive", ex);
+            ot_int(&at, "reverse", rev);
             const struct onnxq_tensor *in[2] = {&x, &ax};
-            ck_assert_int_eq(run_op("CumSum", 14, &at, 2, in, 1, &y), ONNXQ_OK);
+            ck_assert_int_eq(ot_run_op("CumSum", 14, &at, 2, in, 1, &y, ot_pool1), ONNXQ_OK);
             for (int o = 0; o < 2; o++)
                 for (int j = 0; j < 3; j++)
                     for (int i = 0; i < 2; i++) {
@@ -696,18 +503,18 @@ START_TEST(cumsum_cases)
             onnxq_tensor_clear(&y);
         }
     /* int32 wraps instead of overflowing */
-    struct onnxq_tensor xi = mk(ONNXQ_DT_INT32, 1, (int64_t[]){2});
+    struct onnxq_tensor xi = ot_tensor(ONNXQ_DT_INT32, 1, (int64_t[]){2}, NULL);
     ((int32_t *)xi.data)[0] = INT32_MAX;
     ((int32_t *)xi.data)[1] = 1;
-    struct onnxq_tensor ax0 = mk(ONNXQ_DT_INT32, 0, NULL);
+    struct onnxq_tensor ax0 = ot_tensor(ONNXQ_DT_INT32, 0, NULL, NULL);
     const struct onnxq_tensor *in2[2] = {&xi, &ax0};
-    ck_assert_int_eq(run_op("CumSum", 11, NULL, 2, in2, 1, &y), ONNXQ_OK);
+    ck_assert_int_eq(ot_run_op("CumSum", 11, NULL, 2, in2, 1, &y, ot_pool1), ONNXQ_OK);
     ck_assert_int_eq(((int32_t *)y.data)[1], INT32_MIN);
     onnxq_tensor_clear(&y);
     /* axis out of range */
     struct onnxq_tensor ax5 = i64_scalar1(5);
     const struct onnxq_tensor *in3[2] = {&x, &ax5};
-    ck_assert_int_eq(run_op("CumSum", 14, NULL, 2, in3, 1, &y), ONNXQ_E_SHAPE);
+    ck_assert_int_eq(ot_run_op("CumSum", 14, NULL, 2, in3, 1, &y, ot_pool1), ONNXQ_E_SHAPE);
     onnxq_tensor_clear(&ax5);
     onnxq_tensor_clear(&ax0);
     onnxq_tensor_clear(&xi);
@@ -720,61 +527,62 @@ END_TEST
 
 START_TEST(scatter_gather_cases)
 {
-    struct onnxq_tensor data = f32_of(2, (int64_t[]){2, 3}, (float[]){1, 2, 3, 4, 5, 6});
-    struct onnxq_tensor idx = i64_of(2, (int64_t[]){2, 2}, (int64_t[]){2, 2, 0, -3});
-    struct onnxq_tensor upd = f32_of(2, (int64_t[]){2, 2}, (float[]){10, 20, 30, 40}), y;
+    struct onnxq_tensor data = ot_f32(2, (int64_t[]){2, 3}, (float[]){1, 2, 3, 4, 5, 6});
+    struct onnxq_tensor idx = ot_i64(2, (int64_t[]){2, 2}, (int64_t[]){2, 2, 0, -3});
+    struct onnxq_tensor upd = ot_f32(2, (int64_t[]){2, 2}, (float[]){10, 20, 30, 40}), y;
     const struct onnxq_tensor *in[3] = {&data, &idx, &upd};
     const char *reds[] = {"none", "add", "mul", "max", "min"};
     /* axis 1: row 0 gets 10 and 20 at column 2; row 1 gets 30 and 40 at column 0 */
     float want[5][6] = {{1, 2, 20, 40, 5, 6}, {1, 2, 33, 74, 5, 6}, {1, 2, 600, 4800, 5, 6},
                         {1, 2, 20, 40, 5, 6}, {1, 2, 3, 4, 5, 6}};
     for (int r = 0; r < 5; r++) {
-        struct tattrs at = {0};
-        at_int(&at, "axis", 1);
-        at_str(&at, "reduction", reds[r]);
-        ck_assert_msg(run_op("ScatterElements", 18, &at, 3, in, 1, &y) == ONNXQ_OK, "%s: %s", reds[r], last_msg);
-        expect_f32(reds[r], &y, 6, want[r], 0);
+        struct ot_attrs at = {0};
+        ot_int(&at, "axis", 1);
+        ot_str(&at, "reduction", reds[r]);
+        ck_assert_msg(ot_run_op("ScatterElements", 18, &at, 3, in, 1, &y, ot_pool1) == ONNXQ_OK, "%s: %s", reds[r],
+                      ot_last_msg());
+        ot_expect_f32(reds[r], &y, 6, want[r], 0, 0);
         onnxq_tensor_clear(&y);
     }
     /* max/min are not valid before opset 18 */
-    struct tattrs amax = {0};
-    at_str(&amax, "reduction", "max");
-    ck_assert_int_eq(run_op("ScatterElements", 16, &amax, 3, in, 1, &y), ONNXQ_E_INVALID_MODEL);
+    struct ot_attrs amax = {0};
+    ot_str(&amax, "reduction", "max");
+    ck_assert_int_eq(ot_run_op("ScatterElements", 16, &amax, 3, in, 1, &y, ot_pool1), ONNXQ_E_INVALID_MODEL);
     /* out-of-range index fails */
     ((int64_t *)idx.data)[1] = 3;
-    struct tattrs a1 = {0};
-    at_int(&a1, "axis", 1);
-    ck_assert_int_eq(run_op("ScatterElements", 13, &a1, 3, in, 1, &y), ONNXQ_E_SHAPE);
-    ck_assert_int_eq(run_op("Scatter", 9, &a1, 3, in, 1, &y), ONNXQ_E_SHAPE);
+    struct ot_attrs a1 = {0};
+    ot_int(&a1, "axis", 1);
+    ck_assert_int_eq(ot_run_op("ScatterElements", 13, &a1, 3, in, 1, &y, ot_pool1), ONNXQ_E_SHAPE);
+    ck_assert_int_eq(ot_run_op("Scatter", 9, &a1, 3, in, 1, &y, ot_pool1), ONNXQ_E_SHAPE);
     onnxq_tensor_clear(&idx);
     onnxq_tensor_clear(&upd);
 
     /* ScatterND: rows of data by index, with mul */
-    struct onnxq_tensor ind = i64_of(2, (int64_t[]){2, 1}, (int64_t[]){1, -1});
-    struct onnxq_tensor u2 = f32_of(2, (int64_t[]){2, 3}, (float[]){2, 2, 2, 3, 3, 3});
+    struct onnxq_tensor ind = ot_i64(2, (int64_t[]){2, 1}, (int64_t[]){1, -1});
+    struct onnxq_tensor u2 = ot_f32(2, (int64_t[]){2, 3}, (float[]){2, 2, 2, 3, 3, 3});
     const struct onnxq_tensor *in2[3] = {&data, &ind, &u2};
-    struct tattrs am = {0};
-    at_str(&am, "reduction", "mul");
-    ck_assert_int_eq(run_op("ScatterND", 16, &am, 3, in2, 1, &y), ONNXQ_OK);
-    expect_f32("ScatterND mul", &y, 6, (float[]){1, 2, 3, 24, 30, 36}, 0);
+    struct ot_attrs am = {0};
+    ot_str(&am, "reduction", "mul");
+    ck_assert_int_eq(ot_run_op("ScatterND", 16, &am, 3, in2, 1, &y, ot_pool1), ONNXQ_OK);
+    ot_expect_f32("ScatterND mul", &y, 6, (float[]){1, 2, 3, 24, 30, 36}, 0, 0);
     onnxq_tensor_clear(&y);
     /* wrong updates shape */
-    struct onnxq_tensor u3 = f32_of(2, (int64_t[]){2, 2}, (float[]){1, 1, 1, 1});
+    struct onnxq_tensor u3 = ot_f32(2, (int64_t[]){2, 2}, (float[]){1, 1, 1, 1});
     in2[2] = &u3;
-    ck_assert_int_eq(run_op("ScatterND", 16, NULL, 3, in2, 1, &y), ONNXQ_E_SHAPE);
+    ck_assert_int_eq(ot_run_op("ScatterND", 16, NULL, 3, in2, 1, &y, ot_pool1), ONNXQ_E_SHAPE);
     onnxq_tensor_clear(&u3);
     onnxq_tensor_clear(&u2);
 
     /* GatherND batch_dims 1: per batch row, pick element */
-    struct onnxq_tensor gi = i64_of(2, (int64_t[]){2, 1}, (int64_t[]){2, -3});
+    struct onnxq_tensor gi = ot_i64(2, (int64_t[]){2, 1}, (int64_t[]){2, -3});
     const struct onnxq_tensor *in3[2] = {&data, &gi};
-    struct tattrs ab = {0};
-    at_int(&ab, "batch_dims", 1);
-    ck_assert_int_eq(run_op("GatherND", 12, &ab, 2, in3, 1, &y), ONNXQ_OK);
-    expect_f32("GatherND batch_dims", &y, 2, (float[]){3, 4}, 0);
+    struct ot_attrs ab = {0};
+    ot_int(&ab, "batch_dims", 1);
+    ck_assert_int_eq(ot_run_op("GatherND", 12, &ab, 2, in3, 1, &y, ot_pool1), ONNXQ_OK);
+    ot_expect_f32("GatherND batch_dims", &y, 2, (float[]){3, 4}, 0, 0);
     onnxq_tensor_clear(&y);
     /* without batch_dims: rows 2 and -3 of a 2-row tensor -> out of range */
-    ck_assert_int_eq(run_op("GatherND", 11, NULL, 2, in3, 1, &y), ONNXQ_E_SHAPE);
+    ck_assert_int_eq(ot_run_op("GatherND", 11, NULL, 2, in3, 1, &y, ot_pool1), ONNXQ_E_SHAPE);
     onnxq_tensor_clear(&gi);
     onnxq_tensor_clear(&ind);
     onnxq_tensor_clear(&data);
@@ -785,71 +593,71 @@ END_TEST
 
 START_TEST(onehot_and_movers)
 {
-    struct onnxq_tensor ind = i64_of(1, (int64_t[]){3}, (int64_t[]){0, -1, 5});
+    struct onnxq_tensor ind = ot_i64(1, (int64_t[]){3}, (int64_t[]){0, -1, 5});
     struct onnxq_tensor depth = i64_scalar1(3);
-    struct onnxq_tensor vals = f32_of(1, (int64_t[]){2}, (float[]){-1, 7}), y;
+    struct onnxq_tensor vals = ot_f32(1, (int64_t[]){2}, (float[]){-1, 7}), y;
     const struct onnxq_tensor *in[3] = {&ind, &depth, &vals};
     /* opset 11: -1 is the last class; opset 9: out of range */
-    ck_assert_int_eq(run_op("OneHot", 11, NULL, 3, in, 1, &y), ONNXQ_OK);
-    expect_f32("OneHot-11", &y, 9, (float[]){7, -1, -1, -1, -1, 7, -1, -1, -1}, 0);
+    ck_assert_int_eq(ot_run_op("OneHot", 11, NULL, 3, in, 1, &y, ot_pool1), ONNXQ_OK);
+    ot_expect_f32("OneHot-11", &y, 9, (float[]){7, -1, -1, -1, -1, 7, -1, -1, -1}, 0, 0);
     onnxq_tensor_clear(&y);
-    ck_assert_int_eq(run_op("OneHot", 9, NULL, 3, in, 1, &y), ONNXQ_OK);
-    expect_f32("OneHot-9", &y, 9, (float[]){7, -1, -1, -1, -1, -1, -1, -1, -1}, 0);
+    ck_assert_int_eq(ot_run_op("OneHot", 9, NULL, 3, in, 1, &y, ot_pool1), ONNXQ_OK);
+    ot_expect_f32("OneHot-9", &y, 9, (float[]){7, -1, -1, -1, -1, -1, -1, -1, -1}, 0, 0);
     onnxq_tensor_clear(&y);
-    struct tattrs a0 = {0};
-    at_int(&a0, "axis", 0);
-    ck_assert_int_eq(run_op("OneHot", 11, &a0, 3, in, 1, &y), ONNXQ_OK);
-    expect_f32("OneHot axis 0", &y, 9, (float[]){7, -1, -1, -1, -1, -1, -1, 7, -1}, 0);
+    struct ot_attrs a0 = {0};
+    ot_int(&a0, "axis", 0);
+    ck_assert_int_eq(ot_run_op("OneHot", 11, &a0, 3, in, 1, &y, ot_pool1), ONNXQ_OK);
+    ot_expect_f32("OneHot axis 0", &y, 9, (float[]){7, -1, -1, -1, -1, -1, -1, 7, -1}, 0, 0);
     onnxq_tensor_clear(&y);
     onnxq_tensor_clear(&ind);
     onnxq_tensor_clear(&depth);
     onnxq_tensor_clear(&vals);
 
     /* Compress with a condition longer than the axis but false beyond it */
-    struct onnxq_tensor x = f32_of(2, (int64_t[]){2, 2}, (float[]){1, 2, 3, 4});
-    struct onnxq_tensor c = mk(ONNXQ_DT_BOOL, 1, (int64_t[]){3});
+    struct onnxq_tensor x = ot_f32(2, (int64_t[]){2, 2}, (float[]){1, 2, 3, 4});
+    struct onnxq_tensor c = ot_tensor(ONNXQ_DT_BOOL, 1, (int64_t[]){3}, NULL);
     ((uint8_t *)c.data)[1] = 1;
     const struct onnxq_tensor *ic[2] = {&x, &c};
-    struct tattrs ax1 = {0};
-    at_int(&ax1, "axis", 1);
-    ck_assert_int_eq(run_op("Compress", 11, &ax1, 2, ic, 1, &y), ONNXQ_OK);
-    expect_f32("Compress", &y, 2, (float[]){2, 4}, 0);
+    struct ot_attrs ax1 = {0};
+    ot_int(&ax1, "axis", 1);
+    ck_assert_int_eq(ot_run_op("Compress", 11, &ax1, 2, ic, 1, &y, ot_pool1), ONNXQ_OK);
+    ot_expect_f32("Compress", &y, 2, (float[]){2, 4}, 0, 0);
     onnxq_tensor_clear(&y);
     ((uint8_t *)c.data)[2] = 1;
-    ck_assert_int_eq(run_op("Compress", 11, &ax1, 2, ic, 1, &y), ONNXQ_E_SHAPE);
+    ck_assert_int_eq(ot_run_op("Compress", 11, &ax1, 2, ic, 1, &y, ot_pool1), ONNXQ_E_SHAPE);
     onnxq_tensor_clear(&c);
 
     /* ReverseSequence: a length beyond the time axis fails */
-    struct onnxq_tensor lens = i64_of(1, (int64_t[]){2}, (int64_t[]){2, 3});
+    struct onnxq_tensor lens = ot_i64(1, (int64_t[]){2}, (int64_t[]){2, 3});
     const struct onnxq_tensor *ir[2] = {&x, &lens};
-    ck_assert_int_eq(run_op("ReverseSequence", 10, NULL, 2, ir, 1, &y), ONNXQ_E_SHAPE);
+    ck_assert_int_eq(ot_run_op("ReverseSequence", 10, NULL, 2, ir, 1, &y, ot_pool1), ONNXQ_E_SHAPE);
     ((int64_t *)lens.data)[1] = 1;
     /* time axis 0, batch axis 1: column 0 reversed over 2 steps, column 1 kept */
-    ck_assert_int_eq(run_op("ReverseSequence", 10, NULL, 2, ir, 1, &y), ONNXQ_OK);
-    expect_f32("ReverseSequence", &y, 4, (float[]){3, 2, 1, 4}, 0);
+    ck_assert_int_eq(ot_run_op("ReverseSequence", 10, NULL, 2, ir, 1, &y, ot_pool1), ONNXQ_OK);
+    ot_expect_f32("ReverseSequence", &y, 4, (float[]){3, 2, 1, 4}, 0, 0);
     onnxq_tensor_clear(&y);
     onnxq_tensor_clear(&lens);
 
     /* EyeLike with k = -1, int32 -> double */
-    struct tattrs ae = {0};
-    at_int(&ae, "k", -1);
-    at_int(&ae, "dtype", ONNXQ_DT_DOUBLE);
+    struct ot_attrs ae = {0};
+    ot_int(&ae, "k", -1);
+    ot_int(&ae, "dtype", ONNXQ_DT_DOUBLE);
     const struct onnxq_tensor *ie[1] = {&x};
-    ck_assert_int_eq(run_op("EyeLike", 9, &ae, 1, ie, 1, &y), ONNXQ_OK);
+    ck_assert_int_eq(ot_run_op("EyeLike", 9, &ae, 1, ie, 1, &y, ot_pool1), ONNXQ_OK);
     ck_assert_int_eq(y.dtype, ONNXQ_DT_DOUBLE);
     ck_assert(((double *)y.data)[2] == 1 && ((double *)y.data)[0] == 0 && ((double *)y.data)[3] == 0);
     onnxq_tensor_clear(&y);
 
     /* MaxUnpool: an index outside the unpooled plane fails */
-    struct onnxq_tensor px = f32_of(4, (int64_t[]){1, 1, 1, 1}, (float[]){9});
-    struct onnxq_tensor pi = i64_of(4, (int64_t[]){1, 1, 1, 1}, (int64_t[]){4});
-    struct tattrs ak = {0};
-    at_ints(&ak, "kernel_shape", 2, (int64_t[]){2, 2});
+    struct onnxq_tensor px = ot_f32(4, (int64_t[]){1, 1, 1, 1}, (float[]){9});
+    struct onnxq_tensor pi = ot_i64(4, (int64_t[]){1, 1, 1, 1}, (int64_t[]){4});
+    struct ot_attrs ak = {0};
+    ot_ints(&ak, "kernel_shape", 2, (int64_t[]){2, 2});
     const struct onnxq_tensor *iu[2] = {&px, &pi};
-    ck_assert_int_eq(run_op("MaxUnpool", 11, &ak, 2, iu, 1, &y), ONNXQ_E_SHAPE);
+    ck_assert_int_eq(ot_run_op("MaxUnpool", 11, &ak, 2, iu, 1, &y, ot_pool1), ONNXQ_E_SHAPE);
     ((int64_t *)pi.data)[0] = 3;
-    ck_assert_int_eq(run_op("MaxUnpool", 11, &ak, 2, iu, 1, &y), ONNXQ_OK);
-    expect_f32("MaxUnpool", &y, 4, (float[]){0, 0, 0, 9}, 0);
+    ck_assert_int_eq(ot_run_op("MaxUnpool", 11, &ak, 2, iu, 1, &y, ot_pool1), ONNXQ_OK);
+    ot_expect_f32("MaxUnpool", &y, 4, (float[]){0, 0, 0, 9}, 0, 0);
     onnxq_tensor_clear(&y);
     onnxq_tensor_clear(&px);
     onnxq_tensor_clear(&pi);
@@ -863,29 +671,29 @@ START_TEST(loss_cases)
 {
     /* [N=2, C=3]: log-probabilities as input to NLL */
     float lp[6] = {-0.5f, -1.0f, -2.0f, -3.0f, -0.25f, -1.5f};
-    struct onnxq_tensor x = f32_of(2, (int64_t[]){2, 3}, lp);
-    struct onnxq_tensor t = i64_of(1, (int64_t[]){2}, (int64_t[]){2, 0});
-    struct onnxq_tensor w = f32_of(1, (int64_t[]){3}, (float[]){1, 2, 4}), y[2];
+    struct onnxq_tensor x = ot_f32(2, (int64_t[]){2, 3}, lp);
+    struct onnxq_tensor t = ot_i64(1, (int64_t[]){2}, (int64_t[]){2, 0});
+    struct onnxq_tensor w = ot_f32(1, (int64_t[]){3}, (float[]){1, 2, 4}), y[2];
     const struct onnxq_tensor *in[3] = {&x, &t, &w};
-    ck_assert_int_eq(run_op("NegativeLogLikelihoodLoss", 13, NULL, 3, in, 1, y), ONNXQ_OK);
+    ck_assert_int_eq(ot_run_op("NegativeLogLikelihoodLoss", 13, NULL, 3, in, 1, y, ot_pool1), ONNXQ_OK);
     /* mean: (2*4 + 3*1) / (4 + 1) */
-    expect_f32("nll mean", &y[0], 1, (float[]){11.0f / 5.0f}, 1e-6);
+    ot_expect_f32("nll mean", &y[0], 1, (float[]){11.0f / 5.0f}, 1e-6, 0);
     onnxq_tensor_clear(&y[0]);
-    struct tattrs ai = {0};
-    at_int(&ai, "ignore_index", 0);
-    at_str(&ai, "reduction", "none");
-    ck_assert_int_eq(run_op("NegativeLogLikelihoodLoss", 13, &ai, 3, in, 1, y), ONNXQ_OK);
-    expect_f32("nll none ii", &y[0], 2, (float[]){8, 0}, 1e-6);
+    struct ot_attrs ai = {0};
+    ot_int(&ai, "ignore_index", 0);
+    ot_str(&ai, "reduction", "none");
+    ck_assert_int_eq(ot_run_op("NegativeLogLikelihoodLoss", 13, &ai, 3, in, 1, y, ot_pool1), ONNXQ_OK);
+    ot_expect_f32("nll none ii", &y[0], 2, (float[]){8, 0}, 1e-6, 0);
     onnxq_tensor_clear(&y[0]);
     /* a target outside the classes (not ignored) fails */
     ((int64_t *)t.data)[1] = 3;
-    ck_assert_int_eq(run_op("NegativeLogLikelihoodLoss", 13, NULL, 3, in, 1, y), ONNXQ_E_SHAPE);
+    ck_assert_int_eq(ot_run_op("NegativeLogLikelihoodLoss", 13, NULL, 3, in, 1, y, ot_pool1), ONNXQ_E_SHAPE);
     ((int64_t *)t.data)[1] = 0;
     /* SoftmaxCrossEntropyLoss, sum, with log_prob output */
-    struct tattrs as = {0};
-    at_str(&as, "reduction", "sum");
+    struct ot_attrs as = {0};
+    ot_str(&as, "reduction", "sum");
     in[2] = NULL;
-    ck_assert_int_eq(run_op("SoftmaxCrossEntropyLoss", 13, &as, 3, in, 2, y), ONNXQ_OK);
+    ck_assert_int_eq(ot_run_op("SoftmaxCrossEntropyLoss", 13, &as, 3, in, 2, y, ot_pool1), ONNXQ_OK);
     double want = 0;
     float lpw[6];
     for (int n = 0; n < 2; n++) {
@@ -896,14 +704,14 @@ START_TEST(loss_cases)
             lpw[n * 3 + c] = (float)(lp[n * 3 + c] - log(se));
     }
     want = -(double)lpw[2] - (double)lpw[3];
-    expect_f32("sce sum", &y[0], 1, (float[]){(float)want}, 1e-5);
-    expect_f32("sce log_prob", &y[1], 6, lpw, 1e-6);
+    ot_expect_f32("sce sum", &y[0], 1, (float[]){(float)want}, 1e-5, 0);
+    ot_expect_f32("sce log_prob", &y[1], 6, lpw, 1e-6, 0);
     onnxq_tensor_clear(&y[0]);
     onnxq_tensor_clear(&y[1]);
     /* bad reduction */
-    struct tattrs ab = {0};
-    at_str(&ab, "reduction", "avg");
-    ck_assert_int_eq(run_op("SoftmaxCrossEntropyLoss", 13, &ab, 2, in, 1, y), ONNXQ_E_INVALID_MODEL);
+    struct ot_attrs ab = {0};
+    ot_str(&ab, "reduction", "avg");
+    ck_assert_int_eq(ot_run_op("SoftmaxCrossEntropyLoss", 13, &ab, 2, in, 1, y, ot_pool1), ONNXQ_E_INVALID_MODEL);
     onnxq_tensor_clear(&x);
     onnxq_tensor_clear(&t);
     onnxq_tensor_clear(&w);
@@ -914,7 +722,7 @@ static Suite *misc_suite(void)
 {
     Suite *s = suite_create("misc");
     TCase *tc = tcase_create("misc");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, ot_setup_pools, ot_teardown_pools);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, topk_vs_naive);
     tcase_add_test(tc, topk_semantics);

@@ -16,9 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/threadpool.h"
-#include "ops/op.h"
-#include "testutil.h"
+#include "optest.h"
 
 /* float32 fast kernel vs float64 reference: |f - d| <= ATOL + RTOL * |d|
  * (the fast kernels sum in float with 8 partial sums; exp is a polynomial
@@ -26,200 +24,28 @@
 #define F32_RTOL 1e-4
 #define F32_ATOL 2e-5
 
-static struct onnxq_threadpool *pool1, *pool3;
-
-static void setup(void)
-{
-    pool1 = onnxq_threadpool_new(1);
-    pool3 = onnxq_threadpool_new(3);
-}
-
-static void teardown(void)
-{
-    onnxq_threadpool_free(pool1);
-    onnxq_threadpool_free(pool3);
-}
-
-static uint64_t rng_next(uint64_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
-
-static double urand(uint64_t *s, double lo, double hi)
-{
-    return lo + (hi - lo) * (double)(rng_next(s) >> 11) / 9007199254740992.0;
-}
-
-/* ------------------------------------------------------------ attributes */
-
-struct tattrs {
-    size_t n;
-    struct onnxq_attr a[10];
-    int64_t ints[10][12];
-};
-
-static void at_int(struct tattrs *t, const char *name, int64_t v)
-{
-    struct onnxq_attr *a = &t->a[t->n++];
-    memset(a, 0, sizeof(*a));
-    a->name = (char *)name;
-    a->type = ONNXQ_ATTR_INT;
-    a->has_i = true;
-    a->i = v;
-}
-
-static void at_float(struct tattrs *t, const char *name, float v)
-{
-    struct onnxq_attr *a = &t->a[t->n++];
-    memset(a, 0, sizeof(*a));
-    a->name = (char *)name;
-    a->type = ONNXQ_ATTR_FLOAT;
-    a->has_f = true;
-    a->f = v;
-}
-
-static void at_ints(struct tattrs *t, const char *name, size_t n, const int64_t *v)
-{
-    struct onnxq_attr *a = &t->a[t->n];
-    memset(a, 0, sizeof(*a));
-    memcpy(t->ints[t->n], v, n * sizeof(int64_t));
-    a->name = (char *)name;
-    a->type = ONNXQ_ATTR_INTS;
-    a->n_ints = n;
-    a->ints = t->ints[t->n];
-    t->n++;
-}
-
-static void at_str(struct tattrs *t, const char *name, const char *v)
-{
-    struct onnxq_attr *a = &t->a[t->n++];
-    memset(a, 0, sizeof(*a));
-    a->name = (char *)name;
-    a->type = ONNXQ_ATTR_STRING;
-    a->has_s = true;
-    a->s.data = (uint8_t *)v;
-    a->s.len = strlen(v);
-}
-
-/* -------------------------------------------------------------- running */
-
-static char last_msg[ONNXQ_ERROR_MESSAGE_MAX];
-/* When set, run_op shows inputs 1.. to init as constants (initializers). */
-static bool pass_consts;
-
-/* init + infer_shape + allocate + run + fini of one node. in[i] NULL =
- * omitted optional input; out[k] receive owning tensors (cleared by the
- * caller; left cleared on failure) for the first nout outputs. */
-static enum onnxq_status run_op(const char *op, int64_t opset, const struct tattrs *at, size_t nin,
-                                const struct onnxq_tensor *const *in, size_t nout, struct onnxq_tensor *out,
-                                struct onnxq_threadpool *pool)
-{
-    static char *in_names[] = {"i0", "i1", "i2", "i3", "i4", "i5"};
-    static char *out_names[] = {"o0", "o1", "o2"};
-    char *ins[6], *outs[3];
-    for (size_t i = 0; i < nin; i++)
-        ins[i] = in[i] ? in_names[i] : "";
-    for (size_t i = 0; i < nout; i++)
-        outs[i] = out_names[i];
-    struct onnxq_node node = {0};
-    node.name = "t";
-    node.op_type = (char *)op;
-    node.n_inputs = nin;
-    node.inputs = ins;
-    node.n_outputs = nout;
-    node.outputs = outs;
-    node.n_attrs = at ? at->n : 0;
-    node.attrs = at ? (struct onnxq_attr *)at->a : NULL;
-    const struct onnxq_op_def *d = onnxq_op_lookup("", op, opset);
-    ck_assert_msg(d != NULL, "%s-%lld is not registered", op, (long long)opset);
-    struct onnxq_error err = {0};
-    const struct onnxq_tensor *consts[6] = {0};
-    for (size_t i = 1; i < nin && pass_consts; i++)
-        consts[i] = in[i];
-    struct onnxq_op_init ictx = {.node = &node, .opset = opset, .err = &err, .const_inputs = consts, .n_inputs = nin};
-    void *state = NULL;
-    struct onnxq_tensor shapes[3];
-    struct onnxq_tensor *outp[3];
-    memset(shapes, 0, sizeof(shapes));
-    for (size_t k = 0; k < nout; k++) {
-        memset(&out[k], 0, sizeof(out[k]));
-        outp[k] = &shapes[k];
-    }
-    enum onnxq_status st = d->init ? d->init(&ictx, &state) : ONNXQ_OK;
-    if (!st) {
-        struct onnxq_op_ctx c = {.node = &node, .pool = pool, .threads = onnxq_threadpool_size(pool),
-                                 .n_inputs = nin, .inputs = in, .n_outputs = nout, .outputs = outp, .err = &err};
-        st = d->infer_shape(state, &c);
-        for (size_t k = 0; k < nout && !st; k++)
-            st = onnxq_tensor_alloc(&out[k], shapes[k].dtype, shapes[k].ndim, shapes[k].dims, &err);
-        for (size_t k = 0; k < nout && !st; k++)
-            outp[k] = &out[k];
-        if (!st)
-            st = d->run(state, &c);
-        if (d->fini)
-            d->fini(state);
-    }
-    if (st) {
-        for (size_t k = 0; k < nout; k++)
-            onnxq_tensor_clear(&out[k]);
-        snprintf(last_msg, sizeof(last_msg), "%s", err.message);
-    }
-    return st;
-}
-
-/* ------------------------------------------------------------- tensors */
-
-static struct onnxq_tensor mk(enum onnxq_dtype dt, int nd, const int64_t *dims)
-{
-    struct onnxq_tensor t;
-    struct onnxq_error err;
-    ck_assert_int_eq(onnxq_tensor_alloc(&t, dt, nd, dims, &err), ONNXQ_OK);
-    return t;
-}
-
 static struct onnxq_tensor rand_f32(uint64_t *s, int nd, const int64_t *dims, double lo, double hi)
 {
-    struct onnxq_tensor t = mk(ONNXQ_DT_FLOAT, nd, dims);
+    struct onnxq_tensor t = ot_tensor(ONNXQ_DT_FLOAT, nd, dims, NULL);
     float *p = t.data;
     for (int64_t i = 0; i < onnxq_tensor_numel(&t); i++)
-        p[i] = (float)urand(s, lo, hi);
+        p[i] = (float)tu_urand(s, lo, hi);
     return t;
 }
 
 /* Same values as float64 (exact). */
 static struct onnxq_tensor to_f64(const struct onnxq_tensor *f)
 {
-    struct onnxq_tensor t = mk(ONNXQ_DT_DOUBLE, f->ndim, f->dims);
+    struct onnxq_tensor t = ot_tensor(ONNXQ_DT_DOUBLE, f->ndim, f->dims, NULL);
     for (int64_t i = 0; i < onnxq_tensor_numel(f); i++)
         ((double *)t.data)[i] = ((const float *)f->data)[i];
     return t;
 }
 
-static struct onnxq_tensor i64_vec(size_t n, const int64_t *v)
-{
-    int64_t d = (int64_t)n;
-    struct onnxq_tensor t = mk(ONNXQ_DT_INT64, 1, &d);
-    if (n)
-        memcpy(t.data, v, n * sizeof(int64_t));
-    return t;
-}
-
-static void same_shape(const char *what, const struct onnxq_tensor *a, const struct onnxq_tensor *b)
-{
-    char sa[200], sb[200];
-    onnxq_shape_format(a->dims, a->ndim, sa, sizeof(sa));
-    onnxq_shape_format(b->dims, b->ndim, sb, sizeof(sb));
-    ck_assert_msg(a->ndim == b->ndim && memcmp(a->dims, b->dims, (size_t)a->ndim * sizeof(int64_t)) == 0,
-                  "%s: shape %s vs %s", what, sa, sb);
-}
-
 /* float32 result f against float64 reference d. */
 static void check_close(const char *what, const struct onnxq_tensor *f, const struct onnxq_tensor *d)
 {
-    same_shape(what, f, d);
+    ot_expect_shape(what, f, d->ndim, d->dims);
     for (int64_t i = 0; i < onnxq_tensor_numel(d); i++) {
         double g = onnxq_tensor_get_f64(f, (size_t)i), w = onnxq_tensor_get_f64(d, (size_t)i);
         if (isnan(w) && isnan(g))
@@ -233,7 +59,7 @@ static void check_close(const char *what, const struct onnxq_tensor *f, const st
 
 static void check_equal_bytes(const char *what, const struct onnxq_tensor *a, const struct onnxq_tensor *b)
 {
-    same_shape(what, a, b);
+    ot_expect_shape(what, a, b->ndim, b->dims);
     ck_assert_msg(a->dtype == b->dtype && a->nbytes == b->nbytes && memcmp(a->data, b->data, a->nbytes) == 0,
                   "%s: results differ", what);
 }
@@ -242,7 +68,7 @@ static void check_equal_bytes(const char *what, const struct onnxq_tensor *a, co
  * same extra inputs converted likewise; compare every output. extra inputs
  * that are int64 (axes) are passed unchanged. Also checks that 1 and 3
  * threads give identical float32 results. */
-static void fast_vs_ref(const char *what, const char *op, int64_t opset, const struct tattrs *at, size_t nin,
+static void fast_vs_ref(const char *what, const char *op, int64_t opset, const struct ot_attrs *at, size_t nin,
                         const struct onnxq_tensor *const *in, size_t nout)
 {
     const struct onnxq_tensor *in64[6];
@@ -255,12 +81,12 @@ static void fast_vs_ref(const char *what, const char *op, int64_t opset, const s
         }
     }
     struct onnxq_tensor of[3], od[3], o1[3];
-    enum onnxq_status st = run_op(op, opset, at, nin, in, nout, of, pool3);
-    ck_assert_msg(st == ONNXQ_OK, "%s: float32 run failed: %s", what, last_msg);
-    st = run_op(op, opset, at, nin, in64, nout, od, pool1);
-    ck_assert_msg(st == ONNXQ_OK, "%s: float64 run failed: %s", what, last_msg);
-    st = run_op(op, opset, at, nin, in, nout, o1, pool1);
-    ck_assert_msg(st == ONNXQ_OK, "%s: float32 1-thread run failed: %s", what, last_msg);
+    enum onnxq_status st = ot_run_op(op, opset, at, nin, in, nout, of, ot_pool3);
+    ck_assert_msg(st == ONNXQ_OK, "%s: float32 run failed: %s", what, ot_last_msg());
+    st = ot_run_op(op, opset, at, nin, in64, nout, od, ot_pool1);
+    ck_assert_msg(st == ONNXQ_OK, "%s: float64 run failed: %s", what, ot_last_msg());
+    st = ot_run_op(op, opset, at, nin, in, nout, o1, ot_pool1);
+    ck_assert_msg(st == ONNXQ_OK, "%s: float32 1-thread run failed: %s", what, ot_last_msg());
     for (size_t k = 0; k < nout; k++) {
         char w[300];
         snprintf(w, sizeof(w), "%s (output %zu)", what, k);
@@ -317,16 +143,16 @@ START_TEST(reduce_fast_vs_ref)
                     char what[200];
                     snprintf(what, sizeof(what), "%s shape #%zu axes mask %d keepdims %d", op, si, mask, keep);
                     /* axes as attribute (opset 11) */
-                    struct tattrs at = {0};
-                    at_int(&at, "keepdims", keep);
+                    struct ot_attrs at = {0};
+                    ot_int(&at, "keepdims", keep);
                     if (na)
-                        at_ints(&at, "axes", na, axes);
+                        ot_ints(&at, "axes", na, axes);
                     const struct onnxq_tensor *in[2] = {&x, NULL};
                     fast_vs_ref(what, op, 11, &at, 1, in, 1);
                     /* axes as input (ReduceSum 13, others 18) */
-                    struct tattrs at2 = {0};
-                    at_int(&at2, "keepdims", keep);
-                    struct onnxq_tensor ax = i64_vec(na, axes);
+                    struct ot_attrs at2 = {0};
+                    ot_int(&at2, "keepdims", keep);
+                    struct onnxq_tensor ax = ot_i64_vec(na, axes);
                     in[1] = na ? &ax : NULL;
                     fast_vs_ref(what, op, is_sum ? 13 : 18, &at2, 2, in, 1);
                     onnxq_tensor_clear(&ax);
@@ -343,84 +169,84 @@ END_TEST
 START_TEST(reduce_semantics)
 {
     int64_t d3[3] = {3, 2, 2};
-    struct onnxq_tensor x = mk(ONNXQ_DT_FLOAT, 3, d3);
+    struct onnxq_tensor x = ot_tensor(ONNXQ_DT_FLOAT, 3, d3, NULL);
     for (int i = 0; i < 12; i++)
         ((float *)x.data)[i] = (float)(i + 1);
     struct onnxq_tensor y;
     /* ReduceSum-13, empty axes input: noop_with_empty_axes=1 is identity */
-    struct onnxq_tensor empty = i64_vec(0, NULL);
-    struct tattrs at = {0};
-    at_int(&at, "noop_with_empty_axes", 1);
+    struct onnxq_tensor empty = ot_i64_vec(0, NULL);
+    struct ot_attrs at = {0};
+    ot_int(&at, "noop_with_empty_axes", 1);
     const struct onnxq_tensor *in[2] = {&x, &empty};
-    ck_assert_int_eq(run_op("ReduceSum", 13, &at, 2, in, 1, &y, pool1), ONNXQ_OK);
+    ck_assert_int_eq(ot_run_op("ReduceSum", 13, &at, 2, in, 1, &y, ot_pool1), ONNXQ_OK);
     check_equal_bytes("noop", &y, &x);
     onnxq_tensor_clear(&y);
     /* ... and without noop it reduces everything, keepdims -> [1,1,1] */
-    ck_assert_int_eq(run_op("ReduceSum", 13, NULL, 2, in, 1, &y, pool1), ONNXQ_OK);
+    ck_assert_int_eq(ot_run_op("ReduceSum", 13, NULL, 2, in, 1, &y, ot_pool1), ONNXQ_OK);
     ck_assert_int_eq(y.ndim, 3);
     ck_assert_int_eq(y.dims[0] * y.dims[1] * y.dims[2], 1);
     ck_assert_float_eq(((float *)y.data)[0], 78.0f);
     onnxq_tensor_clear(&y);
     /* opset 11 ReduceSum takes axes from the attribute */
-    struct tattrs at1 = {0};
+    struct ot_attrs at1 = {0};
     int64_t ax1[1] = {1};
-    at_ints(&at1, "axes", 1, ax1);
-    at_int(&at1, "keepdims", 0);
-    ck_assert_int_eq(run_op("ReduceSum", 11, &at1, 1, in, 1, &y, pool1), ONNXQ_OK);
+    ot_ints(&at1, "axes", 1, ax1);
+    ot_int(&at1, "keepdims", 0);
+    ck_assert_int_eq(ot_run_op("ReduceSum", 11, &at1, 1, in, 1, &y, ot_pool1), ONNXQ_OK);
     ck_assert_int_eq(y.ndim, 2);
     ck_assert_float_eq(((float *)y.data)[0], 4.0f);  /* 1 + 3 */
     ck_assert_float_eq(((float *)y.data)[5], 22.0f); /* 10 + 12 */
     onnxq_tensor_clear(&y);
     /* ReduceMean-18 with the axes input */
-    struct onnxq_tensor axm = i64_vec(1, (int64_t[]){-1});
+    struct onnxq_tensor axm = ot_i64_vec(1, (int64_t[]){-1});
     in[1] = &axm;
-    ck_assert_int_eq(run_op("ReduceMean", 18, NULL, 2, in, 1, &y, pool1), ONNXQ_OK);
+    ck_assert_int_eq(ot_run_op("ReduceMean", 18, NULL, 2, in, 1, &y, ot_pool1), ONNXQ_OK);
     ck_assert_float_eq(((float *)y.data)[0], 1.5f);
     onnxq_tensor_clear(&y);
     onnxq_tensor_clear(&axm);
 
     /* duplicate and out-of-range axes fail cleanly */
-    struct tattrs bad = {0};
+    struct ot_attrs bad = {0};
     int64_t dup[2] = {1, -2};
-    at_ints(&bad, "axes", 2, dup);
-    ck_assert_int_eq(run_op("ReduceMax", 13, &bad, 1, in, 1, &y, pool1), ONNXQ_E_SHAPE);
-    struct tattrs bad2 = {0};
+    ot_ints(&bad, "axes", 2, dup);
+    ck_assert_int_eq(ot_run_op("ReduceMax", 13, &bad, 1, in, 1, &y, ot_pool1), ONNXQ_E_SHAPE);
+    struct ot_attrs bad2 = {0};
     int64_t oor[1] = {3};
-    at_ints(&bad2, "axes", 1, oor);
-    ck_assert_int_eq(run_op("ReduceMax", 13, &bad2, 1, in, 1, &y, pool1), ONNXQ_E_SHAPE);
-    struct onnxq_tensor axbad = i64_vec(1, (int64_t[]){-4});
+    ot_ints(&bad2, "axes", 1, oor);
+    ck_assert_int_eq(ot_run_op("ReduceMax", 13, &bad2, 1, in, 1, &y, ot_pool1), ONNXQ_E_SHAPE);
+    struct onnxq_tensor axbad = ot_i64_vec(1, (int64_t[]){-4});
     in[1] = &axbad;
-    ck_assert_int_eq(run_op("ReduceSum", 13, NULL, 2, in, 1, &y, pool1), ONNXQ_E_SHAPE);
+    ck_assert_int_eq(ot_run_op("ReduceSum", 13, NULL, 2, in, 1, &y, ot_pool1), ONNXQ_E_SHAPE);
     onnxq_tensor_clear(&axbad);
     onnxq_tensor_clear(&empty);
     onnxq_tensor_clear(&x);
 
     /* exact int64: 2^53 + 1 survives (no trip through double) */
     int64_t d2[2] = {2, 2};
-    struct onnxq_tensor xi = mk(ONNXQ_DT_INT64, 2, d2);
+    struct onnxq_tensor xi = ot_tensor(ONNXQ_DT_INT64, 2, d2, NULL);
     int64_t *pi = xi.data;
     pi[0] = (int64_t)1 << 53;
     pi[1] = 1;
     pi[2] = -((int64_t)1 << 53);
     pi[3] = -3;
     in[0] = &xi;
-    ck_assert_int_eq(run_op("ReduceSum", 11, &at1, 1, in, 1, &y, pool1), ONNXQ_OK);
+    ck_assert_int_eq(ot_run_op("ReduceSum", 11, &at1, 1, in, 1, &y, ot_pool1), ONNXQ_OK);
     ck_assert_int_eq(((int64_t *)y.data)[0], ((int64_t)1 << 53) + 1);
     ck_assert_int_eq(((int64_t *)y.data)[1], -((int64_t)1 << 53) - 3);
     onnxq_tensor_clear(&y);
-    ck_assert_int_eq(run_op("ReduceMin", 11, &at1, 1, in, 1, &y, pool1), ONNXQ_OK);
+    ck_assert_int_eq(ot_run_op("ReduceMin", 11, &at1, 1, in, 1, &y, ot_pool1), ONNXQ_OK);
     ck_assert_int_eq(((int64_t *)y.data)[0], 1);
     onnxq_tensor_clear(&y);
-    ck_assert_int_eq(run_op("ReduceProd", 11, NULL, 1, in, 1, &y, pool1), ONNXQ_OK);
+    ck_assert_int_eq(ot_run_op("ReduceProd", 11, NULL, 1, in, 1, &y, ot_pool1), ONNXQ_OK);
     ck_assert_int_eq(((int64_t *)y.data)[0], 0); /* 2^106 * 3 wraps to 0 mod 2^64 */
     onnxq_tensor_clear(&y);
     onnxq_tensor_clear(&xi);
     /* int32 mean truncates like integer division */
-    struct onnxq_tensor x32 = mk(ONNXQ_DT_INT32, 2, d2);
+    struct onnxq_tensor x32 = ot_tensor(ONNXQ_DT_INT32, 2, d2, NULL);
     int32_t *p32 = x32.data;
     p32[0] = 1, p32[1] = 2, p32[2] = -7, p32[3] = 0;
     in[0] = &x32;
-    ck_assert_int_eq(run_op("ReduceMean", 11, &at1, 1, in, 1, &y, pool1), ONNXQ_OK);
+    ck_assert_int_eq(ot_run_op("ReduceMean", 11, &at1, 1, in, 1, &y, ot_pool1), ONNXQ_OK);
     ck_assert_int_eq(((int32_t *)y.data)[0], 1);
     ck_assert_int_eq(((int32_t *)y.data)[1], -3);
     onnxq_tensor_clear(&y);
@@ -428,19 +254,19 @@ START_TEST(reduce_semantics)
 
     /* reducing an empty dim gives the identity: -inf / INT32_MIN for max */
     int64_t dz[2] = {3, 0};
-    struct onnxq_tensor xz = mk(ONNXQ_DT_FLOAT, 2, dz);
+    struct onnxq_tensor xz = ot_tensor(ONNXQ_DT_FLOAT, 2, dz, NULL);
     in[0] = &xz;
-    ck_assert_int_eq(run_op("ReduceMax", 11, &at1, 1, in, 1, &y, pool1), ONNXQ_OK);
+    ck_assert_int_eq(ot_run_op("ReduceMax", 11, &at1, 1, in, 1, &y, ot_pool1), ONNXQ_OK);
     ck_assert_int_eq(y.dims[0], 3);
     ck_assert(isinf(((float *)y.data)[2]) && ((float *)y.data)[2] < 0);
     onnxq_tensor_clear(&y);
-    ck_assert_int_eq(run_op("ReduceSum", 11, &at1, 1, in, 1, &y, pool1), ONNXQ_OK);
+    ck_assert_int_eq(ot_run_op("ReduceSum", 11, &at1, 1, in, 1, &y, ot_pool1), ONNXQ_OK);
     ck_assert_float_eq(((float *)y.data)[1], 0.0f);
     onnxq_tensor_clear(&y);
     onnxq_tensor_clear(&xz);
-    struct onnxq_tensor xz32 = mk(ONNXQ_DT_INT32, 2, dz);
+    struct onnxq_tensor xz32 = ot_tensor(ONNXQ_DT_INT32, 2, dz, NULL);
     in[0] = &xz32;
-    ck_assert_int_eq(run_op("ReduceMax", 11, &at1, 1, in, 1, &y, pool1), ONNXQ_OK);
+    ck_assert_int_eq(ot_run_op("ReduceMax", 11, &at1, 1, in, 1, &y, ot_pool1), ONNXQ_OK);
     ck_assert_int_eq(((int32_t *)y.data)[0], INT32_MIN);
     onnxq_tensor_clear(&y);
     onnxq_tensor_clear(&xz32);
@@ -460,10 +286,10 @@ START_TEST(argmax_fast_vs_ref)
         for (int axis = -3; axis < 3; axis++)
             for (int keep = 0; keep < 2; keep++)
                 for (int last = 0; last < 2; last++) {
-                    struct tattrs at = {0};
-                    at_int(&at, "axis", axis);
-                    at_int(&at, "keepdims", keep);
-                    at_int(&at, "select_last_index", last);
+                    struct ot_attrs at = {0};
+                    ot_int(&at, "axis", axis);
+                    ot_int(&at, "keepdims", keep);
+                    ot_int(&at, "select_last_index", last);
                     char what[100];
                     snprintf(what, sizeof(what), "%s axis %d keepdims %d last %d", ops[o], axis, keep, last);
                     const struct onnxq_tensor *in[1] = {&x};
@@ -471,21 +297,21 @@ START_TEST(argmax_fast_vs_ref)
                 }
     /* hand example: [[2,1,2],[0,5,5]] along axis 1 */
     int64_t d2[2] = {2, 3};
-    struct onnxq_tensor h = mk(ONNXQ_DT_FLOAT, 2, d2);
+    struct onnxq_tensor h = ot_tensor(ONNXQ_DT_FLOAT, 2, d2, NULL);
     float hv[6] = {2, 1, 2, 0, 5, 5};
     memcpy(h.data, hv, sizeof(hv));
     const struct onnxq_tensor *in[1] = {&h};
     struct onnxq_tensor y;
-    struct tattrs at = {0};
-    at_int(&at, "axis", 1);
-    at_int(&at, "keepdims", 0);
-    ck_assert_int_eq(run_op("ArgMax", 13, &at, 1, in, 1, &y, pool1), ONNXQ_OK);
+    struct ot_attrs at = {0};
+    ot_int(&at, "axis", 1);
+    ot_int(&at, "keepdims", 0);
+    ck_assert_int_eq(ot_run_op("ArgMax", 13, &at, 1, in, 1, &y, ot_pool1), ONNXQ_OK);
     ck_assert_int_eq(y.ndim, 1);
     ck_assert_int_eq(((int64_t *)y.data)[0], 0);
     ck_assert_int_eq(((int64_t *)y.data)[1], 1);
     onnxq_tensor_clear(&y);
-    at_int(&at, "select_last_index", 1);
-    ck_assert_int_eq(run_op("ArgMax", 13, &at, 1, in, 1, &y, pool1), ONNXQ_OK);
+    ot_int(&at, "select_last_index", 1);
+    ck_assert_int_eq(ot_run_op("ArgMax", 13, &at, 1, in, 1, &y, ot_pool1), ONNXQ_OK);
     ck_assert_int_eq(((int64_t *)y.data)[0], 2);
     ck_assert_int_eq(((int64_t *)y.data)[1], 2);
     onnxq_tensor_clear(&y);
@@ -515,15 +341,15 @@ START_TEST(softmax_fast_vs_ref)
             struct onnxq_tensor xt = x;
             struct onnxq_tensor xh = {0};
             if (o == 2) { /* ties for Hardmax */
-                xh = mk(ONNXQ_DT_FLOAT, nd, x.dims);
+                xh = ot_tensor(ONNXQ_DT_FLOAT, nd, x.dims, NULL);
                 for (int64_t i = 0; i < onnxq_tensor_numel(&x); i++)
                     ((float *)xh.data)[i] = floorf(((float *)x.data)[i] / (float)shapes[si].range * 2);
                 xt = xh;
             }
             for (int opset = 11; opset <= 13; opset += 2)
                 for (int axis = -nd; axis < nd; axis++) {
-                    struct tattrs at = {0};
-                    at_int(&at, "axis", axis);
+                    struct ot_attrs at = {0};
+                    ot_int(&at, "axis", axis);
                     char what[100];
                     snprintf(what, sizeof(what), "%s-%d shape #%zu axis %d", ops[o], opset, si, axis);
                     const struct onnxq_tensor *in[1] = {&xt};
@@ -544,33 +370,33 @@ START_TEST(softmax_semantics)
     /* [2,2,2] of zeros: opset 11 axis=1 flattens the 4 trailing values
      * (each 1/4); opset 13 axis=1 normalises along that axis only (1/2). */
     int64_t d[3] = {2, 2, 2};
-    struct onnxq_tensor x = mk(ONNXQ_DT_FLOAT, 3, d);
+    struct onnxq_tensor x = ot_tensor(ONNXQ_DT_FLOAT, 3, d, NULL);
     const struct onnxq_tensor *in[1] = {&x};
-    struct tattrs at = {0};
-    at_int(&at, "axis", 1);
+    struct ot_attrs at = {0};
+    ot_int(&at, "axis", 1);
     struct onnxq_tensor y;
-    ck_assert_int_eq(run_op("Softmax", 11, &at, 1, in, 1, &y, pool1), ONNXQ_OK);
+    ck_assert_int_eq(ot_run_op("Softmax", 11, &at, 1, in, 1, &y, ot_pool1), ONNXQ_OK);
     for (int i = 0; i < 8; i++)
         ck_assert_float_eq_tol(((float *)y.data)[i], 0.25f, 1e-7f);
     onnxq_tensor_clear(&y);
-    ck_assert_int_eq(run_op("Softmax", 13, &at, 1, in, 1, &y, pool1), ONNXQ_OK);
+    ck_assert_int_eq(ot_run_op("Softmax", 13, &at, 1, in, 1, &y, ot_pool1), ONNXQ_OK);
     for (int i = 0; i < 8; i++)
         ck_assert_float_eq_tol(((float *)y.data)[i], 0.5f, 1e-7f);
     onnxq_tensor_clear(&y);
     /* default axis: 1 before opset 13, -1 from 13 (LogSoftmax of zeros) */
-    ck_assert_int_eq(run_op("LogSoftmax", 1, NULL, 1, in, 1, &y, pool1), ONNXQ_OK);
+    ck_assert_int_eq(ot_run_op("LogSoftmax", 1, NULL, 1, in, 1, &y, ot_pool1), ONNXQ_OK);
     ck_assert_float_eq_tol(((float *)y.data)[0], -logf(4.0f), 1e-6f);
     onnxq_tensor_clear(&y);
-    ck_assert_int_eq(run_op("LogSoftmax", 13, NULL, 1, in, 1, &y, pool1), ONNXQ_OK);
+    ck_assert_int_eq(ot_run_op("LogSoftmax", 13, NULL, 1, in, 1, &y, ot_pool1), ONNXQ_OK);
     ck_assert_float_eq_tol(((float *)y.data)[0], -logf(2.0f), 1e-6f);
     onnxq_tensor_clear(&y);
     /* large inputs and -inf: no overflow, exp(-inf) = 0 */
     float *p = x.data;
     p[0] = 1000, p[1] = 999, p[2] = -INFINITY, p[3] = 0;
     p[4] = -1000, p[5] = -1000, p[6] = 88, p[7] = -100;
-    struct tattrs at2 = {0};
-    at_int(&at2, "axis", 2);
-    ck_assert_int_eq(run_op("Softmax", 13, &at2, 1, in, 1, &y, pool1), ONNXQ_OK);
+    struct ot_attrs at2 = {0};
+    ot_int(&at2, "axis", 2);
+    ck_assert_int_eq(ot_run_op("Softmax", 13, &at2, 1, in, 1, &y, ot_pool1), ONNXQ_OK);
     float *q = y.data;
     ck_assert_float_eq_tol(q[0], 1.0f / (1.0f + expf(-1.0f)), 1e-6f);
     ck_assert_float_eq(q[2], 0.0f);
@@ -578,9 +404,9 @@ START_TEST(softmax_semantics)
     ck_assert_float_eq_tol(q[6], 1.0f, 1e-7f);
     onnxq_tensor_clear(&y);
     /* axis out of range */
-    struct tattrs bad = {0};
-    at_int(&bad, "axis", 3);
-    ck_assert_int_eq(run_op("Softmax", 13, &bad, 1, in, 1, &y, pool1), ONNXQ_E_SHAPE);
+    struct ot_attrs bad = {0};
+    ot_int(&bad, "axis", 3);
+    ck_assert_int_eq(ot_run_op("Softmax", 13, &bad, 1, in, 1, &y, ot_pool1), ONNXQ_E_SHAPE);
     onnxq_tensor_clear(&x);
 }
 END_TEST
@@ -594,32 +420,32 @@ START_TEST(pool_fast_vs_ref)
     static const char *const pads_modes[] = {"NOTSET", "NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"};
     for (int c = 0; c < 600; c++) {
         bool avg = c % 2;
-        int ns = 1 + (int)(rng_next(&seed) % 2);
+        int ns = 1 + (int)(tu_rng_next(&seed) % 2);
         int64_t dims[4] = {2, 3, 0, 0}, k[2], s[2], dl[2], pads[4];
         for (int i = 0; i < ns; i++) {
-            dims[2 + i] = 4 + (int64_t)(rng_next(&seed) % 9);
-            k[i] = 1 + (int64_t)(rng_next(&seed) % 3);
-            s[i] = 1 + (int64_t)(rng_next(&seed) % 3);
-            dl[i] = 1 + (int64_t)(rng_next(&seed) % 2);
-            pads[i] = (int64_t)(rng_next(&seed) % (uint64_t)k[i]);
-            pads[i + ns] = (int64_t)(rng_next(&seed) % (uint64_t)k[i]);
+            dims[2 + i] = 4 + (int64_t)(tu_rng_next(&seed) % 9);
+            k[i] = 1 + (int64_t)(tu_rng_next(&seed) % 3);
+            s[i] = 1 + (int64_t)(tu_rng_next(&seed) % 3);
+            dl[i] = 1 + (int64_t)(tu_rng_next(&seed) % 2);
+            pads[i] = (int64_t)(tu_rng_next(&seed) % (uint64_t)k[i]);
+            pads[i + ns] = (int64_t)(tu_rng_next(&seed) % (uint64_t)k[i]);
         }
-        const char *ap = pads_modes[rng_next(&seed) % 5];
-        int ceil_mode = (int)(rng_next(&seed) % 2);
-        int cip = (int)(rng_next(&seed) % 2);
-        bool use_dil = rng_next(&seed) % 2;
-        struct tattrs at = {0};
-        at_ints(&at, "kernel_shape", (size_t)ns, k);
-        at_ints(&at, "strides", (size_t)ns, s);
+        const char *ap = pads_modes[tu_rng_next(&seed) % 5];
+        int ceil_mode = (int)(tu_rng_next(&seed) % 2);
+        int cip = (int)(tu_rng_next(&seed) % 2);
+        bool use_dil = tu_rng_next(&seed) % 2;
+        struct ot_attrs at = {0};
+        ot_ints(&at, "kernel_shape", (size_t)ns, k);
+        ot_ints(&at, "strides", (size_t)ns, s);
         if (use_dil)
-            at_ints(&at, "dilations", (size_t)ns, dl);
+            ot_ints(&at, "dilations", (size_t)ns, dl);
         if (strcmp(ap, "NOTSET") == 0)
-            at_ints(&at, "pads", 2 * (size_t)ns, pads);
+            ot_ints(&at, "pads", 2 * (size_t)ns, pads);
         else
-            at_str(&at, "auto_pad", ap);
-        at_int(&at, "ceil_mode", ceil_mode);
+            ot_str(&at, "auto_pad", ap);
+        ot_int(&at, "ceil_mode", ceil_mode);
         if (avg)
-            at_int(&at, "count_include_pad", cip);
+            ot_int(&at, "count_include_pad", cip);
         struct onnxq_tensor x = rand_f32(&seed, 2 + ns, dims, -3, 3);
         char what[300];
         snprintf(what, sizeof(what),
@@ -634,13 +460,13 @@ START_TEST(pool_fast_vs_ref)
         struct onnxq_tensor y;
         /* skip configurations whose windows can miss the input entirely
          * (the reference and fast path agree there too, but on NaN) */
-        enum onnxq_status st = run_op(avg ? "AveragePool" : "MaxPool", avg ? 19 : 12, &at, 1, in, 1, &y, pool1);
+        enum onnxq_status st = ot_run_op(avg ? "AveragePool" : "MaxPool", avg ? 19 : 12, &at, 1, in, 1, &y, ot_pool1);
         if (st == ONNXQ_OK) {
             onnxq_tensor_clear(&y);
             fast_vs_ref(what, avg ? "AveragePool" : "MaxPool", avg ? 19 : 12, &at, 1, in, 1);
             cases++;
         } else {
-            ck_assert_msg(st == ONNXQ_E_SHAPE, "%s: %s", what, last_msg);
+            ck_assert_msg(st == ONNXQ_E_SHAPE, "%s: %s", what, ot_last_msg());
         }
         onnxq_tensor_clear(&x);
     }
@@ -654,9 +480,9 @@ START_TEST(pool_fast_vs_ref)
     fast_vs_ref("GlobalAveragePool", "GlobalAveragePool", 1, NULL, 1, in, 1);
     fast_vs_ref("GlobalMaxPool", "GlobalMaxPool", 1, NULL, 1, in, 1);
     fast_vs_ref("GlobalLpPool", "GlobalLpPool", 2, NULL, 1, in, 1);
-    struct tattrs lp = {0};
-    at_ints(&lp, "kernel_shape", 2, (int64_t[]){2, 3});
-    at_int(&lp, "p", 3);
+    struct ot_attrs lp = {0};
+    ot_ints(&lp, "kernel_shape", 2, (int64_t[]){2, 3});
+    ot_int(&lp, "p", 3);
     fast_vs_ref("LpPool", "LpPool", 11, &lp, 1, in, 1);
     onnxq_tensor_clear(&x);
 }
@@ -667,40 +493,40 @@ START_TEST(pool_semantics)
     /* ceil_mode drops a last window that would start in the end padding:
      * in 5, k 2, s 2, pads 1/1 -> 3 outputs, not 4 */
     int64_t d[3] = {1, 1, 5};
-    struct onnxq_tensor x = mk(ONNXQ_DT_FLOAT, 3, d);
+    struct onnxq_tensor x = ot_tensor(ONNXQ_DT_FLOAT, 3, d, NULL);
     for (int i = 0; i < 5; i++)
         ((float *)x.data)[i] = (float)(i + 1);
-    struct tattrs at = {0};
-    at_ints(&at, "kernel_shape", 1, (int64_t[]){2});
-    at_ints(&at, "strides", 1, (int64_t[]){2});
-    at_ints(&at, "pads", 2, (int64_t[]){1, 1});
-    at_int(&at, "ceil_mode", 1);
+    struct ot_attrs at = {0};
+    ot_ints(&at, "kernel_shape", 1, (int64_t[]){2});
+    ot_ints(&at, "strides", 1, (int64_t[]){2});
+    ot_ints(&at, "pads", 2, (int64_t[]){1, 1});
+    ot_int(&at, "ceil_mode", 1);
     const struct onnxq_tensor *in[1] = {&x};
     struct onnxq_tensor y[2];
-    ck_assert_int_eq(run_op("MaxPool", 12, &at, 1, in, 1, y, pool1), ONNXQ_OK);
+    ck_assert_int_eq(ot_run_op("MaxPool", 12, &at, 1, in, 1, y, ot_pool1), ONNXQ_OK);
     ck_assert_int_eq(y[0].dims[2], 3);
     ck_assert_float_eq(((float *)y[0].data)[0], 1.0f);
     ck_assert_float_eq(((float *)y[0].data)[2], 5.0f);
     onnxq_tensor_clear(&y[0]);
     /* AveragePool count_include_pad: first window is {pad, 1} */
-    at_int(&at, "count_include_pad", 1);
-    ck_assert_int_eq(run_op("AveragePool", 11, &at, 1, in, 1, y, pool1), ONNXQ_OK);
+    ot_int(&at, "count_include_pad", 1);
+    ck_assert_int_eq(ot_run_op("AveragePool", 11, &at, 1, in, 1, y, ot_pool1), ONNXQ_OK);
     ck_assert_float_eq(((float *)y[0].data)[0], 0.5f);
     onnxq_tensor_clear(&y[0]);
     onnxq_tensor_clear(&x);
 
     /* MaxPool indices, row- and column-major (ONNX's 5x5 example) */
     int64_t d4[4] = {1, 1, 5, 5};
-    struct onnxq_tensor x4 = mk(ONNXQ_DT_FLOAT, 4, d4);
+    struct onnxq_tensor x4 = ot_tensor(ONNXQ_DT_FLOAT, 4, d4, NULL);
     for (int i = 0; i < 25; i++)
         ((float *)x4.data)[i] = (float)(i + 1);
     in[0] = &x4;
     for (int so = 0; so < 2; so++) {
-        struct tattrs ai = {0};
-        at_ints(&ai, "kernel_shape", 2, (int64_t[]){2, 2});
-        at_ints(&ai, "strides", 2, (int64_t[]){2, 2});
-        at_int(&ai, "storage_order", so);
-        ck_assert_int_eq(run_op("MaxPool", 12, &ai, 1, in, 2, y, pool1), ONNXQ_OK);
+        struct ot_attrs ai = {0};
+        ot_ints(&ai, "kernel_shape", 2, (int64_t[]){2, 2});
+        ot_ints(&ai, "strides", 2, (int64_t[]){2, 2});
+        ot_int(&ai, "storage_order", so);
+        ck_assert_int_eq(ot_run_op("MaxPool", 12, &ai, 1, in, 2, y, ot_pool1), ONNXQ_OK);
         const float *v = y[0].data;
         const int64_t *ix = y[1].data;
         ck_assert_float_eq(v[0], 7.0f);
@@ -712,14 +538,14 @@ START_TEST(pool_semantics)
         onnxq_tensor_clear(&y[1]);
     }
     /* uint8 MaxPool runs the reference */
-    struct onnxq_tensor xu = mk(ONNXQ_DT_UINT8, 4, d4);
+    struct onnxq_tensor xu = ot_tensor(ONNXQ_DT_UINT8, 4, d4, NULL);
     for (int i = 0; i < 25; i++)
         ((uint8_t *)xu.data)[i] = (uint8_t)(250 - i);
     in[0] = &xu;
-    struct tattrs au = {0};
-    at_ints(&au, "kernel_shape", 2, (int64_t[]){3, 3});
-    at_ints(&au, "pads", 4, (int64_t[]){1, 1, 1, 1});
-    ck_assert_int_eq(run_op("MaxPool", 12, &au, 1, in, 1, y, pool1), ONNXQ_OK);
+    struct ot_attrs au = {0};
+    ot_ints(&au, "kernel_shape", 2, (int64_t[]){3, 3});
+    ot_ints(&au, "pads", 4, (int64_t[]){1, 1, 1, 1});
+    ck_assert_int_eq(ot_run_op("MaxPool", 12, &au, 1, in, 1, y, ot_pool1), ONNXQ_OK);
     ck_assert_int_eq(y[0].dtype, ONNXQ_DT_UINT8);
     ck_assert_int_eq(((uint8_t *)y[0].data)[0], 250);
     ck_assert_int_eq(((uint8_t *)y[0].data)[24], 250 - 18);
@@ -729,21 +555,21 @@ START_TEST(pool_semantics)
     /* bad input: wrong rank, kernel larger than the input, missing
      * kernel_shape, unknown auto_pad */
     in[0] = &x4;
-    struct tattrs b1 = {0};
-    at_ints(&b1, "kernel_shape", 1, (int64_t[]){2});
-    ck_assert_int_eq(run_op("MaxPool", 12, &b1, 1, in, 1, y, pool1), ONNXQ_E_SHAPE);
-    struct tattrs b2 = {0};
-    at_ints(&b2, "kernel_shape", 2, (int64_t[]){6, 2});
-    ck_assert_int_eq(run_op("AveragePool", 11, &b2, 1, in, 1, y, pool1), ONNXQ_E_SHAPE);
-    ck_assert_int_eq(run_op("MaxPool", 12, NULL, 1, in, 1, y, pool1), ONNXQ_E_INVALID_MODEL);
-    struct tattrs b3 = {0};
-    at_ints(&b3, "kernel_shape", 2, (int64_t[]){2, 2});
-    at_str(&b3, "auto_pad", "SAME");
-    ck_assert_int_eq(run_op("MaxPool", 12, &b3, 1, in, 1, y, pool1), ONNXQ_E_INVALID_MODEL);
-    struct tattrs b4 = {0};
-    at_ints(&b4, "kernel_shape", 2, (int64_t[]){2, 2});
-    at_ints(&b4, "strides", 1, (int64_t[]){2});
-    ck_assert_int_eq(run_op("MaxPool", 12, &b4, 1, in, 1, y, pool1), ONNXQ_E_INVALID_MODEL);
+    struct ot_attrs b1 = {0};
+    ot_ints(&b1, "kernel_shape", 1, (int64_t[]){2});
+    ck_assert_int_eq(ot_run_op("MaxPool", 12, &b1, 1, in, 1, y, ot_pool1), ONNXQ_E_SHAPE);
+    struct ot_attrs b2 = {0};
+    ot_ints(&b2, "kernel_shape", 2, (int64_t[]){6, 2});
+    ck_assert_int_eq(ot_run_op("AveragePool", 11, &b2, 1, in, 1, y, ot_pool1), ONNXQ_E_SHAPE);
+    ck_assert_int_eq(ot_run_op("MaxPool", 12, NULL, 1, in, 1, y, ot_pool1), ONNXQ_E_INVALID_MODEL);
+    struct ot_attrs b3 = {0};
+    ot_ints(&b3, "kernel_shape", 2, (int64_t[]){2, 2});
+    ot_str(&b3, "auto_pad", "SAME");
+    ck_assert_int_eq(ot_run_op("MaxPool", 12, &b3, 1, in, 1, y, ot_pool1), ONNXQ_E_INVALID_MODEL);
+    struct ot_attrs b4 = {0};
+    ot_ints(&b4, "kernel_shape", 2, (int64_t[]){2, 2});
+    ot_ints(&b4, "strides", 1, (int64_t[]){2});
+    ck_assert_int_eq(ot_run_op("MaxPool", 12, &b4, 1, in, 1, y, ot_pool1), ONNXQ_E_INVALID_MODEL);
     onnxq_tensor_clear(&x4);
 }
 END_TEST
@@ -758,18 +584,17 @@ START_TEST(norm_fast_vs_ref)
     struct onnxq_tensor sc = rand_f32(&seed, 1, c, 0.5, 2), bi = rand_f32(&seed, 1, c, -1, 1);
     struct onnxq_tensor mean = rand_f32(&seed, 1, c, -1, 1), var = rand_f32(&seed, 1, c, 0.1, 2);
     const struct onnxq_tensor *in[5] = {&x, &sc, &bi, &mean, &var};
-    struct tattrs eps = {0};
-    at_float(&eps, "epsilon", 1e-3f);
+    struct ot_attrs eps = {0};
+    ot_float(&eps, "epsilon", 1e-3f);
     fast_vs_ref("BatchNormalization-9", "BatchNormalization", 9, &eps, 5, in, 1);
     fast_vs_ref("BatchNormalization-15", "BatchNormalization", 15, &eps, 5, in, 1);
     fast_vs_ref("InstanceNormalization", "InstanceNormalization", 6, &eps, 3, in, 1);
     /* parameters folded at init (constant inputs) give the same bits */
     {
         struct onnxq_tensor a, b;
-        ck_assert_int_eq(run_op("BatchNormalization", 9, &eps, 5, in, 1, &a, pool1), ONNXQ_OK);
-        pass_consts = true;
-        ck_assert_int_eq(run_op("BatchNormalization", 9, &eps, 5, in, 1, &b, pool1), ONNXQ_OK);
-        pass_consts = false;
+        ck_assert_int_eq(ot_run_op("BatchNormalization", 9, &eps, 5, in, 1, &a, ot_pool1), ONNXQ_OK);
+        ck_assert_int_eq(ot_run_op_how("BatchNormalization", 9, &eps, 5, in, 1, &b, &(struct ot_run){.consts = true}),
+                         ONNXQ_OK);
         check_equal_bytes("BatchNormalization folded at init", &a, &b);
         onnxq_tensor_clear(&a);
         onnxq_tensor_clear(&b);
@@ -779,20 +604,20 @@ START_TEST(norm_fast_vs_ref)
     struct onnxq_tensor sc2 = rand_f32(&seed, 3, pc, 0.5, 2), bi2 = rand_f32(&seed, 3, pc, -1, 1);
     struct onnxq_tensor m2 = rand_f32(&seed, 3, pc, -1, 1), v2 = rand_f32(&seed, 3, pc, 0.1, 2);
     const struct onnxq_tensor *in2[5] = {&x, &sc2, &bi2, &m2, &v2};
-    struct tattrs sp = {0};
-    at_int(&sp, "spatial", 0);
+    struct ot_attrs sp = {0};
+    ot_int(&sp, "spatial", 0);
     fast_vs_ref("BatchNormalization-7 spatial=0", "BatchNormalization", 7, &sp, 5, in2, 1);
     /* ... which opset 9 rejects */
     struct onnxq_tensor y[3];
-    ck_assert_int_eq(run_op("BatchNormalization", 9, NULL, 5, in2, 1, y, pool1), ONNXQ_E_SHAPE);
+    ck_assert_int_eq(ot_run_op("BatchNormalization", 9, NULL, 5, in2, 1, y, ot_pool1), ONNXQ_E_SHAPE);
 
     /* LayerNormalization at every axis, with and without bias, with the
      * Mean and InvStdDev outputs */
     for (int axis = -4; axis < 4; axis++) {
         int a = axis < 0 ? axis + 4 : axis;
         struct onnxq_tensor s = rand_f32(&seed, 4 - a, d + a, 0.5, 2), b = rand_f32(&seed, 4 - a, d + a, -1, 1);
-        struct tattrs at = {0};
-        at_int(&at, "axis", axis);
+        struct ot_attrs at = {0};
+        ot_int(&at, "axis", axis);
         char what[100];
         snprintf(what, sizeof(what), "LayerNormalization axis %d", axis);
         const struct onnxq_tensor *li[3] = {&x, &s, &b};
@@ -804,21 +629,21 @@ START_TEST(norm_fast_vs_ref)
     /* broadcast scale [1] and bias [9] over axis 2 ([7,9]) */
     int64_t one = 1, nine = 9;
     struct onnxq_tensor s1 = rand_f32(&seed, 1, &one, 0.5, 2), b9 = rand_f32(&seed, 1, &nine, -1, 1);
-    struct tattrs a2 = {0};
-    at_int(&a2, "axis", 2);
+    struct ot_attrs a2 = {0};
+    ot_int(&a2, "axis", 2);
     const struct onnxq_tensor *lb[3] = {&x, &s1, &b9};
     fast_vs_ref("LayerNormalization broadcast", "LayerNormalization", 17, &a2, 3, lb, 3);
     /* a scale that does not broadcast */
     const struct onnxq_tensor *lbad[3] = {&x, &sc, NULL};
-    ck_assert_int_eq(run_op("LayerNormalization", 17, &a2, 3, lbad, 1, y, pool1), ONNXQ_E_SHAPE);
+    ck_assert_int_eq(ot_run_op("LayerNormalization", 17, &a2, 3, lbad, 1, y, ot_pool1), ONNXQ_E_SHAPE);
     onnxq_tensor_clear(&s1);
     onnxq_tensor_clear(&b9);
 
     /* BatchNormalization training mode (opset 15) against the definition */
-    struct tattrs tr = {0};
-    at_int(&tr, "training_mode", 1);
-    at_float(&tr, "momentum", 0.8f);
-    ck_assert_int_eq(run_op("BatchNormalization", 15, &tr, 5, in, 3, y, pool1), ONNXQ_OK);
+    struct ot_attrs tr = {0};
+    ot_int(&tr, "training_mode", 1);
+    ot_float(&tr, "momentum", 0.8f);
+    ck_assert_int_eq(ot_run_op("BatchNormalization", 15, &tr, 5, in, 3, y, ot_pool1), ONNXQ_OK);
     for (int ch = 0; ch < 5; ch++) {
         double s = 0, q = 0;
         for (int n = 0; n < 2; n++)
@@ -840,15 +665,15 @@ START_TEST(norm_fast_vs_ref)
     for (int k = 0; k < 3; k++)
         onnxq_tensor_clear(&y[k]);
     /* training outputs before opset 14 are not supported */
-    ck_assert_int_eq(run_op("BatchNormalization", 9, NULL, 5, in, 3, y, pool1), ONNXQ_E_UNSUPPORTED);
+    ck_assert_int_eq(ot_run_op("BatchNormalization", 9, NULL, 5, in, 3, y, ot_pool1), ONNXQ_E_UNSUPPORTED);
 
     /* LRN and MVN run one plain kernel: check a value by hand */
-    struct tattrs lrn = {0};
-    at_int(&lrn, "size", 3);
-    at_float(&lrn, "alpha", 0.5f);
-    at_float(&lrn, "beta", 0.75f);
-    at_float(&lrn, "bias", 2.0f);
-    ck_assert_int_eq(run_op("LRN", 13, &lrn, 1, in, 1, y, pool1), ONNXQ_OK);
+    struct ot_attrs lrn = {0};
+    ot_int(&lrn, "size", 3);
+    ot_float(&lrn, "alpha", 0.5f);
+    ot_float(&lrn, "beta", 0.75f);
+    ot_float(&lrn, "bias", 2.0f);
+    ck_assert_int_eq(ot_run_op("LRN", 13, &lrn, 1, in, 1, y, ot_pool1), ONNXQ_OK);
     {
         const float *xv = x.data;
         size_t k = 1 * 63 + 10; /* n 0, c 1, pixel 10: channels 0..2 */
@@ -858,7 +683,7 @@ START_TEST(norm_fast_vs_ref)
         ck_assert_double_eq_tol(((float *)y[0].data)[k], xv[k] / pow(2.0 + 0.5 / 3 * sq, 0.75), 1e-5);
     }
     onnxq_tensor_clear(&y[0]);
-    ck_assert_int_eq(run_op("MeanVarianceNormalization", 13, NULL, 1, in, 1, y, pool1), ONNXQ_OK);
+    ck_assert_int_eq(ot_run_op("MeanVarianceNormalization", 13, NULL, 1, in, 1, y, ot_pool1), ONNXQ_OK);
     {
         double s = 0, q = 0;
         for (int n = 0; n < 2; n++)
@@ -875,9 +700,9 @@ START_TEST(norm_fast_vs_ref)
 
     /* wrong parameter sizes */
     const struct onnxq_tensor *bad[5] = {&x, &sc, &bi, &mean, &sc2};
-    ck_assert_int_eq(run_op("BatchNormalization", 15, NULL, 5, bad, 1, y, pool1), ONNXQ_E_SHAPE);
+    ck_assert_int_eq(ot_run_op("BatchNormalization", 15, NULL, 5, bad, 1, y, ot_pool1), ONNXQ_E_SHAPE);
     const struct onnxq_tensor *bad2[3] = {&x, &sc2, &bi};
-    ck_assert_int_eq(run_op("InstanceNormalization", 6, NULL, 3, bad2, 1, y, pool1), ONNXQ_E_SHAPE);
+    ck_assert_int_eq(ot_run_op("InstanceNormalization", 6, NULL, 3, bad2, 1, y, ot_pool1), ONNXQ_E_SHAPE);
 
     onnxq_tensor_clear(&sc2);
     onnxq_tensor_clear(&bi2);
@@ -900,33 +725,33 @@ START_TEST(real_shapes)
     struct onnxq_tensor x = rand_f32(&seed, 4, gap, -1, 1);
     const struct onnxq_tensor *in[1] = {&x};
     fast_vs_ref("GlobalAveragePool [1,24,160,160]", "GlobalAveragePool", 1, NULL, 1, in, 1);
-    struct tattrs mp = {0};
-    at_ints(&mp, "kernel_shape", 2, (int64_t[]){2, 2});
-    at_ints(&mp, "strides", 2, (int64_t[]){2, 2});
+    struct ot_attrs mp = {0};
+    ot_ints(&mp, "kernel_shape", 2, (int64_t[]){2, 2});
+    ot_ints(&mp, "strides", 2, (int64_t[]){2, 2});
     fast_vs_ref("MaxPool 2x2 [1,24,160,160]", "MaxPool", 9, &mp, 1, in, 1);
     onnxq_tensor_clear(&x);
 
     int64_t ap[4] = {1, 480, 3, 80};
     x = rand_f32(&seed, 4, ap, -1, 1);
-    struct tattrs at = {0};
-    at_ints(&at, "kernel_shape", 2, (int64_t[]){3, 2});
-    at_ints(&at, "strides", 2, (int64_t[]){3, 2});
-    at_ints(&at, "pads", 4, (int64_t[]){0, 0, 0, 0});
-    at_int(&at, "count_include_pad", 0);
+    struct ot_attrs at = {0};
+    ot_ints(&at, "kernel_shape", 2, (int64_t[]){3, 2});
+    ot_ints(&at, "strides", 2, (int64_t[]){3, 2});
+    ot_ints(&at, "pads", 4, (int64_t[]){0, 0, 0, 0});
+    ot_int(&at, "count_include_pad", 0);
     fast_vs_ref("AveragePool [1,480,3,80]", "AveragePool", 9, &at, 1, in, 1);
     onnxq_tensor_clear(&x);
 
     int64_t rm[3] = {1, 40, 120};
     x = rand_f32(&seed, 3, rm, -1, 1);
-    struct tattrs ra = {0};
-    at_ints(&ra, "axes", 1, (int64_t[]){-1});
+    struct ot_attrs ra = {0};
+    ot_ints(&ra, "axes", 1, (int64_t[]){-1});
     fast_vs_ref("ReduceMean [1,40,120] axes -1", "ReduceMean", 9, &ra, 1, in, 1);
     onnxq_tensor_clear(&x);
 
     int64_t sm[3] = {1, 40, 6625};
     x = rand_f32(&seed, 3, sm, -20, 20);
-    struct tattrs sa = {0};
-    at_int(&sa, "axis", 2);
+    struct ot_attrs sa = {0};
+    ot_int(&sa, "axis", 2);
     fast_vs_ref("Softmax-9 [1,40,6625] axis 2", "Softmax", 9, &sa, 1, in, 1);
     onnxq_tensor_clear(&x);
 }
@@ -936,7 +761,7 @@ static Suite *nn_suite(void)
 {
     Suite *s = suite_create("nn");
     TCase *tc = tcase_create("nn");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, ot_setup_pools, ot_teardown_pools);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, reduce_fast_vs_ref);
     tcase_add_test(tc, reduce_semantics);

@@ -22,50 +22,13 @@
 #include "ir/graph_util.h"
 #include "ops/quant.h"
 #include "ops/rnn.h"
-#include "testutil.h"
+#include "optest.h"
 
 /* |blas - reference| <= RNN_ATOL + RNN_RTOL * |reference| (GEMM reorders sums) */
 #define RNN_ATOL 1e-5
 #define RNN_RTOL 1e-4
 /* the fast Q/DQ paths must equal the reference exactly */
 #define QDQ_TOL 0
-
-static struct onnxq_context *ctx;
-
-static void setup(void)
-{
-    struct onnxq_error err;
-    ck_assert_int_eq(onnxq_context_new(&ctx, &err), ONNXQ_OK);
-}
-
-static void teardown(void)
-{
-    onnxq_context_free(ctx);
-    ctx = NULL;
-}
-
-static uint64_t rng_next(uint64_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
-
-/* uniform in [-a, a) */
-static float frand(uint64_t *s, float a)
-{
-    return a * (2.0f * (float)(rng_next(s) >> 40) / (float)(1 << 24) - 1.0f);
-}
-
-static float *rand_buf(uint64_t *s, size_t n, float a)
-{
-    float *p = malloc((n ? n : 1) * sizeof(float));
-    ck_assert_ptr_nonnull(p);
-    for (size_t i = 0; i < n; i++)
-        p[i] = frand(s, a);
-    return p;
-}
 
 /* ------------------------------------------------------------ rnn kernel */
 
@@ -88,7 +51,7 @@ START_TEST(rnn_blas_matches_reference)
             memset(&cfg, 0, sizeof(cfg));
             cfg.kind = (enum onnxq_rnn_kind)kind;
             cfg.direction = (enum onnxq_rnn_direction)(c % 3);
-            cfg.hidden = 1 + (int64_t)(rng_next(&seed) % 17);
+            cfg.hidden = 1 + (int64_t)(tu_rng_next(&seed) % 17);
             int D = cfg.direction == ONNXQ_RNN_BIDIRECTIONAL ? 2 : 1;
             int NA = onnxq_rnn_acts(cfg.kind), G = onnxq_rnn_gates(cfg.kind);
             for (int i = 0; i < D * NA; i++) {
@@ -110,20 +73,20 @@ START_TEST(rnn_blas_matches_reference)
             cfg.clip = 0.7f;
             cfg.input_forget = c % 4 == 2;
             cfg.linear_before_reset = c % 2 == 1;
-            int64_t T = 1 + (int64_t)(rng_next(&seed) % 6), N = 1 + (int64_t)(rng_next(&seed) % 4);
-            int64_t NI = 1 + (int64_t)(rng_next(&seed) % 9), H = cfg.hidden, GH = G * H;
-            float *x = rand_buf(&seed, (size_t)(T * N * NI), 1.0f);
-            float *w = rand_buf(&seed, (size_t)(D * GH * NI), 0.6f);
-            float *r = rand_buf(&seed, (size_t)(D * GH * H), 0.6f);
-            float *b = c % 3 ? rand_buf(&seed, (size_t)(D * 2 * GH), 0.5f) : NULL;
-            float *p = c % 2 ? rand_buf(&seed, (size_t)(D * 3 * H), 0.5f) : NULL;
-            float *h0 = c % 4 ? rand_buf(&seed, (size_t)(D * N * H), 0.5f) : NULL;
-            float *c0 = c % 5 ? rand_buf(&seed, (size_t)(D * N * H), 0.5f) : NULL;
+            int64_t T = 1 + (int64_t)(tu_rng_next(&seed) % 6), N = 1 + (int64_t)(tu_rng_next(&seed) % 4);
+            int64_t NI = 1 + (int64_t)(tu_rng_next(&seed) % 9), H = cfg.hidden, GH = G * H;
+            float *x = tu_rand_buf(&seed, (size_t)(T * N * NI), 1.0f);
+            float *w = tu_rand_buf(&seed, (size_t)(D * GH * NI), 0.6f);
+            float *r = tu_rand_buf(&seed, (size_t)(D * GH * H), 0.6f);
+            float *b = c % 3 ? tu_rand_buf(&seed, (size_t)(D * 2 * GH), 0.5f) : NULL;
+            float *p = c % 2 ? tu_rand_buf(&seed, (size_t)(D * 3 * H), 0.5f) : NULL;
+            float *h0 = c % 4 ? tu_rand_buf(&seed, (size_t)(D * N * H), 0.5f) : NULL;
+            float *c0 = c % 5 ? tu_rand_buf(&seed, (size_t)(D * N * H), 0.5f) : NULL;
             int32_t *lens = NULL;
             if (c % 3 == 2) {
                 lens = malloc((size_t)N * sizeof(int32_t));
                 for (int64_t i = 0; i < N; i++)
-                    lens[i] = (int32_t)(rng_next(&seed) % (uint64_t)(T + 1));
+                    lens[i] = (int32_t)(tu_rng_next(&seed) % (uint64_t)(T + 1));
             }
             size_t ny = (size_t)(T * D * N * H), nh = (size_t)(D * N * H);
             float *y[2], *yh[2], *yc[2];
@@ -181,45 +144,6 @@ END_TEST
 
 /* ------------------------------------------------------- in-memory graphs */
 
-static void vi_set(struct onnxq_value_info *v, const char *name, int dtype, int ndim, const int64_t *dims)
-{
-    memset(v, 0, sizeof(*v));
-    v->name = onnxq_strdup(name);
-    v->type.kind = ONNXQ_TYPE_TENSOR;
-    v->type.has_elem_type = true;
-    v->type.elem_type = dtype;
-    if (ndim >= 0) {
-        v->type.has_shape = true;
-        v->type.ndim = ndim;
-        v->type.dims = calloc((size_t)(ndim ? ndim : 1), sizeof(struct onnxq_dim));
-        for (int i = 0; i < ndim; i++) {
-            v->type.dims[i].kind = ONNXQ_DIM_VALUE;
-            v->type.dims[i].value = dims[i];
-        }
-    }
-}
-
-static void g_input(struct onnxq_graph *g, const char *name, int dtype)
-{
-    g->inputs = realloc(g->inputs, (g->n_inputs + 1) * sizeof(*g->inputs));
-    vi_set(&g->inputs[g->n_inputs++], name, dtype, -1, NULL);
-}
-
-static void g_output(struct onnxq_graph *g, const char *name, int dtype, int ndim, const int64_t *dims)
-{
-    g->outputs = realloc(g->outputs, (g->n_outputs + 1) * sizeof(*g->outputs));
-    vi_set(&g->outputs[g->n_outputs++], name, dtype, ndim, dims);
-}
-
-static struct onnxq_node *g_node(struct onnxq_graph *g, const char *op, size_t n_in, const char *const *in,
-                                 size_t n_out, const char *const *out)
-{
-    struct onnxq_node *n = onnxq_node_new(op, NULL, n_in, in, n_out, out);
-    ck_assert_ptr_nonnull(n);
-    ck_assert(onnxq_graph_insert_node(g, g->n_nodes, n));
-    return n;
-}
-
 static void node_graph(struct onnxq_node *n, const char *name, struct onnxq_graph *sub)
 {
     n->attrs = realloc(n->attrs, (n->n_attrs + 1) * sizeof(*n->attrs));
@@ -229,31 +153,6 @@ static void node_graph(struct onnxq_node *n, const char *name, struct onnxq_grap
     a->has_type = true;
     a->type = ONNXQ_ATTR_GRAPH;
     a->g = sub;
-}
-
-static struct onnxq_model *mk_model(struct onnxq_graph *g, int64_t opset)
-{
-    struct onnxq_model *m = calloc(1, sizeof(*m));
-    m->ctx = ctx;
-    m->n_opsets = 1;
-    m->opsets = calloc(1, sizeof(*m->opsets));
-    m->opsets[0].has_version = true;
-    m->opsets[0].version = opset;
-    m->graph = g;
-    struct onnxq_error err;
-    if (onnxq_model_validate(m, &err) != ONNXQ_OK)
-        ck_abort_msg("test model is invalid: %s", err.message);
-    return m;
-}
-
-static struct onnxq_tensor tensor_f32(int ndim, const int64_t *dims, const float *v)
-{
-    struct onnxq_tensor t;
-    struct onnxq_error err;
-    ck_assert_int_eq(onnxq_tensor_alloc(&t, ONNXQ_DT_FLOAT, ndim, dims, &err), ONNXQ_OK);
-    if (t.nbytes)
-        memcpy(t.data, v, t.nbytes);
-    return t;
 }
 
 static struct onnxq_tensor tensor_scalar(enum onnxq_dtype dt, int64_t v)
@@ -291,40 +190,40 @@ static void run_or_die(struct onnxq_exec *e, const struct onnxq_tensor *const *i
 START_TEST(if_nested_outer_scope)
 {
     struct onnxq_graph *g = onnxq_graph_new();
-    g_input(g, "a", ONNXQ_DT_FLOAT);
-    g_input(g, "b", ONNXQ_DT_FLOAT);
-    g_input(g, "c", ONNXQ_DT_BOOL);
+    ot_graph_input(g, "a", ONNXQ_DT_FLOAT);
+    ot_graph_input(g, "b", ONNXQ_DT_FLOAT);
+    ot_graph_input(g, "c", ONNXQ_DT_BOOL);
     int64_t d2[1] = {2};
-    g_output(g, "y", ONNXQ_DT_FLOAT, 1, d2);
-    g_output(g, "z", ONNXQ_DT_FLOAT, 1, d2);
+    ot_graph_output(g, "y", ONNXQ_DT_FLOAT, 1, d2);
+    ot_graph_output(g, "z", ONNXQ_DT_FLOAT, 1, d2);
 
     struct onnxq_graph *inner_then = onnxq_graph_new(), *inner_else = onnxq_graph_new();
-    g_node(inner_then, "Add", 2, (const char *[]){"t1", "a"}, 1, (const char *[]){"it"});
-    g_output(inner_then, "it", ONNXQ_DT_FLOAT, -1, NULL);
-    g_node(inner_else, "Relu", 1, (const char *[]){"t1"}, 1, (const char *[]){"ie"});
-    g_output(inner_else, "ie", ONNXQ_DT_FLOAT, -1, NULL);
+    ot_graph_node(inner_then, "Add", 2, (const char *[]){"t1", "a"}, 1, (const char *[]){"it"});
+    ot_graph_output(inner_then, "it", ONNXQ_DT_FLOAT, -1, NULL);
+    ot_graph_node(inner_else, "Relu", 1, (const char *[]){"t1"}, 1, (const char *[]){"ie"});
+    ot_graph_output(inner_else, "ie", ONNXQ_DT_FLOAT, -1, NULL);
 
     struct onnxq_graph *then_g = onnxq_graph_new(), *else_g = onnxq_graph_new();
-    g_node(then_g, "Add", 2, (const char *[]){"a", "b"}, 1, (const char *[]){"t1"});
-    struct onnxq_node *inner = g_node(then_g, "If", 1, (const char *[]){"c"}, 1, (const char *[]){"t2"});
+    ot_graph_node(then_g, "Add", 2, (const char *[]){"a", "b"}, 1, (const char *[]){"t1"});
+    struct onnxq_node *inner = ot_graph_node(then_g, "If", 1, (const char *[]){"c"}, 1, (const char *[]){"t2"});
     node_graph(inner, "then_branch", inner_then);
     node_graph(inner, "else_branch", inner_else);
-    g_output(then_g, "t2", ONNXQ_DT_FLOAT, -1, NULL);
-    g_node(else_g, "Relu", 1, (const char *[]){"a"}, 1, (const char *[]){"e1"});
-    g_output(else_g, "e1", ONNXQ_DT_FLOAT, -1, NULL);
+    ot_graph_output(then_g, "t2", ONNXQ_DT_FLOAT, -1, NULL);
+    ot_graph_node(else_g, "Relu", 1, (const char *[]){"a"}, 1, (const char *[]){"e1"});
+    ot_graph_output(else_g, "e1", ONNXQ_DT_FLOAT, -1, NULL);
 
-    struct onnxq_node *n = g_node(g, "If", 1, (const char *[]){"c"}, 1, (const char *[]){"y"});
+    struct onnxq_node *n = ot_graph_node(g, "If", 1, (const char *[]){"c"}, 1, (const char *[]){"y"});
     node_graph(n, "then_branch", then_g);
     node_graph(n, "else_branch", else_g);
-    g_node(g, "Add", 2, (const char *[]){"y", "b"}, 1, (const char *[]){"z"});
-    struct onnxq_model *m = mk_model(g, 13);
+    ot_graph_node(g, "Add", 2, (const char *[]){"y", "b"}, 1, (const char *[]){"z"});
+    struct onnxq_model *m = ot_model(tu_ctx, g, 13);
 
     struct onnxq_exec *e;
     struct onnxq_error err;
-    if (onnxq_exec_new(ctx, m, &e, &err))
+    if (onnxq_exec_new(tu_ctx, m, &e, &err))
         ck_abort_msg("prepare: %s", err.message);
     float av[2] = {-1.0f, 2.0f}, bv[2] = {0.5f, 0.25f};
-    struct onnxq_tensor a = tensor_f32(1, d2, av), b = tensor_f32(1, d2, bv);
+    struct onnxq_tensor a = ot_f32(1, d2, av), b = ot_f32(1, d2, bv);
     for (int rep = 0; rep < 2; rep++) {
         for (int cv = 0; cv < 2; cv++) {
             struct onnxq_tensor c = tensor_scalar(ONNXQ_DT_BOOL, cv);
@@ -357,31 +256,31 @@ START_TEST(if_passthrough_outputs)
 {
     int64_t d2[1] = {2};
     struct onnxq_graph *g = onnxq_graph_new();
-    g_input(g, "a", ONNXQ_DT_FLOAT);
-    g_input(g, "c", ONNXQ_DT_BOOL);
-    g_output(g, "y", ONNXQ_DT_FLOAT, -1, NULL);
-    g_output(g, "z", ONNXQ_DT_FLOAT, -1, NULL);
+    ot_graph_input(g, "a", ONNXQ_DT_FLOAT);
+    ot_graph_input(g, "c", ONNXQ_DT_BOOL);
+    ot_graph_output(g, "y", ONNXQ_DT_FLOAT, -1, NULL);
+    ot_graph_output(g, "z", ONNXQ_DT_FLOAT, -1, NULL);
     struct onnxq_graph *bt = onnxq_graph_new(), *be = onnxq_graph_new();
-    g_output(bt, "a", ONNXQ_DT_FLOAT, -1, NULL);
-    g_node(bt, "Relu", 1, (const char *[]){"a"}, 1, (const char *[]){"ra"});
-    g_output(bt, "ra", ONNXQ_DT_FLOAT, -1, NULL);
+    ot_graph_output(bt, "a", ONNXQ_DT_FLOAT, -1, NULL);
+    ot_graph_node(bt, "Relu", 1, (const char *[]){"a"}, 1, (const char *[]){"ra"});
+    ot_graph_output(bt, "ra", ONNXQ_DT_FLOAT, -1, NULL);
     struct onnxq_constant *k = calloc(1, sizeof(*k));
     float kv[2] = {3.0f, -4.0f};
     k->name = onnxq_strdup("k");
-    k->value = tensor_f32(1, d2, kv);
+    k->value = ot_f32(1, d2, kv);
     ck_assert(onnxq_graph_add_init(be, k));
-    g_output(be, "k", ONNXQ_DT_FLOAT, -1, NULL);
-    g_output(be, "k", ONNXQ_DT_FLOAT, -1, NULL);
-    struct onnxq_node *n = g_node(g, "If", 1, (const char *[]){"c"}, 2, (const char *[]){"y", "z"});
+    ot_graph_output(be, "k", ONNXQ_DT_FLOAT, -1, NULL);
+    ot_graph_output(be, "k", ONNXQ_DT_FLOAT, -1, NULL);
+    struct onnxq_node *n = ot_graph_node(g, "If", 1, (const char *[]){"c"}, 2, (const char *[]){"y", "z"});
     node_graph(n, "then_branch", bt);
     node_graph(n, "else_branch", be);
-    struct onnxq_model *m = mk_model(g, 13);
+    struct onnxq_model *m = ot_model(tu_ctx, g, 13);
     struct onnxq_exec *e;
     struct onnxq_error err;
-    if (onnxq_exec_new(ctx, m, &e, &err))
+    if (onnxq_exec_new(tu_ctx, m, &e, &err))
         ck_abort_msg("prepare: %s", err.message);
     float av[2] = {-1.0f, 2.0f}, rv[2] = {0.0f, 2.0f};
-    struct onnxq_tensor a = tensor_f32(1, d2, av);
+    struct onnxq_tensor a = ot_f32(1, d2, av);
     for (int cv = 0; cv < 2; cv++) {
         struct onnxq_tensor c = tensor_scalar(ONNXQ_DT_BOOL, cv);
         const struct onnxq_tensor *in[2] = {&a, &c};
@@ -407,36 +306,37 @@ END_TEST
 static struct onnxq_model *loop_model(bool with_m, bool with_cond)
 {
     struct onnxq_graph *g = onnxq_graph_new();
-    g_input(g, "M", ONNXQ_DT_INT64);
-    g_input(g, "cond", ONNXQ_DT_BOOL);
-    g_input(g, "x0", ONNXQ_DT_FLOAT);
-    g_input(g, "k", ONNXQ_DT_FLOAT);
-    g_output(g, "xf", ONNXQ_DT_FLOAT, -1, NULL);
-    g_output(g, "scan", ONNXQ_DT_FLOAT, -1, NULL);
+    ot_graph_input(g, "M", ONNXQ_DT_INT64);
+    ot_graph_input(g, "cond", ONNXQ_DT_BOOL);
+    ot_graph_input(g, "x0", ONNXQ_DT_FLOAT);
+    ot_graph_input(g, "k", ONNXQ_DT_FLOAT);
+    ot_graph_output(g, "xf", ONNXQ_DT_FLOAT, -1, NULL);
+    ot_graph_output(g, "scan", ONNXQ_DT_FLOAT, -1, NULL);
 
     struct onnxq_graph *body = onnxq_graph_new();
-    g_input(body, "iter", ONNXQ_DT_INT64);
-    g_input(body, "cin", ONNXQ_DT_BOOL);
-    g_input(body, "xin", ONNXQ_DT_FLOAT);
-    g_node(body, "Add", 2, (const char *[]){"xin", "k"}, 1, (const char *[]){"xo"});
-    g_node(body, "Relu", 1, (const char *[]){"xo"}, 1, (const char *[]){"so"});
+    ot_graph_input(body, "iter", ONNXQ_DT_INT64);
+    ot_graph_input(body, "cin", ONNXQ_DT_BOOL);
+    ot_graph_input(body, "xin", ONNXQ_DT_FLOAT);
+    ot_graph_node(body, "Add", 2, (const char *[]){"xin", "k"}, 1, (const char *[]){"xo"});
+    ot_graph_node(body, "Relu", 1, (const char *[]){"xo"}, 1, (const char *[]){"so"});
     struct onnxq_graph *bt = onnxq_graph_new(), *be = onnxq_graph_new();
-    g_node(bt, "Add", 2, (const char *[]){"xo", "k"}, 1, (const char *[]){"bt_out"});
-    g_output(bt, "bt_out", ONNXQ_DT_FLOAT, -1, NULL);
-    g_node(be, "Relu", 1, (const char *[]){"so"}, 1, (const char *[]){"be_out"});
-    g_output(be, "be_out", ONNXQ_DT_FLOAT, -1, NULL);
-    struct onnxq_node *inner = g_node(body, "If", 1, (const char *[]){"cin"}, 1, (const char *[]){"xi"});
+    ot_graph_node(bt, "Add", 2, (const char *[]){"xo", "k"}, 1, (const char *[]){"bt_out"});
+    ot_graph_output(bt, "bt_out", ONNXQ_DT_FLOAT, -1, NULL);
+    ot_graph_node(be, "Relu", 1, (const char *[]){"so"}, 1, (const char *[]){"be_out"});
+    ot_graph_output(be, "be_out", ONNXQ_DT_FLOAT, -1, NULL);
+    struct onnxq_node *inner = ot_graph_node(body, "If", 1, (const char *[]){"cin"}, 1, (const char *[]){"xi"});
     node_graph(inner, "then_branch", bt);
     node_graph(inner, "else_branch", be);
     int64_t d3[1] = {3};
-    g_output(body, "cin", ONNXQ_DT_BOOL, 0, NULL);
-    g_output(body, "xi", ONNXQ_DT_FLOAT, -1, NULL);
-    g_output(body, "so", ONNXQ_DT_FLOAT, 1, d3);
+    ot_graph_output(body, "cin", ONNXQ_DT_BOOL, 0, NULL);
+    ot_graph_output(body, "xi", ONNXQ_DT_FLOAT, -1, NULL);
+    ot_graph_output(body, "so", ONNXQ_DT_FLOAT, 1, d3);
 
-    struct onnxq_node *n = g_node(g, "Loop", 3, (const char *[]){with_m ? "M" : "", with_cond ? "cond" : "", "x0"},
-                                  2, (const char *[]){"xf", "scan"});
+    struct onnxq_node *n =
+        ot_graph_node(g, "Loop", 3, (const char *[]){with_m ? "M" : "", with_cond ? "cond" : "", "x0"}, 2,
+                      (const char *[]){"xf", "scan"});
     node_graph(n, "body", body);
-    return mk_model(g, 13);
+    return ot_model(tu_ctx, g, 13);
 }
 
 static void loop_case(struct onnxq_exec *e, int64_t M, bool cond, bool with_m, bool with_cond)
@@ -444,7 +344,7 @@ static void loop_case(struct onnxq_exec *e, int64_t M, bool cond, bool with_m, b
     int64_t d3[1] = {3};
     float x0v[3] = {1.0f, -2.0f, 0.5f}, kv[3] = {0.25f, 0.5f, -1.0f};
     struct onnxq_tensor mt = tensor_scalar(ONNXQ_DT_INT64, M), ct = tensor_scalar(ONNXQ_DT_BOOL, cond);
-    struct onnxq_tensor x0 = tensor_f32(1, d3, x0v), k = tensor_f32(1, d3, kv);
+    struct onnxq_tensor x0 = ot_f32(1, d3, x0v), k = ot_f32(1, d3, kv);
     const struct onnxq_tensor *in[4] = {&mt, &ct, &x0, &k};
     struct onnxq_tensor out[2];
     memset(out, 0, sizeof(out));
@@ -480,7 +380,7 @@ START_TEST(loop_scan_nested_if)
         struct onnxq_model *m = loop_model(true, with_cond);
         struct onnxq_exec *e;
         struct onnxq_error err;
-        if (onnxq_exec_new(ctx, m, &e, &err))
+        if (onnxq_exec_new(tu_ctx, m, &e, &err))
             ck_abort_msg("prepare: %s", err.message);
         loop_case(e, 4, true, true, with_cond);
         loop_case(e, 0, true, true, with_cond);   /* zero trips: xf = x0, scan [0,3] */
@@ -497,36 +397,37 @@ END_TEST
 START_TEST(lstm_in_if_branch)
 {
     struct onnxq_graph *g = onnxq_graph_new();
-    g_input(g, "X", ONNXQ_DT_FLOAT);
-    g_input(g, "W", ONNXQ_DT_FLOAT);
-    g_input(g, "R", ONNXQ_DT_FLOAT);
-    g_input(g, "c", ONNXQ_DT_BOOL);
-    g_output(g, "Y1", ONNXQ_DT_FLOAT, -1, NULL);
-    g_output(g, "Y2", ONNXQ_DT_FLOAT, -1, NULL);
-    g_output(g, "H2", ONNXQ_DT_FLOAT, -1, NULL);
-    struct onnxq_node *top = g_node(g, "LSTM", 3, (const char *[]){"X", "W", "R"}, 1, (const char *[]){"Y1"});
+    ot_graph_input(g, "X", ONNXQ_DT_FLOAT);
+    ot_graph_input(g, "W", ONNXQ_DT_FLOAT);
+    ot_graph_input(g, "R", ONNXQ_DT_FLOAT);
+    ot_graph_input(g, "c", ONNXQ_DT_BOOL);
+    ot_graph_output(g, "Y1", ONNXQ_DT_FLOAT, -1, NULL);
+    ot_graph_output(g, "Y2", ONNXQ_DT_FLOAT, -1, NULL);
+    ot_graph_output(g, "H2", ONNXQ_DT_FLOAT, -1, NULL);
+    struct onnxq_node *top = ot_graph_node(g, "LSTM", 3, (const char *[]){"X", "W", "R"}, 1, (const char *[]){"Y1"});
     ck_assert(onnxq_node_set_int(top, "hidden_size", 4));
     struct onnxq_graph *bt = onnxq_graph_new(), *be = onnxq_graph_new();
-    struct onnxq_node *l = g_node(bt, "LSTM", 3, (const char *[]){"X", "W", "R"}, 3, (const char *[]){"y", "h", ""});
+    struct onnxq_node *l =
+        ot_graph_node(bt, "LSTM", 3, (const char *[]){"X", "W", "R"}, 3, (const char *[]){"y", "h", ""});
     ck_assert(onnxq_node_set_int(l, "hidden_size", 4));
-    g_output(bt, "y", ONNXQ_DT_FLOAT, -1, NULL);
-    g_output(bt, "h", ONNXQ_DT_FLOAT, -1, NULL);
-    g_node(be, "Relu", 1, (const char *[]){"X"}, 1, (const char *[]){"ey"});
-    g_node(be, "Relu", 1, (const char *[]){"W"}, 1, (const char *[]){"eh"});
-    g_output(be, "ey", ONNXQ_DT_FLOAT, -1, NULL);
-    g_output(be, "eh", ONNXQ_DT_FLOAT, -1, NULL);
-    struct onnxq_node *n = g_node(g, "If", 1, (const char *[]){"c"}, 2, (const char *[]){"Y2", "H2"});
+    ot_graph_output(bt, "y", ONNXQ_DT_FLOAT, -1, NULL);
+    ot_graph_output(bt, "h", ONNXQ_DT_FLOAT, -1, NULL);
+    ot_graph_node(be, "Relu", 1, (const char *[]){"X"}, 1, (const char *[]){"ey"});
+    ot_graph_node(be, "Relu", 1, (const char *[]){"W"}, 1, (const char *[]){"eh"});
+    ot_graph_output(be, "ey", ONNXQ_DT_FLOAT, -1, NULL);
+    ot_graph_output(be, "eh", ONNXQ_DT_FLOAT, -1, NULL);
+    struct onnxq_node *n = ot_graph_node(g, "If", 1, (const char *[]){"c"}, 2, (const char *[]){"Y2", "H2"});
     node_graph(n, "then_branch", bt);
     node_graph(n, "else_branch", be);
-    struct onnxq_model *m = mk_model(g, 14);
+    struct onnxq_model *m = ot_model(tu_ctx, g, 14);
     struct onnxq_exec *e;
     struct onnxq_error err;
-    if (onnxq_exec_new(ctx, m, &e, &err))
+    if (onnxq_exec_new(tu_ctx, m, &e, &err))
         ck_abort_msg("prepare: %s", err.message);
     uint64_t seed = 42;
     int64_t xd[3] = {3, 2, 5}, wd[3] = {1, 16, 5}, rd[3] = {1, 16, 4};
-    float *xv = rand_buf(&seed, 30, 1.0f), *wv = rand_buf(&seed, 80, 0.5f), *rv = rand_buf(&seed, 64, 0.5f);
-    struct onnxq_tensor x = tensor_f32(3, xd, xv), w = tensor_f32(3, wd, wv), r = tensor_f32(3, rd, rv);
+    float *xv = tu_rand_buf(&seed, 30, 1.0f), *wv = tu_rand_buf(&seed, 80, 0.5f), *rv = tu_rand_buf(&seed, 64, 0.5f);
+    struct onnxq_tensor x = ot_f32(3, xd, xv), w = ot_f32(3, wd, wv), r = ot_f32(3, rd, rv);
     struct onnxq_tensor c = tensor_scalar(ONNXQ_DT_BOOL, 1);
     const struct onnxq_tensor *in[4] = {&x, &w, &r, &c};
     struct onnxq_tensor out[3];
@@ -551,38 +452,39 @@ START_TEST(lstm_op_layout1)
     const int64_t T = 4, N = 3, NI = 5, H = 6, D = 2, G = 4;
     struct onnxq_graph *g = onnxq_graph_new();
     const char *ins[8] = {"X", "W", "R", "B", "L", "H0", "C0", "P"};
-    g_input(g, "X", ONNXQ_DT_FLOAT);
-    g_input(g, "W", ONNXQ_DT_FLOAT);
-    g_input(g, "R", ONNXQ_DT_FLOAT);
-    g_input(g, "B", ONNXQ_DT_FLOAT);
-    g_input(g, "L", ONNXQ_DT_INT32);
-    g_input(g, "H0", ONNXQ_DT_FLOAT);
-    g_input(g, "C0", ONNXQ_DT_FLOAT);
-    g_input(g, "P", ONNXQ_DT_FLOAT);
-    g_output(g, "Y", ONNXQ_DT_FLOAT, -1, NULL);
-    g_output(g, "Yh", ONNXQ_DT_FLOAT, -1, NULL);
-    g_output(g, "Yc", ONNXQ_DT_FLOAT, -1, NULL);
-    struct onnxq_node *n = g_node(g, "LSTM", 8, ins, 3, (const char *[]){"Y", "Yh", "Yc"});
+    ot_graph_input(g, "X", ONNXQ_DT_FLOAT);
+    ot_graph_input(g, "W", ONNXQ_DT_FLOAT);
+    ot_graph_input(g, "R", ONNXQ_DT_FLOAT);
+    ot_graph_input(g, "B", ONNXQ_DT_FLOAT);
+    ot_graph_input(g, "L", ONNXQ_DT_INT32);
+    ot_graph_input(g, "H0", ONNXQ_DT_FLOAT);
+    ot_graph_input(g, "C0", ONNXQ_DT_FLOAT);
+    ot_graph_input(g, "P", ONNXQ_DT_FLOAT);
+    ot_graph_output(g, "Y", ONNXQ_DT_FLOAT, -1, NULL);
+    ot_graph_output(g, "Yh", ONNXQ_DT_FLOAT, -1, NULL);
+    ot_graph_output(g, "Yc", ONNXQ_DT_FLOAT, -1, NULL);
+    struct onnxq_node *n = ot_graph_node(g, "LSTM", 8, ins, 3, (const char *[]){"Y", "Yh", "Yc"});
     ck_assert(onnxq_node_set_int(n, "hidden_size", H));
     ck_assert(onnxq_node_set_int(n, "layout", 1));
     ck_assert(onnxq_node_set_string(n, "direction", "bidirectional"));
-    struct onnxq_model *m = mk_model(g, 14);
+    struct onnxq_model *m = ot_model(tu_ctx, g, 14);
     struct onnxq_exec *e;
     struct onnxq_error err;
-    if (onnxq_exec_new(ctx, m, &e, &err))
+    if (onnxq_exec_new(tu_ctx, m, &e, &err))
         ck_abort_msg("prepare: %s", err.message);
 
     uint64_t seed = 7;
-    float *x1 = rand_buf(&seed, (size_t)(N * T * NI), 1.0f);
-    float *w = rand_buf(&seed, (size_t)(D * G * H * NI), 0.5f), *r = rand_buf(&seed, (size_t)(D * G * H * H), 0.5f);
-    float *b = rand_buf(&seed, (size_t)(D * 2 * G * H), 0.5f), *p = rand_buf(&seed, (size_t)(D * 3 * H), 0.5f);
-    float *h01 = rand_buf(&seed, (size_t)(N * D * H), 0.5f), *c01 = rand_buf(&seed, (size_t)(N * D * H), 0.5f);
+    float *x1 = tu_rand_buf(&seed, (size_t)(N * T * NI), 1.0f);
+    float *w = tu_rand_buf(&seed, (size_t)(D * G * H * NI), 0.5f),
+          *r = tu_rand_buf(&seed, (size_t)(D * G * H * H), 0.5f);
+    float *b = tu_rand_buf(&seed, (size_t)(D * 2 * G * H), 0.5f), *p = tu_rand_buf(&seed, (size_t)(D * 3 * H), 0.5f);
+    float *h01 = tu_rand_buf(&seed, (size_t)(N * D * H), 0.5f), *c01 = tu_rand_buf(&seed, (size_t)(N * D * H), 0.5f);
     int32_t lens[3] = {4, 2, 3};
     int64_t xd[3] = {N, T, NI}, wd[3] = {D, G * H, NI}, rd[3] = {D, G * H, H}, bd[2] = {D, 2 * G * H};
     int64_t ld[1] = {N}, hd[3] = {N, D, H}, pd[2] = {D, 3 * H};
-    struct onnxq_tensor tx = tensor_f32(3, xd, x1), tw = tensor_f32(3, wd, w), tr = tensor_f32(3, rd, r);
-    struct onnxq_tensor tb = tensor_f32(2, bd, b), th = tensor_f32(3, hd, h01), tc = tensor_f32(3, hd, c01);
-    struct onnxq_tensor tp = tensor_f32(2, pd, p), tl;
+    struct onnxq_tensor tx = ot_f32(3, xd, x1), tw = ot_f32(3, wd, w), tr = ot_f32(3, rd, r);
+    struct onnxq_tensor tb = ot_f32(2, bd, b), th = ot_f32(3, hd, h01), tc = ot_f32(3, hd, c01);
+    struct onnxq_tensor tp = ot_f32(2, pd, p), tl;
     ck_assert_int_eq(onnxq_tensor_alloc(&tl, ONNXQ_DT_INT32, 1, ld, &err), ONNXQ_OK);
     memcpy(tl.data, lens, sizeof(lens));
     const struct onnxq_tensor *in[8] = {&tx, &tw, &tr, &tb, &tl, &th, &tc, &tp};
@@ -658,10 +560,10 @@ START_TEST(quantize_fast_matches_reference)
     size_t n = (size_t)onnxq_tensor_numel(&x);
     for (size_t i = 0; i < n; i++) {
         switch (i % 11) {
-        case 0: px[i] = (float)((int)(rng_next(&seed) % 600) - 300) * 0.5f; break;  /* exact ties */
-        case 1: px[i] = frand(&seed, 1e6f); break;
+        case 0: px[i] = (float)((int)(tu_rng_next(&seed) % 600) - 300) * 0.5f; break;  /* exact ties */
+        case 1: px[i] = 1e6f * tu_frand(&seed); break;
         case 2: px[i] = (i / 11) % 3 == 0 ? NAN : (i / 11) % 3 == 1 ? INFINITY : -INFINITY; break;
-        default: px[i] = frand(&seed, 40.0f); break;
+        default: px[i] = 40.0f * tu_frand(&seed); break;
         }
     }
     for (int qt = 0; qt < 4; qt++) {
@@ -713,7 +615,7 @@ START_TEST(quantize_rounding_by_hand)
     /* scale 1: uint8 zp 0 / int8 zp 0 */
     static const double want_u8[] = {0, 2, 2, 0, 0, 0, 3, 255, 0, 0, 254, 255, 0};
     static const double want_i8[] = {0, 2, 2, 0, -2, -2, 3, 127, -128, -128, 127, 127, -128};
-    struct onnxq_tensor x = tensor_f32(1, &n, xv);
+    struct onnxq_tensor x = ot_f32(1, &n, xv);
     float one = 1.0f;
     struct onnxq_tensor sc = {.dtype = ONNXQ_DT_FLOAT, .ndim = 0, .data = &one, .nbytes = 4};
     for (int k = 0; k < 2; k++) {
@@ -751,9 +653,9 @@ static bool silero_run(const char *file, bool legacy)
     fclose(f);
     struct onnxq_model *m;
     struct onnxq_error err;
-    ck_assert_int_eq(onnxq_model_load(ctx, path, &m, &err), ONNXQ_OK);
+    ck_assert_int_eq(onnxq_model_load(tu_ctx, path, &m, &err), ONNXQ_OK);
     struct onnxq_exec *e;
-    enum onnxq_status st = onnxq_exec_new(ctx, m, &e, &err);
+    enum onnxq_status st = onnxq_exec_new(tu_ctx, m, &e, &err);
     if (st == ONNXQ_E_UNSUPPORTED) {
         printf("silero: %s skipped: %s\n", file, err.message);
         onnxq_model_free(m);
@@ -772,7 +674,10 @@ static bool silero_run(const char *file, bool legacy)
     const struct onnxq_tensor *in[4];
     for (size_t i = 0; i < nin && i < 4; i++) {
         const char *nm = onnxq_exec_input(e, i)->name;
-        in[i] = strcmp(nm, "input") == 0 ? &input : strcmp(nm, "sr") == 0 ? &sr : strcmp(nm, "c") == 0 ? &state_c : &state;
+        in[i] = strcmp(nm, "input") == 0 ? &input
+                : strcmp(nm, "sr") == 0  ? &sr
+                : strcmp(nm, "c") == 0   ? &state_c
+                                         : &state;
     }
     struct onnxq_tensor out[3];
     memset(out, 0, sizeof(out));
@@ -813,7 +718,7 @@ static Suite *rnn_suite(void)
 {
     Suite *s = suite_create("rnn");
     TCase *tc = tcase_create("rnn");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, tu_setup_ctx, tu_teardown_ctx);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, rnn_blas_matches_reference);
     tcase_add_test(tc, lstm_by_hand);

@@ -16,20 +16,6 @@
 #include "onnx/onnx_io.h"
 #include "testutil.h"
 
-static struct onnxq_context *ctx;
-
-static void setup(void)
-{
-    struct onnxq_error err;
-    ck_assert_int_eq(onnxq_context_new(&ctx, &err), ONNXQ_OK);
-}
-
-static void teardown(void)
-{
-    onnxq_context_free(ctx);
-    ctx = NULL;
-}
-
 static char *dir_of(const char *path)
 {
     char *d = strdup(path);
@@ -52,7 +38,7 @@ static int roundtrip_file(const char *path)
     char why[512] = "";
     int ok = 0;
     char *dir = dir_of(path);
-    if (onnxq_model_load(ctx, path, &a, &err) != ONNXQ_OK) {
+    if (onnxq_model_load(tu_ctx, path, &a, &err) != ONNXQ_OK) {
         fprintf(stderr, "FAIL load %s: %s\n", path, err.message);
         goto out;
     }
@@ -60,7 +46,7 @@ static int roundtrip_file(const char *path)
         fprintf(stderr, "FAIL serialize %s: %s\n", path, err.message);
         goto out;
     }
-    if (onnxq_model_load_buffer(ctx, bytes1, n1, dir, path, &b, &err) != ONNXQ_OK) {
+    if (onnxq_model_load_buffer(tu_ctx, bytes1, n1, dir, path, &b, &err) != ONNXQ_OK) {
         fprintf(stderr, "FAIL reload %s: %s\n", path, err.message);
         goto out;
     }
@@ -152,7 +138,7 @@ START_TEST(external_data_roundtrip)
     char *dir = tu_mkdtemp();
     char path[4096], data[4096], path2[4096];
     char why[512] = "";
-    ck_assert_int_eq(onnxq_model_load(ctx, conv_model(), &a, &err), ONNXQ_OK);
+    ck_assert_int_eq(onnxq_model_load(tu_ctx, conv_model(), &a, &err), ONNXQ_OK);
     ck_assert_uint_ge(a->graph->n_inits, 1);
     snprintf(path, sizeof(path), "%s/m.onnx", dir);
     struct onnxq_save_options o = {.external_threshold = 1, .external_file = "weights.bin"};
@@ -173,7 +159,7 @@ START_TEST(external_data_roundtrip)
      * minus the location/offset/length entries (< 64 bytes per tensor) */
     ck_assert_int_le(sm.st_size + (off_t)bytes, (off_t)(inline_size + 64 * a->graph->n_inits));
 
-    ck_assert_int_eq(onnxq_model_load(ctx, path, &b, &err), ONNXQ_OK);
+    ck_assert_int_eq(onnxq_model_load(tu_ctx, path, &b, &err), ONNXQ_OK);
     ck_assert_msg(onnxq_model_equal(a, b, why, sizeof(why)), "external reload differs: %s", why);
     ck_assert_uint_eq(b->n_external_files, 1);
     ck_assert_str_eq(b->external_files[0], "weights.bin");
@@ -184,7 +170,7 @@ START_TEST(external_data_roundtrip)
     /* Back to a single file. */
     snprintf(path2, sizeof(path2), "%s/inline.onnx", dir);
     ck_assert_int_eq(onnxq_model_save(b, path2, NULL, &err), ONNXQ_OK);
-    ck_assert_int_eq(onnxq_model_load(ctx, path2, &c, &err), ONNXQ_OK);
+    ck_assert_int_eq(onnxq_model_load(tu_ctx, path2, &c, &err), ONNXQ_OK);
     ck_assert(onnxq_model_equal(a, c, why, sizeof(why)));
     ck_assert_uint_eq(c->n_external_files, 0);
     /* No temp files left behind. */
@@ -212,7 +198,7 @@ START_TEST(external_default_name_and_threshold)
     struct onnxq_model *a = NULL, *b = NULL;
     char *dir = tu_mkdtemp();
     char path[4096], data[4096];
-    ck_assert_int_eq(onnxq_model_load(ctx, conv_model(), &a, &err), ONNXQ_OK);
+    ck_assert_int_eq(onnxq_model_load(tu_ctx, conv_model(), &a, &err), ONNXQ_OK);
     /* threshold above the bias size, below the weight size: only big tensors move */
     size_t big = 0, small = SIZE_MAX;
     for (size_t i = 0; i < a->graph->n_inits; i++) {
@@ -226,7 +212,7 @@ START_TEST(external_default_name_and_threshold)
     ck_assert_int_eq(onnxq_model_save(a, path, &o, &err), ONNXQ_OK);
     snprintf(data, sizeof(data), "%s/model.onnx.data", dir);
     ck_assert_int_eq(access(data, R_OK), 0);
-    ck_assert_int_eq(onnxq_model_load(ctx, path, &b, &err), ONNXQ_OK);
+    ck_assert_int_eq(onnxq_model_load(tu_ctx, path, &b, &err), ONNXQ_OK);
     for (size_t i = 0; i < b->graph->n_inits; i++) {
         const struct onnxq_constant *c = b->graph->inits[i];
         if (c->value.nbytes >= big)
@@ -297,7 +283,7 @@ START_TEST(unknown_fields_and_functions_survive)
 
     struct onnxq_error err;
     struct onnxq_model *m = NULL;
-    ck_assert_int_eq(onnxq_model_load_buffer(ctx, buf, n, NULL, "unknown.onnx", &m, &err), ONNXQ_OK);
+    ck_assert_int_eq(onnxq_model_load_buffer(tu_ctx, buf, n, NULL, "unknown.onnx", &m, &err), ONNXQ_OK);
     uint8_t *out = NULL;
     size_t out_n = 0;
     ck_assert_int_eq(onnxq_model_serialize(m, &out, &out_n, &err), ONNXQ_OK);
@@ -328,7 +314,7 @@ START_TEST(subgraphs_become_nested_graphs)
     snprintf(path, sizeof(path), "%s/node/test_if/model.onnx", root);
     struct onnxq_error err;
     struct onnxq_model *m = NULL;
-    ck_assert_int_eq(onnxq_model_load(ctx, path, &m, &err), ONNXQ_OK);
+    ck_assert_int_eq(onnxq_model_load(tu_ctx, path, &m, &err), ONNXQ_OK);
     ck_assert_uint_eq(m->graph->n_nodes, 1);
     const struct onnxq_node *n = m->graph->nodes[0];
     ck_assert_str_eq(n->op_type, "If");
@@ -344,7 +330,7 @@ START_TEST(subgraphs_become_nested_graphs)
 
     /* Loop bodies read outer-scope values */
     snprintf(path, sizeof(path), "%s/node/test_loop11/model.onnx", root);
-    ck_assert_int_eq(onnxq_model_load(ctx, path, &m, &err), ONNXQ_OK);
+    ck_assert_int_eq(onnxq_model_load(tu_ctx, path, &m, &err), ONNXQ_OK);
     ck_assert_uint_eq(onnxq_graph_count_subgraphs(m->graph), 1);
     onnxq_model_free(m);
 }
@@ -426,7 +412,7 @@ START_TEST(every_dtype_from_typed_fields)
 
     struct onnxq_error err;
     struct onnxq_model *m = NULL, *m2 = NULL;
-    ck_assert_msg(onnxq_model_load_buffer(ctx, buf, n, NULL, "dtypes.onnx", &m, &err) == ONNXQ_OK, "%s",
+    ck_assert_msg(onnxq_model_load_buffer(tu_ctx, buf, n, NULL, "dtypes.onnx", &m, &err) == ONNXQ_OK, "%s",
                   err.message);
     const struct onnxq_graph *G = m->graph;
 #define T(i) (&G->inits[i]->value)
@@ -471,7 +457,7 @@ START_TEST(every_dtype_from_typed_fields)
     uint8_t *out = NULL;
     size_t out_n = 0;
     ck_assert_int_eq(onnxq_model_serialize(m, &out, &out_n, &err), ONNXQ_OK);
-    ck_assert_int_eq(onnxq_model_load_buffer(ctx, out, out_n, NULL, "dtypes2.onnx", &m2, &err), ONNXQ_OK);
+    ck_assert_int_eq(onnxq_model_load_buffer(tu_ctx, out, out_n, NULL, "dtypes2.onnx", &m2, &err), ONNXQ_OK);
     char why[256];
     ck_assert_msg(onnxq_model_equal(m, m2, why, sizeof(why)), "%s", why);
     onnxq_model_free(m);
@@ -507,7 +493,7 @@ static Suite *roundtrip_suite(void)
 {
     Suite *s = suite_create("roundtrip");
     TCase *tc = tcase_create("io");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, tu_setup_ctx, tu_teardown_ctx);
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, testdata_all_models);
     tcase_add_test(tc, real_models_roundtrip);

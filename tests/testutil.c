@@ -1,5 +1,7 @@
 #include "testutil.h"
 
+#include "core/context.h"
+
 #include <dirent.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -132,4 +134,50 @@ int tu_run_suite(Suite *s)
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
     return failed == 0 ? 0 : 1;
+}
+
+uint64_t tu_rng_next(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+double tu_urand(uint64_t *s, double lo, double hi)
+{
+    return lo + (hi - lo) * (double)(tu_rng_next(s) >> 11) / 9007199254740992.0;
+}
+
+int64_t tu_rand_int(uint64_t *s, int64_t lo, int64_t hi)
+{
+    return lo + (int64_t)(tu_rng_next(s) % (uint64_t)(hi - lo + 1));
+}
+
+float tu_frand(uint64_t *s)
+{
+    return 2.0f * (float)(tu_rng_next(s) >> 40) / (float)(1 << 24) - 1.0f;
+}
+
+float *tu_rand_buf(uint64_t *s, size_t n, float a)
+{
+    float *p = malloc((n ? n : 1) * sizeof(float));
+    ck_assert_ptr_nonnull(p);
+    for (size_t i = 0; i < n; i++)
+        p[i] = a * tu_frand(s);
+    return p;
+}
+
+struct onnxq_context *tu_ctx;
+
+void tu_setup_ctx(void)
+{
+    struct onnxq_error err;
+    ck_assert_int_eq(onnxq_context_new(&tu_ctx, &err), ONNXQ_OK);
+}
+
+void tu_teardown_ctx(void)
+{
+    onnxq_context_free(tu_ctx);
+    tu_ctx = NULL;
 }
