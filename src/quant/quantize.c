@@ -9,6 +9,7 @@
 #include "ir/graph_util.h"
 #include "ops/op.h"
 #include "quant/passes.h"
+#include "quant/quant_internal.h"
 
 void onnxq_quant_options_init(struct onnxq_quant_options *o)
 {
@@ -334,54 +335,69 @@ static const char *insert_qdq(struct rw *w, const char *name, const struct qpara
 }
 
 /* Per-channel axis of a weight for its op, or -1 (per tensor). */
-static int weight_axis(const struct onnxq_node *n, const struct onnxq_tensor *wt)
+int onnxq_quant_weight_axis(const struct onnxq_node *n, const struct onnxq_tensor *wt)
 {
     if (strcmp(n->op_type, "Conv") == 0)
         return wt->ndim >= 1 ? 0 : -1;
     if (strcmp(n->op_type, "ConvTranspose") == 0)
         return wt->ndim >= 2 ? 1 : -1;
     if (strcmp(n->op_type, "Gemm") == 0)
-        return onnxq_attr_int(n, "transB", 0) ? 0 : 1;
+        return wt->ndim == 2 ? (onnxq_attr_int(n, "transB", 0) ? 0 : 1) : -1;
     if (strcmp(n->op_type, "MatMul") == 0)
         return wt->ndim >= 2 ? wt->ndim - 1 : -1;
     return -1;
 }
 
-struct wq {
-    const char *dq_out;
-    float *scales;  /* per channel, owned by the scale initializer */
-    int64_t channels;
-    int axis;
-};
+static const char *make_name(struct onnxq_namegen *ng, const char *base, const char *suffix)
+{
+    char buf[600];
+    snprintf(buf, sizeof(buf), "%s%s", base, suffix);
+    return onnxq_namegen_make(ng, buf);
+}
 
-/* int8 weight + DequantizeLinear. `bias_fit` (may be NULL) lists per-channel
- * minimum scales so that the int32 bias fits. */
-static bool quantize_weight(struct rw *w, const struct onnxq_node *n, const struct onnxq_constant *wc,
-                            const float *min_scale, struct wq *out)
+enum onnxq_status onnxq_quant_store_weight(struct onnxq_graph *g, struct onnxq_namegen *ng,
+                                           const struct onnxq_constant *wc, int axis, int qmax,
+                                           enum onnxq_wform form, const float *min_scale,
+                                           struct onnxq_wstore *out, struct onnxq_error *err)
 {
     const struct onnxq_tensor *wt = &wc->value;
-    int axis = w->o->per_tensor ? -1 : weight_axis(n, wt);
+    struct onnxq_constant *q = NULL, *s = NULL, *z = NULL;
+    struct onnxq_node *n1 = NULL, *n2 = NULL;
+    if (wt->dtype != ONNXQ_DT_FLOAT || (axis >= 0 && axis >= wt->ndim) || qmax < 1 || qmax > 127 ||
+        (unsigned)form >= ONNXQ_WFORM_COUNT)
+        return onnxq_fail(err, ONNXQ_E_INVALID_ARG, "weight '%s': cannot store it as int8 (type or axis %d)",
+                          wc->name, axis);
+    bool fold = form == ONNXQ_WFORM_FOLD;
     int64_t channels = axis >= 0 ? wt->dims[axis] : 1;
-    int qmax = w->o->reduce_range ? 63 : 127;
     const char *base = wc->name;
-    const char *q_name = fresh(w, base, "_quantized");
-    const char *s_name = fresh(w, base, "_scale");
-    const char *z_name = fresh(w, base, "_zero_point");
-    const char *dq_out = fresh(w, base, "_dequantized");
-    const char *dq_node = fresh(w, base, "_DequantizeLinear");
-    if (w->oom)
-        return false;
-    int64_t cdims[1] = {channels};
-    struct onnxq_constant *q = new_const(q_name, ONNXQ_DT_INT8, wt->ndim, wt->dims);
-    struct onnxq_constant *s = new_const(s_name, ONNXQ_DT_FLOAT, axis >= 0 ? 1 : 0, cdims);
-    struct onnxq_constant *z = new_const(z_name, ONNXQ_DT_INT8, axis >= 0 ? 1 : 0, cdims);
-    if (!q || !s || !z) {
-        onnxq_constant_free(q);
-        onnxq_constant_free(s);
-        onnxq_constant_free(z);
-        w->oom = true;
-        return false;
+    /* short suffixes: on small models names are a visible part of the file */
+    const char *q_name = make_name(ng, base, "_i8");
+    const char *s_name = make_name(ng, base, "_s");
+    const char *z_name = fold ? "" : make_name(ng, base, "_z");
+    const char *c_out = fold ? make_name(ng, base, "_c") : "";
+    const char *f_out = make_name(ng, base, fold ? "_f" : "_dq");
+    const char *node1 = make_name(ng, base, fold ? "_Cast" : "_DQ");
+    const char *node2 = fold ? make_name(ng, base, "_Mul") : "";
+    if (!q_name || !s_name || !z_name || !c_out || !f_out || !node1 || !node2)
+        goto oom;
+    /* FOLD: the scale broadcasts along `axis` ([1,..,C,..,1]); DQ: 1-D [C] */
+    int64_t sdims[ONNXQ_MAX_DIMS];
+    int sndim = 0;
+    if (axis >= 0 && fold) {
+        sndim = wt->ndim;
+        for (int i = 0; i < sndim; i++)
+            sdims[i] = i == axis ? channels : 1;
+    } else if (axis >= 0) {
+        sndim = 1;
+        sdims[0] = channels;
     }
+    int64_t cdims[1] = {channels};
+    q = new_const(q_name, ONNXQ_DT_INT8, wt->ndim, wt->dims);
+    s = new_const(s_name, ONNXQ_DT_FLOAT, sndim, sdims);
+    if (!fold)
+        z = new_const(z_name, ONNXQ_DT_INT8, axis >= 0 ? 1 : 0, cdims);
+    if (!q || !s || (!fold && !z))
+        goto oom;
     float *scales = s->value.data;
     onnxq_quantize_weights(wt->data, wt->dims, wt->ndim, axis, qmax, q->value.data, scales);
     if (min_scale) {
@@ -389,8 +405,8 @@ static bool quantize_weight(struct rw *w, const struct onnxq_node *n, const stru
         bool redo = false;
         for (int64_t c = 0; c < channels; c++)
             if (scales[c] < min_scale[c]) {
+                scales[c] = min_scale[c];
                 redo = true;
-                w->r->bias_scale_adjusted++;
             }
         if (redo) {
             int64_t inner = 1, numel = onnxq_tensor_numel(wt);
@@ -400,9 +416,6 @@ static bool quantize_weight(struct rw *w, const struct onnxq_node *n, const stru
                 inner = numel;
             const float *wf = wt->data;
             int8_t *qq = q->value.data;
-            for (int64_t c = 0; c < channels; c++)
-                if (scales[c] < min_scale[c])
-                    scales[c] = min_scale[c];
             for (int64_t e = 0; e < numel; e++) {
                 int64_t c = (e / inner) % channels;
                 float v = nearbyintf(wf[e] / scales[c]);
@@ -410,23 +423,101 @@ static bool quantize_weight(struct rw *w, const struct onnxq_node *n, const stru
             }
         }
     }
-    if (!add_init(w, q) || !add_init(w, s) || !add_init(w, z))
-        return false;
-    const char *in[3] = {q_name, s_name, z_name};
-    struct onnxq_node *dq = onnxq_node_new("DequantizeLinear", dq_node, 3, in, 1, &dq_out);
-    if (dq && axis >= 0 && !onnxq_node_set_int(dq, "axis", axis)) {
-        onnxq_node_free(dq);
-        dq = NULL;
+    size_t after = q->value.nbytes + s->value.nbytes + (z ? z->value.nbytes : 0);
+    if (fold) {
+        const char *cin[1] = {q_name};
+        const char *min[2] = {c_out, s_name};
+        n1 = onnxq_node_new("Cast", node1, 1, cin, 1, &c_out);
+        n2 = onnxq_node_new("Mul", node2, 2, min, 1, &f_out);
+        if (!n1 || !n2 || !onnxq_node_set_int(n1, "to", ONNXQ_DT_FLOAT))
+            goto oom;
+    } else {
+        const char *in[3] = {q_name, s_name, z_name};
+        n1 = onnxq_node_new("DequantizeLinear", node1, 3, in, 1, &f_out);
+        if (!n1 || (axis >= 0 && !onnxq_node_set_int(n1, "axis", axis)))
+            goto oom;
     }
-    if (!add_node(w, dq))
-        return false;
-    w->r->weights_int8++;
-    w->r->weight_bytes_before += wt->nbytes;
-    w->r->weight_bytes_after += q->value.nbytes + s->value.nbytes + z->value.nbytes;
-    out->dq_out = dq_out;
+    /* from here on the graph owns what it took */
+    if (!onnxq_graph_add_init(g, q))
+        goto oom;
+    q = NULL;
+    if (!onnxq_graph_add_init(g, s))
+        goto oom;
+    s = NULL;
+    if (z) {
+        if (!onnxq_graph_add_init(g, z))
+            goto oom;
+        z = NULL;
+    }
+    if (n2) {
+        if (!onnxq_graph_insert_node(g, 0, n2))
+            goto oom;
+        n2 = NULL;
+    }
+    if (!onnxq_graph_insert_node(g, 0, n1))
+        goto oom;
+    n1 = NULL;
+    out->out = f_out;
     out->scales = scales;
     out->channels = channels;
     out->axis = axis;
+    out->bytes_before = wt->nbytes;
+    out->bytes_after = after;
+    return ONNXQ_OK;
+oom:
+    onnxq_constant_free(q);
+    onnxq_constant_free(s);
+    onnxq_constant_free(z);
+    onnxq_node_free(n1);
+    onnxq_node_free(n2);
+    return onnxq_fail(err, ONNXQ_E_NOMEM, "out of memory while storing weight '%s' as int8", wc->name);
+}
+
+struct wq {
+    const char *dq_out;
+    const float *scales;  /* per channel, owned by the scale initializer */
+    int64_t channels;
+    int axis;
+};
+
+/* int8 weight in `form`. `min_scale` (may be NULL) lists per-channel
+ * minimum scales so that the int32 bias fits. */
+static bool quantize_weight(struct rw *w, const struct onnxq_node *n, const struct onnxq_constant *wc,
+                            enum onnxq_wform form, const float *min_scale, struct wq *out)
+{
+    const struct onnxq_tensor *wt = &wc->value;
+    int axis = w->o->per_tensor ? -1 : onnxq_quant_weight_axis(n, wt);
+    int qmax = w->o->reduce_range ? 63 : 127;
+    struct onnxq_wstore ws;
+    if (min_scale) {
+        /* count the channels whose scale the bias forces up */
+        int64_t channels = axis >= 0 ? wt->dims[axis] : 1;
+        float *tmp = malloc((size_t)channels * sizeof(float));
+        int8_t *tq = malloc(wt->nbytes / sizeof(float) + 1);
+        if (!tmp || !tq) {
+            free(tmp);
+            free(tq);
+            w->oom = true;
+            return false;
+        }
+        onnxq_quantize_weights(wt->data, wt->dims, wt->ndim, axis, qmax, tq, tmp);
+        for (int64_t c = 0; c < channels; c++)
+            if (tmp[c] < min_scale[c])
+                w->r->bias_scale_adjusted++;
+        free(tmp);
+        free(tq);
+    }
+    if (onnxq_quant_store_weight(w->g, &w->ng, wc, axis, qmax, form, min_scale, &ws, w->err) != ONNXQ_OK) {
+        w->oom = true;
+        return false;
+    }
+    w->r->weights_int8++;
+    w->r->weight_bytes_before += ws.bytes_before;
+    w->r->weight_bytes_after += ws.bytes_after;
+    out->dq_out = ws.out;
+    out->scales = ws.scales;
+    out->channels = ws.channels;
+    out->axis = ws.axis;
     return true;
 }
 
@@ -574,13 +665,43 @@ static bool is_graph_output(const struct onnxq_graph *g, const char *name)
     return false;
 }
 
-/* Make every main-graph reader of `from` (except the Q node that reads it)
- * read `to`. Graph outputs keep the float tensor. */
-static void reroute(struct onnxq_graph *g, const char *from, const char *to, const struct onnxq_node *skip)
+/* Which readers of a tensor a float op writes switch to its DQ: the ops
+ * computed in INT8 and the shape-only ops whose output is quantized. */
+struct reader_filter {
+    struct onnxq_node *const *orig;
+    const bool *quant;
+    size_t n;
+    const struct onnxq_strmap *params;
+};
+
+static bool reads_dq(const struct reader_filter *f, const struct onnxq_node *n)
+{
+    for (size_t i = 0; i < f->n; i++)
+        if (f->orig[i] == n)
+            return f->quant[i] ||
+                   (is_shape_op(n) && n->n_outputs && onnxq_strmap_get(f->params, n->outputs[0]));
+    return true; /* a node the rewriter added (Q/DQ) */
+}
+
+/* Index of the original node writing `name`, or n (none). */
+static size_t producer_of(struct onnxq_node *const *orig, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; orig[i] && k < orig[i]->n_outputs; k++)
+            if (strcmp(orig[i]->outputs[k], name) == 0)
+                return i;
+    return n;
+}
+
+/* Make the main-graph readers of `from` (except the Q node that reads it;
+ * with a filter, only those it selects) read `to`. Graph outputs keep the
+ * float tensor. */
+static void reroute(struct onnxq_graph *g, const char *from, const char *to, const struct onnxq_node *skip,
+                    const struct reader_filter *f)
 {
     for (size_t i = 0; i < g->n_nodes; i++) {
         struct onnxq_node *n = g->nodes[i];
-        if (n == skip)
+        if (n == skip || (f && !reads_dq(f, n)))
             continue;
         for (size_t k = 0; k < n->n_inputs; k++)
             if (strcmp(n->inputs[k], from) == 0)
@@ -734,7 +855,15 @@ enum onnxq_status onnxq_quantize_model(struct onnxq_model *m, const struct onnxq
             free(from);
             goto oom;
         }
-        reroute(g, from, dq, qn);
+        /* A tensor a float op writes exists in float anyway: its float
+         * readers keep reading it, and only the INT8 readers get the DQ (a
+         * DQ(Q(x)) in front of a float op would only convert back and
+         * forth). Where a quantized op writes it, onnxruntime fuses the Q
+         * into that op, so every reader goes through the DQ. */
+        size_t pi = producer_of(orig, n0, from);
+        bool q_prod = pi < n0 && (quant[pi] || (is_shape_op(orig[pi]) &&
+                                                 onnxq_strmap_get(&w.params, orig[pi]->inputs[0])));
+        reroute(g, from, dq, qn, q_prod ? NULL : &(struct reader_filter){orig, quant, n0, &w.params});
         free(from);
     }
 
@@ -760,7 +889,7 @@ enum onnxq_status onnxq_quantize_model(struct onnxq_model *m, const struct onnxq
         float *min_scale = NULL;
         if (quant[i] && has_bias && pin) {
             /* |b / (s_in s_w)| <= 2^31 - 1 needs s_w >= |b| / (s_in (2^31 - 1)) */
-            int axis = o->per_tensor ? -1 : weight_axis(n, &wc->value);
+            int axis = o->per_tensor ? -1 : onnxq_quant_weight_axis(n, &wc->value);
             int64_t ch = axis >= 0 ? wc->value.dims[axis] : 1;
             min_scale = calloc((size_t)ch, sizeof(float));
             if (!min_scale)
@@ -776,7 +905,7 @@ enum onnxq_status onnxq_quantize_model(struct onnxq_model *m, const struct onnxq
         }
         struct wq wq;
         char *wname = onnxq_strdup(n->inputs[q->weight]);
-        bool ok = wname && quantize_weight(&w, n, wc, min_scale, &wq);
+        bool ok = wname && quantize_weight(&w, n, wc, quant[i] ? ONNXQ_WFORM_DQ : ONNXQ_WFORM_FOLD, min_scale, &wq);
         free(min_scale);
         if (!ok) {
             free(wname);
