@@ -12,6 +12,7 @@ int onnxq_cmd_run(struct onnxq_context *ctx, int argc, char **argv);
 int onnxq_cmd_calibrate(struct onnxq_context *ctx, int argc, char **argv);
 int onnxq_cmd_quantize(struct onnxq_context *ctx, int argc, char **argv);
 int onnxq_cmd_compare(struct onnxq_context *ctx, int argc, char **argv);
+int onnxq_cmd_sensitivity(struct onnxq_context *ctx, int argc, char **argv);
 
 /* Print "onnxq: <message>" for a failed call and return exit code 1. */
 int onnxq_cli_report(const struct onnxq_error *err);

@@ -1,9 +1,12 @@
 /* onnxq quantize: FP32 model + calibration data (or table) -> INT8 QDQ model. */
 #include <json-c/json.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "calibration/observer.h"
 #include "calibration/table.h"
@@ -12,6 +15,7 @@
 #include "cli/cli_data.h"
 #include "core/context.h"
 #include "core/error.h"
+#include "eval/sensitivity.h"
 #include "ir/graph.h"
 #include "ir/graph_util.h"
 #include "quant/passes.h"
@@ -22,7 +26,15 @@ static const char usage_head[] =
     "       [--method minmax|avg_minmax|ema|percentile|entropy|mse] [--activation-type uint8|int8]\n"
     "       [--per-tensor] [--reduce-range] [--placement auto|full] [--op-types A,B] [--exclude-nodes A,B]\n"
     "       [--exclude-op-types A,B] [--bins N] [--percentile P] [--save-table T.json] [--json] [--threads N]\n"
-    "       [--quiet]\n";
+    "       [--quiet] [--max-loss SPEC [--eval-cmd CMD] [--eval-count N]]\n"
+    "  --max-loss SPEC keeps the most quantization-sensitive nodes float until the budget holds:\n"
+    "    sqnr>=DB     minimum output SQNR vs FP32 (onnxq's executor) over the evaluation samples\n"
+    "    top1<=P%    maximum top-1 disagreement with FP32 (last axis of the outputs) over them\n"
+    "    metric>=X | metric<=X   a number printed (last line of stdout) by --eval-cmd CMD, run by\n"
+    "                 /bin/sh with {model} replaced by a temporary INT8 model file\n"
+    "  The evaluation samples are the first N (--eval-count, default 32; 0 = all) of --data, which\n"
+    "  --max-loss needs; the ranking is `onnxq sensitivity`'s. Fails (no output) when even keeping\n"
+    "  every quantizable node float misses the budget.\n";
 
 static void usage(FILE *f)
 {
@@ -66,6 +78,183 @@ static enum onnxq_status check_excluded(const struct onnxq_model *m, char **name
     return ONNXQ_OK;
 }
 
+/* ------------------------------------------------------------ --max-loss */
+
+struct eval_cmd {
+    struct onnxq_context *ctx;
+    const char *cmd;  /* contains {model} */
+    bool quiet;
+};
+
+/* Score a variant with the user's command: write it to a temporary file,
+ * run the command with {model} replaced by that path (single-quoted), and
+ * read a number from the last non-empty line of its stdout. */
+static enum onnxq_status run_eval_cmd(void *user, const struct onnxq_model *variant, double *value,
+                                      struct onnxq_error *err)
+{
+    const struct eval_cmd *ec = user;
+    enum onnxq_status st = ONNXQ_OK;
+    const char *dir = getenv("TMPDIR");
+    char path[512], line[256] = "", buf[4096];
+    char *cmd = NULL;
+    FILE *p = NULL;
+    snprintf(path, sizeof(path), "%s/onnxq-eval-XXXXXX.onnx", dir && *dir ? dir : "/tmp");
+    int fd = mkstemps(path, 5);
+    if (fd < 0)
+        return onnxq_fail(err, ONNXQ_E_IO, "--eval-cmd: cannot create a temporary file in %s", dir ? dir : "/tmp");
+    close(fd);
+    if ((st = onnxq_model_save(variant, path, NULL, err)))
+        goto out;
+    size_t n = 0, plen = strlen(path);
+    for (const char *c = ec->cmd; (c = strstr(c, "{model}")); c += 7)
+        n++;
+    cmd = malloc(strlen(ec->cmd) + n * (plen + 2) + 1);
+    if (!cmd) {
+        st = onnxq_fail(err, ONNXQ_E_NOMEM, "out of memory");
+        goto out;
+    }
+    char *w = cmd;
+    for (const char *c = ec->cmd; *c;) {
+        if (strncmp(c, "{model}", 7) == 0) {
+            w += sprintf(w, "'%s'", path);
+            c += 7;
+        } else {
+            *w++ = *c++;
+        }
+    }
+    *w = 0;
+    fflush(stdout);
+    if (!(p = popen(cmd, "r"))) {
+        st = onnxq_fail(err, ONNXQ_E_IO, "--eval-cmd: cannot run '%s'", ec->cmd);
+        goto out;
+    }
+    /* keep the last non-empty line */
+    while (fgets(buf, sizeof(buf), p)) {
+        size_t l = strlen(buf);
+        while (l && (buf[l - 1] == '\n' || buf[l - 1] == '\r' || buf[l - 1] == ' ' || buf[l - 1] == '\t'))
+            buf[--l] = 0;
+        if (l)
+            snprintf(line, sizeof(line), "%s", buf);
+    }
+    int status = pclose(p);
+    p = NULL;
+    if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        st = onnxq_fail(err, ONNXQ_E_INVALID_ARG, "--eval-cmd '%s' failed (exit status %d)", ec->cmd,
+                        status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        goto out;
+    }
+    char *end;
+    const char *s = line;
+    while (*s == ' ' || *s == '\t')
+        s++;
+    double v = strtod(s, &end);
+    if (end == s || *end || !isfinite(v)) {
+        st = onnxq_fail(err, ONNXQ_E_INVALID_ARG, "--eval-cmd '%s': the last line of its output is not one number: '%s'",
+                        ec->cmd, line);
+        goto out;
+    }
+    if (!ec->quiet)
+        fprintf(stderr, "onnxq: --eval-cmd: %g\n", v);
+    *value = v;
+out:
+    if (p)
+        pclose(p);
+    free(cmd);
+    unlink(path);
+    return st;
+}
+
+static void sens_progress(void *user, size_t done, size_t total)
+{
+    (void)user;
+    fprintf(stderr, "onnxq: max-loss: sensitivity %zu/%zu\n", done, total);
+}
+
+/* Rank the groups, search the fewest float groups that meet the budget and
+ * replace *m (prepared) by the chosen variant when it is met. */
+static enum onnxq_status fit_budget(struct onnxq_context *ctx, struct onnxq_model **m, const char *data,
+                                    const struct onnxq_dataset_options *dopts, size_t eval_count,
+                                    const struct onnxq_calib_table *table, const struct onnxq_quant_options *qo,
+                                    const struct onnxq_loss_spec *spec, const char *eval_cmd, bool quiet,
+                                    struct onnxq_eval_set *es, struct onnxq_sens_session **sess,
+                                    struct onnxq_sens_result *sens, struct onnxq_maxloss_result *ml,
+                                    struct onnxq_quant_report *rep, struct onnxq_error *err)
+{
+    enum onnxq_status st;
+    struct eval_cmd ec = {.ctx = ctx, .cmd = eval_cmd, .quiet = quiet};
+    struct onnxq_model *v = NULL;
+    if ((st = onnxq_eval_set_load(ctx, *m, data, dopts, eval_count, es, err)) ||
+        (st = onnxq_sens_session_new(ctx, *m, table, qo, es, sess, err)))
+        return st;
+    if (!quiet)
+        fprintf(stderr, "onnxq: max-loss: ranking %zu quantizable groups on %zu samples\n", onnxq_sens_n_groups(*sess),
+                es->n_samples);
+    if ((st = onnxq_sensitivity_run(*sess, quiet ? NULL : sens_progress, NULL, sens, err)) ||
+        (st = onnxq_max_loss_search(*sess, sens, spec, eval_cmd ? run_eval_cmd : NULL, &ec, ml, err)))
+        return st;
+    if (!ml->met)
+        return ONNXQ_OK;
+    if ((st = onnxq_sens_build(*sess, (const char *const *)ml->float_nodes, &v, rep, err)))
+        return st;
+    onnxq_model_free(*m);
+    *m = v;
+    return ONNXQ_OK;
+}
+
+static json_object *json_num(double v)
+{
+    return isfinite(v) ? json_object_new_double(v) : NULL;  /* JSON has no infinity */
+}
+
+static json_object *max_loss_json(const struct onnxq_loss_spec *spec, const struct onnxq_sens_result *sens,
+                                  const struct onnxq_maxloss_result *ml, size_t samples)
+{
+    char sb[64];
+    onnxq_loss_spec_format(spec, sb, sizeof(sb));
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "budget", json_object_new_string(sb));
+    json_object_object_add(o, "met", json_object_new_boolean(ml->met));
+    json_object_object_add(o, "eval_samples", json_object_new_int64((int64_t)samples));
+    json_object_object_add(o, "groups", json_object_new_int64((int64_t)sens->n));
+    json_object *fl = json_object_new_array();
+    for (size_t i = 0; i < ml->n_float; i++)
+        json_object_array_add(fl, json_object_new_string(ml->float_nodes[i]));
+    json_object_object_add(o, "float_nodes", fl);
+    json_object_object_add(o, "metric", json_num(ml->metric));
+    json_object_object_add(o, "metric_all_int8", json_num(ml->metric_all));
+    json_object_object_add(o, "metric_all_float", json_num(ml->metric_none));
+    json_object_object_add(o, "evaluations", json_object_new_int64((int64_t)ml->evaluations));
+    json_object_object_add(o, "search_seconds", json_object_new_double(ml->seconds));
+    json_object_object_add(o, "sensitivity_seconds", json_object_new_double(sens->seconds));
+    json_object *arr = json_object_new_array();
+    for (size_t i = 0; i < sens->n; i++) {
+        json_object *e = json_object_new_object();
+        json_object_object_add(e, "node", json_object_new_string(sens->e[i].node));
+        json_object_object_add(e, "op_type", json_object_new_string(sens->e[i].op_type));
+        json_object_object_add(e, "sqnr_only_db", json_num(sens->e[i].sqnr_only));
+        json_object_object_add(e, "sqnr_except_db", json_num(sens->e[i].sqnr_except));
+        json_object_array_add(arr, e);
+    }
+    json_object_object_add(o, "ranking", arr);
+    return o;
+}
+
+static void print_max_loss(const struct onnxq_loss_spec *spec, const struct onnxq_sens_result *sens,
+                           const struct onnxq_maxloss_result *ml, size_t samples)
+{
+    char sb[64];
+    onnxq_loss_spec_format(spec, sb, sizeof(sb));
+    printf("  max-loss %s: met with %zu of %zu quantizable node%s kept float%s", sb, ml->n_float, sens->n,
+           sens->n == 1 ? "" : "s", ml->n_float ? ":" : "");
+    for (size_t i = 0; i < ml->n_float; i++)
+        printf("%s %s", i ? "," : "", ml->float_nodes[i]);
+    printf("\n    metric %g (every node INT8: %g", ml->metric, ml->metric_all);
+    if (!isnan(ml->metric_none))
+        printf(", every node float: %g", ml->metric_none);
+    printf("); %zu variants scored in %.1fs after a %.1fs sensitivity ranking on %zu samples\n", ml->evaluations,
+           ml->seconds, sens->seconds, samples);
+}
+
 int onnxq_cmd_quantize(struct onnxq_context *ctx, int argc, char **argv)
 {
     const char *model_path = NULL, *data = NULL, *out_path = NULL, *table_path = NULL, *save_table = NULL;
@@ -84,6 +273,14 @@ int onnxq_cmd_quantize(struct onnxq_context *ctx, int argc, char **argv)
     struct onnxq_observer obs = {0};
     struct onnxq_calib_table table = {0};
     struct onnxq_quant_report rep;
+    /* --max-loss */
+    const char *max_loss = NULL, *eval_cmd = NULL;
+    size_t eval_count = 32;
+    struct onnxq_loss_spec spec = {0};
+    struct onnxq_eval_set es = {0};
+    struct onnxq_sens_session *sess = NULL;
+    struct onnxq_sens_result sens = {0};
+    struct onnxq_maxloss_result ml = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL, *why = NULL;
         int d = onnxq_cli_data_option(argc, argv, &i, &dopts, &why);
@@ -106,6 +303,24 @@ int onnxq_cmd_quantize(struct onnxq_context *ctx, int argc, char **argv)
             table_path = argv[++i];
         else if (strcmp(a, "--save-table") == 0 && v)
             save_table = argv[++i];
+        else if (strcmp(a, "--max-loss") == 0 && v) {
+            max_loss = argv[++i];
+            if (onnxq_loss_spec_parse(max_loss, &spec, &err) != ONNXQ_OK) {
+                fprintf(stderr, "onnxq: error: %s\n", err.message);
+                goto out;
+            }
+        } else if (strcmp(a, "--eval-cmd") == 0 && v)
+            eval_cmd = argv[++i];
+        else if (strcmp(a, "--eval-count") == 0 && v) {
+            char *end;
+            const char *c = argv[++i];
+            unsigned long long n = strtoull(c, &end, 10);
+            if (end == c || *end || *c == '-') {
+                fprintf(stderr, "onnxq: error: --eval-count takes a sample count (0 = every sample of --data)\n");
+                goto out;
+            }
+            eval_count = (size_t)n;
+        }
         else if (strcmp(a, "--method") == 0 && v) {
             if (onnxq_calib_method_parse(argv[++i], &qo.method, &err) != ONNXQ_OK) {
                 fprintf(stderr, "onnxq: error: %s\n", err.message);
@@ -174,6 +389,23 @@ int onnxq_cmd_quantize(struct onnxq_context *ctx, int argc, char **argv)
         usage(stderr);
         goto out;
     }
+    if (max_loss && !data) {
+        fprintf(stderr, "onnxq: error: --max-loss needs --data: the evaluation samples come from it\n");
+        goto out;
+    }
+    if (max_loss && spec.kind == ONNXQ_LOSS_METRIC && !eval_cmd) {
+        fprintf(stderr, "onnxq: error: --max-loss '%s' needs --eval-cmd 'CMD {model}' to compute the metric\n",
+                max_loss);
+        goto out;
+    }
+    if (eval_cmd && (!max_loss || spec.kind != ONNXQ_LOSS_METRIC)) {
+        fprintf(stderr, "onnxq: error: --eval-cmd goes with --max-loss 'metric>=X' or 'metric<=X'\n");
+        goto out;
+    }
+    if (eval_cmd && !strstr(eval_cmd, "{model}")) {
+        fprintf(stderr, "onnxq: error: --eval-cmd must contain {model} (replaced by the INT8 model's path)\n");
+        goto out;
+    }
     qo.op_types = (const char *const *)op_types;
     qo.exclude_nodes = (const char *const *)excl_nodes;
     qo.exclude_op_types = (const char *const *)excl_ops;
@@ -222,7 +454,22 @@ int onnxq_cmd_quantize(struct onnxq_context *ctx, int argc, char **argv)
     }
     t_calib = onnxq_cli_now() - t0;
     t0 = onnxq_cli_now();
-    if (onnxq_quantize_model(m, &table, &qo, &rep, &err) != ONNXQ_OK) {
+    if (max_loss) {
+        if (fit_budget(ctx, &m, data, &dopts, eval_count, &table, &qo, &spec, eval_cmd, quiet, &es, &sess, &sens, &ml,
+                       &rep, &err) != ONNXQ_OK) {
+            rc = onnxq_cli_report(&err);
+            goto out;
+        }
+        if (!ml.met) {
+            char sb[64];
+            onnxq_loss_spec_format(&spec, sb, sizeof(sb));
+            fprintf(stderr,
+                    "onnxq: error: --max-loss %s cannot be met: even with all %zu quantizable nodes float the "
+                    "metric is %g (every node INT8: %g); nothing written\n",
+                    sb, sens.n, ml.metric, ml.metric_all);
+            goto out;
+        }
+    } else if (onnxq_quantize_model(m, &table, &qo, &rep, &err) != ONNXQ_OK) {
         rc = onnxq_cli_report(&err);
         goto out;
     }
@@ -282,6 +529,8 @@ int onnxq_cmd_quantize(struct onnxq_context *ctx, int argc, char **argv)
         json_object_object_add(tm, "quantize", json_object_new_double(t_quant));
         json_object_object_add(tm, "save", json_object_new_double(t_save));
         json_object_object_add(root, "seconds", tm);
+        if (max_loss)
+            json_object_object_add(root, "max_loss", max_loss_json(&spec, &sens, &ml, es.n_samples));
         printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(root);
     } else if (!quiet) {
@@ -298,9 +547,15 @@ int onnxq_cmd_quantize(struct onnxq_context *ctx, int argc, char **argv)
         printf("  size: %ld -> %ld bytes (%.3f)\n", in_size, out_size, in_size > 0 ? (double)out_size / in_size : 0);
         printf("  time: load %.2fs, prepare %.2fs, calibrate %.2fs, quantize %.2fs, save %.2fs\n", t_load, t_prep,
                t_calib, t_quant, t_save);
+        if (max_loss)
+            print_max_loss(&spec, &sens, &ml, es.n_samples);
     }
     rc = 0;
 out:
+    onnxq_maxloss_result_clear(&ml);
+    onnxq_sens_result_clear(&sens);
+    onnxq_sens_session_free(sess);
+    onnxq_eval_set_clear(&es);
     free(op_types);
     free(excl_nodes);
     free(excl_ops);

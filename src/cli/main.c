@@ -23,6 +23,8 @@ static const struct command commands[] = {
      onnxq_cmd_quantize},
     {"compare", "compare FP32.onnx INT8.onnx --data PATH [--json] [-o FILE]: per-output and per-tensor SQNR, worst first",
      onnxq_cmd_compare},
+    {"sensitivity", "sensitivity MODEL --data PATH [--calib-table T] [--samples N] [--json]: per-node quantization "
+     "sensitivity, ranked", onnxq_cmd_sensitivity},
 };
 
 static void usage(FILE *out)

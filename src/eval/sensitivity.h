@@ -15,9 +15,12 @@
  * compared with the FP32 outputs of the same samples (computed once) by the
  * streaming metrics of eval/metrics.h, merged over every float graph output.
  *
- * Note: the rewriter stores every Conv/Gemm/MatMul weight as int8 whether
- * or not the op computes in INT8, so "float" here means float activations
- * with int8-stored weights; the "none" variant measures that floor. */
+ * Keeping a group float means what a user expects: the node computes in
+ * float on float weights. The rewriter stores every Conv/Gemm/MatMul
+ * weight as int8 whether or not the op computes in INT8, so the nodes it
+ * places in float but whose weights it quantizes are groups too
+ * (weight_only); keeping one float restores its FP32 weights (the file
+ * grows by them). */
 #ifndef ONNXQ_EVAL_SENSITIVITY_H
 #define ONNXQ_EVAL_SENSITIVITY_H
 
@@ -55,6 +58,7 @@ struct onnxq_sens_group {
     char *node;     /* anchor node name: the exclude_nodes key */
     char *op_type;
     char *members;  /* the nodes the group covers, '+'-separated ("conv1+relu1") */
+    bool weight_only;  /* computes in float anyway; only its weights were int8 */
 };
 
 /* ------------------------------------------------------------- session */
@@ -89,6 +93,9 @@ enum onnxq_status onnxq_sens_build(struct onnxq_sens_session *s, const char *con
 enum onnxq_status onnxq_sens_measure(struct onnxq_sens_session *s, const char *const *float_nodes,
                                      struct onnxq_fidelity *f, struct onnxq_error *err);
 
+/* Prefix cache on (default) or off (every variant runs whole; for checks). */
+void onnxq_sens_set_prefix_cache(struct onnxq_sens_session *s, bool on);
+
 /* Number of executor runs and seconds spent so far (for reports). */
 void onnxq_sens_stats(const struct onnxq_sens_session *s, size_t *runs, size_t *suffix_runs, double *seconds);
 
@@ -99,6 +106,7 @@ struct onnxq_sens_entry {
     char *op_type;
     char *members;       /* '+'-separated nodes of the group */
     size_t plan_index;   /* position among the groups in graph order */
+    bool weight_only;    /* see struct onnxq_sens_group */
     /* output metrics over the evaluation set; SQNR in dB (+inf = identical
      * to FP32), top-1 agreement -1 when no output has class scores */
     double sqnr_only, cosine_only, top1_only;        /* only this group quantized */
