@@ -168,10 +168,85 @@ static double kl_candidate(const struct prefix *p, int64_t lo, int64_t hi, int l
     return kl;
 }
 
+/* Squared-error sums of clipping: for bins with centres c and counts H,
+ * S0 = sum H, S1 = sum H c, S2 = sum H c^2 as prefix arrays. */
+struct moments {
+    double *S0, *S1, *S2;
+};
+
+static bool moments_init(struct moments *m, const double *H, int64_t n, double c0, double w)
+{
+    m->S0 = malloc((size_t)(n + 1) * sizeof(double));
+    m->S1 = malloc((size_t)(n + 1) * sizeof(double));
+    m->S2 = malloc((size_t)(n + 1) * sizeof(double));
+    if (!m->S0 || !m->S1 || !m->S2)
+        return false;
+    m->S0[0] = m->S1[0] = m->S2[0] = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double c = c0 + ((double)i + 0.5) * w;
+        m->S0[i + 1] = m->S0[i] + H[i];
+        m->S1[i + 1] = m->S1[i] + H[i] * c;
+        m->S2[i + 1] = m->S2[i] + H[i] * c * c;
+    }
+    return true;
+}
+
+static void moments_free(struct moments *m)
+{
+    free(m->S0);
+    free(m->S1);
+    free(m->S2);
+}
+
+/* sum over bins [i, j) of H (c - t)^2 */
+static double sq_dev(const struct moments *m, int64_t i, int64_t j, double t)
+{
+    double s0 = m->S0[j] - m->S0[i], s1 = m->S1[j] - m->S1[i], s2 = m->S2[j] - m->S2[i];
+    double v = s2 - 2 * t * s1 + t * t * s0;
+    return v > 0 ? v : 0;
+}
+
+/* The entropy search's clipping guard: the mse objective of keeping bins
+ * [lo, hi) of H (moments over all of H, bin `zero` starting at 0, values
+ * in [bot, top)), and the bound a candidate must not exceed: the objective
+ * of the unclipped range. */
+struct clip_guard {
+    const struct moments *m;
+    int64_t zero, bot, top;
+    double w, steps, bound;
+};
+
+static double guard_err(const struct clip_guard *g, int64_t lo, int64_t hi)
+{
+    double L = (double)(lo - g->zero) * g->w, U = (double)(hi - g->zero) * g->w;
+    double step = (U - L) / g->steps;
+    int64_t a = lo > g->bot ? lo : g->bot, b = hi < g->top ? hi : g->top;
+    double e = a < b ? (g->m->S0[b] - g->m->S0[a]) * step * step / 12.0 : 0;
+    if (lo > g->bot)
+        e += sq_dev(g->m, g->bot, lo < g->top ? lo : g->top, L);
+    if (hi < g->top)
+        e += sq_dev(g->m, hi > g->bot ? hi : g->bot, g->top, U);
+    return e;
+}
+
+static void guard_init(struct clip_guard *g, const struct moments *m, int64_t zero, int64_t bot, int64_t top,
+                       double w, enum onnxq_qtype qt)
+{
+    *g = (struct clip_guard){m, zero, bot, top, w, qsteps(qt), 0};
+    int64_t lo = bot < zero ? bot : zero, hi = top > zero ? top : zero;
+    /* relative slack: equal-error candidates differ only by rounding */
+    g->bound = guard_err(g, lo, hi) * (1 + 1e-9);
+}
+
+static bool guard_ok(const struct clip_guard *g, int64_t lo, int64_t hi)
+{
+    return guard_err(g, lo, hi) <= g->bound;
+}
+
 /* Best number of kept bins i in [start, n_eff] for a one-sided search over
  * H[base .. base+i) (growing away from base), everything beyond clipped. */
 static int64_t kl_search_up(const struct prefix *p, int64_t base, int64_t n_eff, int levels, int64_t start,
-                            double below)
+                            double below, const struct clip_guard *g)
 {
     double total = p->C[base + n_eff] - p->C[base];
     int64_t best_i = n_eff;
@@ -181,6 +256,8 @@ static int64_t kl_search_up(const struct prefix *p, int64_t base, int64_t n_eff,
     if (start < 1)
         start = 1;
     for (int64_t i = start; i <= n_eff; i++) {
+        if (!guard_ok(g, base, base + i))
+            continue;
         double above = total - (p->C[base + i] - p->C[base]);
         double kl = kl_candidate(p, base, base + i, levels, below, above);
         if (kl < best) {
@@ -254,16 +331,22 @@ static enum onnxq_status m_entropy(const struct onnxq_hist *h, enum onnxq_qtype 
     int64_t B = h->bins;
     double w = onnxq_hist_width(h);
     struct prefix p = {0};
-    double *H = qt == ONNXQ_QTYPE_INT8 ? fold(h) : signed_counts(h);
-    if (!H || !prefix_init(&p, H, qt == ONNXQ_QTYPE_INT8 ? B : 2 * B)) {
+    struct moments m = {0};
+    struct clip_guard g;
+    bool folded = qt == ONNXQ_QTYPE_INT8;
+    int64_t n = folded ? B : 2 * B;
+    double *H = folded ? fold(h) : signed_counts(h);
+    if (!H || !prefix_init(&p, H, n) || !moments_init(&m, H, n, folded ? 0 : -(double)B * w, w)) {
         st = onnxq_fail(err, ONNXQ_E_NOMEM, "out of memory in the entropy search");
         goto out;
     }
-    if (qt == ONNXQ_QTYPE_INT8) {
+    if (folded) {
         double amax = fmax(fabs(h->min), fabs(h->max));
         int64_t n_eff = last_nonzero(H, 0, B) + 1;
-        int64_t i = n_eff <= ONNXQ_ENTROPY_START_BINS ? n_eff
-                                                      : kl_search_up(&p, 0, n_eff, 128, ONNXQ_ENTROPY_START_BINS, 0);
+        guard_init(&g, &m, 0, 0, n_eff, w, qt);
+        int64_t i = n_eff <= ONNXQ_ENTROPY_START_BINS
+                        ? n_eff
+                        : kl_search_up(&p, 0, n_eff, 128, ONNXQ_ENTROPY_START_BINS, 0, &g);
         double t = fmin((double)i * w, amax);
         out->lo = -t;
         out->hi = t;
@@ -277,18 +360,20 @@ static enum onnxq_status m_entropy(const struct onnxq_hist *h, enum onnxq_qtype 
         if (pos < 0)
             pos = 0;
         int64_t a = neg, b = pos;
+        guard_init(&g, &m, B, first, B + pos, w, qt);
         if (neg == 0) {
             if (pos > ONNXQ_ENTROPY_START_BINS)
-                b = kl_search_up(&p, B, pos, 256, ONNXQ_ENTROPY_START_BINS, 0);
+                b = kl_search_up(&p, B, pos, 256, ONNXQ_ENTROPY_START_BINS, 0, &g);
         } else if (neg + pos > ONNXQ_ENTROPY_START_BINS) {
             /* alternate: best upper cut for the current lower cut, then the
-             * reverse; two rounds settle in practice */
+             * reverse; two rounds settle in practice. The unclipped range
+             * always passes the guard, so each search keeps a candidate. */
             double total = p.C[2 * B];
             for (int round = 0; round < 2; round++) {
                 double best = INFINITY;
                 int64_t best_b = b;
                 for (int64_t nb = 0; nb <= pos; nb++) {
-                    if (a + nb < ONNXQ_ENTROPY_START_BINS)
+                    if (a + nb < ONNXQ_ENTROPY_START_BINS || !guard_ok(&g, B - a, B + nb))
                         continue;
                     double below = p.C[B - a];
                     double above = total - p.C[B + nb];
@@ -302,7 +387,7 @@ static enum onnxq_status m_entropy(const struct onnxq_hist *h, enum onnxq_qtype 
                 best = INFINITY;
                 int64_t best_a = a;
                 for (int64_t na = 0; na <= neg; na++) {
-                    if (na + b < ONNXQ_ENTROPY_START_BINS)
+                    if (na + b < ONNXQ_ENTROPY_START_BINS || !guard_ok(&g, B - na, B + b))
                         continue;
                     double below = p.C[B - na];
                     double above = total - p.C[B + b];
@@ -319,47 +404,10 @@ static enum onnxq_status m_entropy(const struct onnxq_hist *h, enum onnxq_qtype 
         out->hi = fmin((double)b * w, h->max);
     }
 out:
+    moments_free(&m);
     prefix_free(&p);
     free(H);
     return st;
-}
-
-/* Squared-error sums of clipping: for bins with centres c and counts H,
- * S0 = sum H, S1 = sum H c, S2 = sum H c^2 as prefix arrays. */
-struct moments {
-    double *S0, *S1, *S2;
-};
-
-static bool moments_init(struct moments *m, const double *H, int64_t n, double c0, double w)
-{
-    m->S0 = malloc((size_t)(n + 1) * sizeof(double));
-    m->S1 = malloc((size_t)(n + 1) * sizeof(double));
-    m->S2 = malloc((size_t)(n + 1) * sizeof(double));
-    if (!m->S0 || !m->S1 || !m->S2)
-        return false;
-    m->S0[0] = m->S1[0] = m->S2[0] = 0;
-    for (int64_t i = 0; i < n; i++) {
-        double c = c0 + ((double)i + 0.5) * w;
-        m->S0[i + 1] = m->S0[i] + H[i];
-        m->S1[i + 1] = m->S1[i] + H[i] * c;
-        m->S2[i + 1] = m->S2[i] + H[i] * c * c;
-    }
-    return true;
-}
-
-static void moments_free(struct moments *m)
-{
-    free(m->S0);
-    free(m->S1);
-    free(m->S2);
-}
-
-/* sum over bins [i, j) of H (c - t)^2 */
-static double sq_dev(const struct moments *m, int64_t i, int64_t j, double t)
-{
-    double s0 = m->S0[j] - m->S0[i], s1 = m->S1[j] - m->S1[i], s2 = m->S2[j] - m->S2[i];
-    double v = s2 - 2 * t * s1 + t * t * s0;
-    return v > 0 ? v : 0;
 }
 
 static enum onnxq_status m_mse(const struct onnxq_hist *h, enum onnxq_qtype qt, const struct onnxq_range_params *pp,
@@ -423,6 +471,31 @@ out:
     return st;
 }
 
+const enum onnxq_calib_method onnxq_auto_candidates[ONNXQ_AUTO_CANDIDATES] = {
+    ONNXQ_CALIB_MINMAX, ONNXQ_CALIB_PERCENTILE, ONNXQ_CALIB_ENTROPY, ONNXQ_CALIB_MSE,
+};
+
+int onnxq_range_auto_pick(const struct onnxq_hist *h, enum onnxq_qtype qt, const bool *have, const double *lo,
+                          const double *hi)
+{
+    int best = -1;
+    double best_e = INFINITY;
+    for (int k = 0; k < ONNXQ_AUTO_CANDIDATES; k++) {
+        if (!have[k])
+            continue;
+        double e = onnxq_range_exact_mse(h, lo[k], hi[k], qt);
+        /* strict: an equal error keeps the earlier (wider-ranged) method */
+        if (best < 0 || e < best_e) {
+            best = k;
+            best_e = e;
+        }
+    }
+    return best;
+}
+
+static enum onnxq_status m_auto(const struct onnxq_hist *h, enum onnxq_qtype qt, const struct onnxq_range_params *p,
+                                struct onnxq_range_result *out, struct onnxq_error *err);
+
 const struct onnxq_calib_method_def onnxq_calib_methods[ONNXQ_CALIB_METHOD_COUNT] = {
     [ONNXQ_CALIB_MINMAX] = {"minmax", "min and max over all samples", false, m_minmax},
     [ONNXQ_CALIB_AVG_MINMAX] = {"avg_minmax", "mean of per-batch min and max", false, m_avg},
@@ -430,9 +503,31 @@ const struct onnxq_calib_method_def onnxq_calib_methods[ONNXQ_CALIB_METHOD_COUNT
     [ONNXQ_CALIB_PERCENTILE] = {"percentile", "percentile of the value distribution", true, m_percentile},
     [ONNXQ_CALIB_ENTROPY] = {"entropy", "TensorRT-style KL-divergence search", true, m_entropy},
     [ONNXQ_CALIB_MSE] = {"mse", "minimum expected quantization error", true, m_mse},
+    [ONNXQ_CALIB_AUTO] = {"auto", "per tensor, the candidate method with the lowest exact error", true, m_auto},
 };
 static_assert(sizeof(onnxq_calib_methods) / sizeof(onnxq_calib_methods[0]) == ONNXQ_CALIB_METHOD_COUNT,
               "one row per calibration method");
+
+static enum onnxq_status m_auto(const struct onnxq_hist *h, enum onnxq_qtype qt, const struct onnxq_range_params *p,
+                                struct onnxq_range_result *out, struct onnxq_error *err)
+{
+    bool have[ONNXQ_AUTO_CANDIDATES];
+    double lo[ONNXQ_AUTO_CANDIDATES], hi[ONNXQ_AUTO_CANDIDATES];
+    for (int k = 0; k < ONNXQ_AUTO_CANDIDATES; k++) {
+        struct onnxq_range_result r = {0, 0, onnxq_auto_candidates[k]};
+        enum onnxq_status st = onnxq_calib_methods[onnxq_auto_candidates[k]].compute(h, qt, p, &r, err);
+        if (st)
+            return st;
+        have[k] = true;
+        lo[k] = r.lo;
+        hi[k] = r.hi;
+    }
+    int k = onnxq_range_auto_pick(h, qt, have, lo, hi);
+    out->lo = lo[k];
+    out->hi = hi[k];
+    out->chosen = onnxq_auto_candidates[k];
+    return ONNXQ_OK;
+}
 
 enum onnxq_status onnxq_calib_method_parse(const char *name, enum onnxq_calib_method *out, struct onnxq_error *err)
 {
@@ -442,12 +537,13 @@ enum onnxq_status onnxq_calib_method_parse(const char *name, enum onnxq_calib_me
             return ONNXQ_OK;
         }
     return onnxq_fail(err, ONNXQ_E_INVALID_ARG,
-                      "unknown calibration method '%s' (minmax, avg_minmax, ema, percentile, entropy, mse)", name);
+                      "unknown calibration method '%s' (minmax, avg_minmax, ema, percentile, entropy, mse, auto)",
+                      name);
 }
 
-enum onnxq_status onnxq_range_compute(const struct onnxq_hist *h, const char *tensor, enum onnxq_calib_method m,
-                                      enum onnxq_qtype qt, const struct onnxq_range_params *p, double *lo,
-                                      double *hi, struct onnxq_error *err)
+enum onnxq_status onnxq_range_compute_choice(const struct onnxq_hist *h, const char *tensor, enum onnxq_calib_method m,
+                                             enum onnxq_qtype qt, const struct onnxq_range_params *p, double *lo,
+                                             double *hi, enum onnxq_calib_method *chosen, struct onnxq_error *err)
 {
     if ((unsigned)m >= ONNXQ_CALIB_METHOD_COUNT || (unsigned)qt >= ONNXQ_QTYPE_COUNT)
         return onnxq_fail(err, ONNXQ_E_INVALID_ARG, "invalid calibration method or type");
@@ -460,7 +556,7 @@ enum onnxq_status onnxq_range_compute(const struct onnxq_hist *h, const char *te
         onnxq_range_params_init(&defaults);
         p = &defaults;
     }
-    struct onnxq_range_result r = {0, 0};
+    struct onnxq_range_result r = {0, 0, m};
     enum onnxq_status st = onnxq_calib_methods[m].compute(h, qt, p, &r, err);
     if (st) {
         onnxq_error_prefix(err, "tensor '%s': ", tensor ? tensor : "");
@@ -468,7 +564,16 @@ enum onnxq_status onnxq_range_compute(const struct onnxq_hist *h, const char *te
     }
     *lo = r.lo;
     *hi = r.hi;
+    if (chosen)
+        *chosen = r.chosen;
     return ONNXQ_OK;
+}
+
+enum onnxq_status onnxq_range_compute(const struct onnxq_hist *h, const char *tensor, enum onnxq_calib_method m,
+                                      enum onnxq_qtype qt, const struct onnxq_range_params *p, double *lo,
+                                      double *hi, struct onnxq_error *err)
+{
+    return onnxq_range_compute_choice(h, tensor, m, qt, p, lo, hi, NULL, err);
 }
 
 void onnxq_qparams_from_range(double lo, double hi, enum onnxq_qtype qt, float *scale, int32_t *zero_point)
@@ -509,4 +614,54 @@ double onnxq_range_expected_mse(const struct onnxq_hist *h, double lo, double hi
         e += (double)h->counts[i] * (d != 0 ? d * d : step * step / 12.0);
     }
     return h->count ? e / (double)h->count : 0;
+}
+
+/* Antiderivative of (u - round(u))^2: n/12 per whole cell plus the part of
+ * the current cell, with t = u + 1/2 = n + f, 0 <= f < 1. */
+static double round_sq_antideriv(double u)
+{
+    double t = u + 0.5, n = floor(t), f = t - n, d = f - 0.5;
+    return n / 12.0 + (d * d * d + 0.125) / 3.0;
+}
+
+double onnxq_range_exact_mse(const struct onnxq_hist *h, double lo, double hi, enum onnxq_qtype qt)
+{
+    if (!h->count)
+        return 0;
+    float sf;
+    int32_t zp;
+    onnxq_qparams_from_range(lo, hi, qt, &sf, &zp);
+    double s = (double)sf;
+    double qmin = qt == ONNXQ_QTYPE_INT8 ? -128 : 0, qmax = qt == ONNXQ_QTYPE_INT8 ? 127 : 255;
+    double vmin = (qmin - zp) * s, vmax = (qmax - zp) * s;
+    double w = onnxq_hist_width(h), e = 0;
+    int64_t B = h->bins;
+    for (int64_t i = 0; i < 2 * B; i++) {
+        if (!h->counts[i])
+            continue;
+        /* the bin's values, uniform over its part of [min, max] */
+        double a = fmax(onnxq_hist_edge(h, i), h->min), b = fmin(onnxq_hist_edge(h, i) + w, h->max);
+        double c = (double)h->counts[i], sq;
+        if (!(b > a)) {
+            /* all at one point (a single value, or the bin holds only min/max) */
+            double x = a, q = fmin(fmax(nearbyint(x / s) + zp, qmin), qmax);
+            double d = (q - zp) * s - x;
+            e += c * d * d;
+            continue;
+        }
+        sq = 0;
+        if (a < vmin) {  /* saturated at the bottom */
+            double r = fmin(b, vmin);
+            sq += (pow(r - vmin, 3) - pow(a - vmin, 3)) / 3.0;
+        }
+        if (b > vmax) {  /* saturated at the top */
+            double l = fmax(a, vmax);
+            sq += (pow(b - vmax, 3) - pow(l - vmax, 3)) / 3.0;
+        }
+        double l = fmax(a, vmin), r = fmin(b, vmax);
+        if (r > l)  /* rounded: (Q - x)^2 = s^2 (round(u) - u)^2 with u = x/s + zp */
+            sq += s * s * s * (round_sq_antideriv(r / s + zp) - round_sq_antideriv(l / s + zp));
+        e += c * sq / (b - a);
+    }
+    return e / (double)h->count;
 }

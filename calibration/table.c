@@ -62,6 +62,47 @@ const struct onnxq_calib_entry *onnxq_calib_table_find(const struct onnxq_calib_
     return NULL;
 }
 
+/* auto from the candidates' ranges already in the entry (computed before
+ * it in the same pass, or read with the table): saves a second KL search. */
+static bool auto_from_stored(struct onnxq_calib_entry *e, enum onnxq_qtype qt)
+{
+    bool have[ONNXQ_AUTO_CANDIDATES];
+    double lo[ONNXQ_AUTO_CANDIDATES], hi[ONNXQ_AUTO_CANDIDATES];
+    for (int k = 0; k < ONNXQ_AUTO_CANDIDATES; k++) {
+        enum onnxq_calib_method c = onnxq_auto_candidates[k];
+        if (!e->has_range[qt][c])
+            return false;
+        have[k] = true;
+        lo[k] = e->lo[qt][c];
+        hi[k] = e->hi[qt][c];
+    }
+    int k = onnxq_range_auto_pick(&e->hist, qt, have, lo, hi);
+    e->lo[qt][ONNXQ_CALIB_AUTO] = lo[k];
+    e->hi[qt][ONNXQ_CALIB_AUTO] = hi[k];
+    e->auto_method[qt] = onnxq_auto_candidates[k];
+    e->has_range[qt][ONNXQ_CALIB_AUTO] = true;
+    return true;
+}
+
+enum onnxq_calib_method onnxq_calib_entry_chosen(const struct onnxq_calib_entry *e, enum onnxq_calib_method m,
+                                                 enum onnxq_qtype qt)
+{
+    if (m != ONNXQ_CALIB_AUTO)
+        return m;
+    return e->has_range[qt][m] ? e->auto_method[qt] : ONNXQ_CALIB_METHOD_COUNT;
+}
+
+void onnxq_calib_table_auto_counts(const struct onnxq_calib_table *t, enum onnxq_qtype qt,
+                                   size_t counts[ONNXQ_CALIB_METHOD_COUNT])
+{
+    memset(counts, 0, ONNXQ_CALIB_METHOD_COUNT * sizeof(size_t));
+    for (size_t i = 0; i < t->n; i++) {
+        enum onnxq_calib_method c = onnxq_calib_entry_chosen(&t->e[i], ONNXQ_CALIB_AUTO, qt);
+        if ((unsigned)c < ONNXQ_CALIB_METHOD_COUNT)
+            counts[c]++;
+    }
+}
+
 enum onnxq_status onnxq_calib_table_compute(struct onnxq_calib_table *t, unsigned methods, double *kl_seconds,
                                             struct onnxq_error *err)
 {
@@ -74,15 +115,22 @@ enum onnxq_status onnxq_calib_table_compute(struct onnxq_calib_table *t, unsigne
             if (!(methods & (1u << m)) || (onnxq_calib_methods[m].needs_histogram && !e->has_hist))
                 continue;
             for (int q = 0; q < ONNXQ_QTYPE_COUNT; q++) {
-                double t0 = m == ONNXQ_CALIB_ENTROPY ? now_s() : 0;
-                enum onnxq_status st = onnxq_range_compute(&e->hist, e->name, (enum onnxq_calib_method)m,
-                                                           (enum onnxq_qtype)q, &t->params, &e->lo[q][m],
-                                                           &e->hi[q][m], err);
-                if (m == ONNXQ_CALIB_ENTROPY)
+                if (m == ONNXQ_CALIB_AUTO && auto_from_stored(e, (enum onnxq_qtype)q))
+                    continue;
+                /* auto without stored candidates runs its own KL search */
+                bool timed = m == ONNXQ_CALIB_ENTROPY || m == ONNXQ_CALIB_AUTO;
+                double t0 = timed ? now_s() : 0;
+                enum onnxq_calib_method chosen;
+                enum onnxq_status st = onnxq_range_compute_choice(&e->hist, e->name, (enum onnxq_calib_method)m,
+                                                                  (enum onnxq_qtype)q, &t->params, &e->lo[q][m],
+                                                                  &e->hi[q][m], &chosen, err);
+                if (timed)
                     kl += now_s() - t0;
                 if (st)
                     return st;
                 e->has_range[q][m] = true;
+                if (m == ONNXQ_CALIB_AUTO)
+                    e->auto_method[q] = chosen;
             }
         }
     }
@@ -250,6 +298,17 @@ enum onnxq_status onnxq_calib_table_write(const struct onnxq_calib_table *t, con
             json_object_object_add(ranges, onnxq_qtype_names[q], rq);
         }
         json_object_object_add(o, "ranges", ranges);
+        json_object *am = NULL;
+        for (int q = 0; q < ONNXQ_QTYPE_COUNT; q++) {
+            enum onnxq_calib_method c = onnxq_calib_entry_chosen(e, ONNXQ_CALIB_AUTO, (enum onnxq_qtype)q);
+            if ((unsigned)c >= ONNXQ_CALIB_METHOD_COUNT)
+                continue;
+            if (!am)
+                am = json_object_new_object();
+            json_object_object_add(am, onnxq_qtype_names[q], json_object_new_string(onnxq_calib_methods[c].name));
+        }
+        if (am)
+            json_object_object_add(o, "auto_method", am);
         if (keep_histograms && e->has_hist) {
             json_object *hist = json_object_new_object();
             json_object_object_add(hist, "exp", json_object_new_int(h->exp));
@@ -327,7 +386,23 @@ enum onnxq_status onnxq_calib_table_read(const char *path, struct onnxq_calib_ta
             !get_double(o, "avg_min", &h->avg_min) || !get_double(o, "avg_max", &h->avg_max) ||
             !get_double(o, "ema_min", &h->ema_min) || !get_double(o, "ema_max", &h->ema_max))
             BAD("%s: tensor '%s': missing or malformed stats", path, name);
-        json_object *ranges, *hist;
+        json_object *ranges, *hist, *am;
+        for (int q = 0; q < ONNXQ_QTYPE_COUNT; q++)
+            e->auto_method[q] = ONNXQ_CALIB_METHOD_COUNT;
+        if (json_object_object_get_ex(o, "auto_method", &am)) {
+            for (int q = 0; q < ONNXQ_QTYPE_COUNT; q++) {
+                json_object *mv;
+                if (!json_object_object_get_ex(am, onnxq_qtype_names[q], &mv))
+                    continue;
+                enum onnxq_calib_method c;
+                struct onnxq_error ignored;
+                if (!json_object_is_type(mv, json_type_string) ||
+                    onnxq_calib_method_parse(json_object_get_string(mv), &c, &ignored) != ONNXQ_OK ||
+                    c == ONNXQ_CALIB_AUTO)
+                    BAD("%s: tensor '%s': malformed auto_method", path, name);
+                e->auto_method[q] = c;
+            }
+        }
         if (json_object_object_get_ex(o, "ranges", &ranges)) {
             for (int q = 0; q < ONNXQ_QTYPE_COUNT; q++) {
                 json_object *rq;

@@ -3,7 +3,8 @@
  *
  * Per tensor the table holds the stats (count, min, max, NaN/Inf counts,
  * sums, averaged and EMA min/max), optionally the histogram, and the range
- * each requested method gives for each activation type. Tables with
+ * each requested method gives for each activation type (for auto, also
+ * the method it chose: "auto_method": {"uint8": "mse", ...}). Tables with
  * histograms merge exactly (shards of one dataset); any range can then be
  * recomputed from the merged histogram. */
 #ifndef ONNXQ_CALIBRATION_TABLE_H
@@ -26,6 +27,9 @@ struct onnxq_calib_entry {
     bool has_range[ONNXQ_QTYPE_COUNT][ONNXQ_CALIB_METHOD_COUNT];
     double lo[ONNXQ_QTYPE_COUNT][ONNXQ_CALIB_METHOD_COUNT];
     double hi[ONNXQ_QTYPE_COUNT][ONNXQ_CALIB_METHOD_COUNT];
+    /* the method auto chose, when has_range[q][ONNXQ_CALIB_AUTO]
+     * (ONNXQ_CALIB_METHOD_COUNT: not recorded) */
+    enum onnxq_calib_method auto_method[ONNXQ_QTYPE_COUNT];
 };
 
 struct onnxq_calib_table {
@@ -72,6 +76,15 @@ bool onnxq_calib_table_is_nonfloat(const struct onnxq_calib_table *t, const char
 enum onnxq_status onnxq_calib_entry_range(const struct onnxq_calib_table *t, const struct onnxq_calib_entry *e,
                                           enum onnxq_calib_method m, enum onnxq_qtype qt, double *lo, double *hi,
                                           struct onnxq_error *err);
+
+/* The method whose range `m` gives this tensor: m itself, or for auto the
+ * recorded choice (ONNXQ_CALIB_METHOD_COUNT when there is none). */
+enum onnxq_calib_method onnxq_calib_entry_chosen(const struct onnxq_calib_entry *e, enum onnxq_calib_method m,
+                                                 enum onnxq_qtype qt);
+
+/* How many tensors auto gave each method's range, for type qt. */
+void onnxq_calib_table_auto_counts(const struct onnxq_calib_table *t, enum onnxq_qtype qt,
+                                   size_t counts[ONNXQ_CALIB_METHOD_COUNT]);
 
 void onnxq_calib_table_clear(struct onnxq_calib_table *t);
 
