@@ -664,8 +664,9 @@ enum onnxq_status onnxq_compare_files(struct onnxq_context *ctx, const char *fp3
         return onnxq_fail(err, ONNXQ_E_INVALID_ARG, "onnxq_compare_files: NULL path");
     if ((st = onnxq_model_load(ctx, fp32_path, &mf, err)) || (st = onnxq_model_load(ctx, int8_path, &mq, err)))
         goto out;
-    /* the quantizer rewrote the prepared model: same passes, same names */
-    if ((st = onnxq_quant_prepare(mf, !opts || opts->quiet, err))) {
+    /* the quantizer rewrote the prepared model: same passes, same names
+     * (quietly: what they change is `onnxq quantize`'s news) */
+    if ((st = onnxq_quant_prepare(mf, true, err))) {
         onnxq_error_prefix(err, "%s: ", fp32_path);
         goto out;
     }
