@@ -206,6 +206,17 @@ static json_object *json_num(double v)
     return isfinite(v) ? json_object_new_double(v) : NULL;  /* JSON has no infinity */
 }
 
+/* Kept-float nodes that the plan only stored int8 weights for. */
+static size_t weight_only_count(const struct onnxq_sens_result *sens, const struct onnxq_maxloss_result *ml)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ml->n_float; i++)
+        for (size_t k = 0; k < sens->n; k++)
+            if (strcmp(sens->e[k].node, ml->float_nodes[i]) == 0)
+                n += sens->e[k].weight_only;
+    return n;
+}
+
 static json_object *max_loss_json(const struct onnxq_loss_spec *spec, const struct onnxq_sens_result *sens,
                                   const struct onnxq_maxloss_result *ml, size_t samples)
 {
@@ -220,6 +231,7 @@ static json_object *max_loss_json(const struct onnxq_loss_spec *spec, const stru
     for (size_t i = 0; i < ml->n_float; i++)
         json_object_array_add(fl, json_object_new_string(ml->float_nodes[i]));
     json_object_object_add(o, "float_nodes", fl);
+    json_object_object_add(o, "float_weight_only", json_object_new_int64((int64_t)weight_only_count(sens, ml)));
     json_object_object_add(o, "metric", json_num(ml->metric));
     json_object_object_add(o, "metric_all_int8", json_num(ml->metric_all));
     json_object_object_add(o, "metric_all_float", json_num(ml->metric_none));
@@ -231,6 +243,7 @@ static json_object *max_loss_json(const struct onnxq_loss_spec *spec, const stru
         json_object *e = json_object_new_object();
         json_object_object_add(e, "node", json_object_new_string(sens->e[i].node));
         json_object_object_add(e, "op_type", json_object_new_string(sens->e[i].op_type));
+        json_object_object_add(e, "weight_only", json_object_new_boolean(sens->e[i].weight_only));
         json_object_object_add(e, "sqnr_only_db", json_num(sens->e[i].sqnr_only));
         json_object_object_add(e, "sqnr_except_db", json_num(sens->e[i].sqnr_except));
         json_object_array_add(arr, e);
@@ -248,6 +261,9 @@ static void print_max_loss(const struct onnxq_loss_spec *spec, const struct onnx
            sens->n == 1 ? "" : "s", ml->n_float ? ":" : "");
     for (size_t i = 0; i < ml->n_float; i++)
         printf("%s %s", i ? "," : "", ml->float_nodes[i]);
+    if (ml->n_float)
+        printf("\n    (%zu computed in INT8 before, %zu only had int8 weights and have FP32 weights again)",
+               ml->n_float - weight_only_count(sens, ml), weight_only_count(sens, ml));
     printf("\n    metric %g (every node INT8: %g", ml->metric, ml->metric_all);
     if (!isnan(ml->metric_none))
         printf(", every node float: %g", ml->metric_none);
