@@ -94,8 +94,9 @@ static void add_node(struct onnxq_graph *g, const char *op, const char *name, si
 }
 
 /* x -Q(0.5, uint8 128)-> DQ -> conv_q(, DQ(w)) -> c1 -Q(0.25, int8 0)-> DQ -> Relu -> r
- * c1 -> conv_f(, DQ(w)) -> y (float: its data input is not a Q->DQ)
- * w is an int8 weight with DQ: must not make conv_f count as INT8. */
+ * c1 -> conv_f(, wf) -> y (float: its data input is not a Q->DQ)
+ * w is an int8 weight with DQ; wf = Cast(w_q) * w_s, a Mul on constants
+ * only, is not a model node. */
 static struct onnxq_model *qdq_model(void)
 {
     struct onnxq_model *m = calloc(1, sizeof(*m));
@@ -108,13 +109,16 @@ static struct onnxq_model *qdq_model(void)
     add_scalar(g, "w_q", ONNXQ_DT_INT8, 3);
     add_scalar(g, "w_s", ONNXQ_DT_FLOAT, 0.1);
     add_node(g, "DequantizeLinear", "wdq", 2, (const char *[]){"w_q", "w_s"}, "w");
+    /* the rewriter's weight form for float ops: Cast -> Mul on constants */
+    add_node(g, "Cast", "wcast", 1, (const char *[]){"w_q"}, "wc");
+    add_node(g, "Mul", "w_Mul", 2, (const char *[]){"wc", "w_s"}, "wf");
     add_node(g, "QuantizeLinear", "qx", 3, (const char *[]){"x", "s_x", "z_x"}, "xq");
     add_node(g, "DequantizeLinear", "dqx", 3, (const char *[]){"xq", "s_x", "z_x"}, "xd");
     add_node(g, "Conv", "conv_q", 2, (const char *[]){"xd", "w"}, "c1");
     add_node(g, "QuantizeLinear", "qc", 3, (const char *[]){"c1", "s_c", "z_c"}, "cq");
     add_node(g, "DequantizeLinear", "dqc", 3, (const char *[]){"cq", "s_c", "z_c"}, "cd");
     add_node(g, "Relu", "relu", 1, (const char *[]){"cd"}, "r");
-    add_node(g, "Conv", "conv_f", 2, (const char *[]){"c1", "w"}, "y");
+    add_node(g, "Conv", "conv_f", 2, (const char *[]){"c1", "wf"}, "y");
     add_node(g, "Mul", "", 2, (const char *[]){"y", "r"}, "z");
     return m;
 }
@@ -137,7 +141,8 @@ START_TEST(plan_scan_by_hand)
     /* symmetric int8: +-127 * 0.25 */
     ck_assert_double_eq(p.qtensors[1].lo, -31.75);
     ck_assert_double_eq(p.qtensors[1].hi, 31.75);
-    /* Conv x2 and the unnamed Mul; Relu is not a quantizable op type */
+    /* Conv x2 and the unnamed Mul; Relu is not a quantizable op type, the
+     * Mul on constants is left out */
     ck_assert_uint_eq(p.n_nodes, 3);
     ck_assert_str_eq(p.nodes[0].name, "conv_q");
     ck_assert(p.nodes[0].quantized);
@@ -267,6 +272,18 @@ START_TEST(page_by_hand)
     ck_assert_ptr_nonnull(strstr(html, "250 B"));
     ck_assert_ptr_nonnull(strstr(html, "INT8 / FP32 = 0.250"));
     ck_assert_ptr_nonnull(strstr(html, "75.00%"));
+    free(html);
+
+    /* an INT8 model whose x range is minmax's: uint8 [-1, 2] -> scale
+     * 3 / 255, zero point 1 / scale = 85; with no method given, the card
+     * names minmax as a match */
+    p.qtensors[0].scale = 3.0f / 255.0f;
+    p.qtensors[0].zero_point = 85;
+    in.method = -1;
+    html = render(&in);
+    ck_assert_ptr_nonnull(strstr(html, "<b>minmax [-1, 2] = INT8</b>"));
+    /* only methods with that very range are marked */
+    ck_assert_uint_eq(count_of(html, "] = INT8"), count_of(html, " [-1, 2] = INT8"));
     free(html);
 
     /* nothing given: every section says so, still a whole page */

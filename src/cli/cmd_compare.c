@@ -12,16 +12,19 @@
 #include "core/context.h"
 #include "core/error.h"
 #include "eval/compare.h"
+#include "eval/report.h"
 #include "io/npy.h"
 
 static const char usage_head[] =
     "onnxq compare FP32.onnx INT8.onnx --data PATH [--json] [-o FILE] [--top N] [--outputs-only]\n"
-    "       [--threads N] [--quiet]\n"
+    "       [--report FILE.html [--calib-table T.json]] [--threads N] [--quiet]\n"
     "  Runs both models in onnxq's executor on the same samples (Q/DQ as real quantize/dequantize) and\n"
     "  reports SQNR (dB), cosine, max abs error per graph output (top-1 agreement for class scores) and per\n"
     "  tensor: every float activation of the FP32 model (prepared as `onnxq quantize` does) against its\n"
     "  INT8 counterpart (the DequantizeLinear output where quantized), sorted worst first.\n"
-    "  -o FILE writes the table (or JSON) to FILE instead of stdout; --top N prints the N worst tensors.\n";
+    "  -o FILE writes the table (or JSON) to FILE instead of stdout; --top N prints the N worst tensors.\n"
+    "  --report FILE.html writes a self-contained HTML report (per-layer SQNR chart, float nodes; with\n"
+    "  --calib-table, the activation histograms and clipping ranges of a table saved with histograms).\n";
 
 static void usage(FILE *f)
 {
@@ -121,9 +124,58 @@ static void render_table(struct text *t, const struct onnxq_compare_result *r, s
     free(order);
 }
 
+static long long file_bytes(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    long long n = -1;
+    if (f && fseek(f, 0, SEEK_END) == 0)
+        n = ftell(f);
+    if (f)
+        fclose(f);
+    return n;
+}
+
+/* --report: the comparison, the INT8 model's float nodes and Q ranges, and
+ * the calibration histograms when a table is given. */
+static enum onnxq_status write_report(struct onnxq_context *ctx, const char *path, const char *table_path,
+                                      const char *const *paths, const struct onnxq_compare_result *res,
+                                      struct onnxq_error *err)
+{
+    struct onnxq_model *int8 = NULL;
+    struct onnxq_report_plan plan = {0};
+    struct onnxq_calib_table table = {0};
+    struct onnxq_report_input in;
+    enum onnxq_status st;
+    char title[512];
+    onnxq_report_input_init(&in);
+    if ((st = onnxq_model_load(ctx, paths[1], &int8, err)) != ONNXQ_OK ||
+        (st = onnxq_report_plan_scan(int8, NULL, &plan, err)) != ONNXQ_OK)
+        goto out;
+    if (table_path && (st = onnxq_calib_table_read(table_path, &table, err)) != ONNXQ_OK)
+        goto out;
+    snprintf(title, sizeof(title), "onnxq compare: %s vs %s", paths[0], paths[1]);
+    in.title = title;
+    in.fp32_path = paths[0];
+    in.int8_path = paths[1];
+    in.compare = res;
+    in.plan = &plan;
+    in.table = table_path ? &table : NULL;
+    /* the activation type the INT8 model uses */
+    in.act_type = plan.n_qtensors && plan.qtensors[0].is_int8 ? ONNXQ_QTYPE_INT8 : ONNXQ_QTYPE_UINT8;
+    in.size_fp32 = file_bytes(paths[0]);
+    in.size_int8 = file_bytes(paths[1]);
+    st = onnxq_report_write(path, &in, err);
+out:
+    onnxq_calib_table_clear(&table);
+    onnxq_report_plan_clear(&plan);
+    onnxq_model_free(int8);
+    return st;
+}
+
 int onnxq_cmd_compare(struct onnxq_context *ctx, int argc, char **argv)
 {
     const char *paths[2] = {NULL, NULL}, *data = NULL, *out_path = NULL;
+    const char *report_path = NULL, *table_path = NULL;
     bool json = false;
     size_t top = 0;
     struct onnxq_dataset_options dopts;
@@ -155,6 +207,10 @@ int onnxq_cmd_compare(struct onnxq_context *ctx, int argc, char **argv)
             out_path = argv[++i];
         } else if (strcmp(a, "--json") == 0) {
             json = true;
+        } else if (strcmp(a, "--report") == 0 && v) {
+            report_path = argv[++i];
+        } else if (strcmp(a, "--calib-table") == 0 && v) {
+            table_path = argv[++i];
         } else if (strcmp(a, "--outputs-only") == 0) {
             co.tensors = false;
         } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
@@ -208,6 +264,10 @@ int onnxq_cmd_compare(struct onnxq_context *ctx, int argc, char **argv)
     }
     if (txt.oom) {
         fprintf(stderr, "onnxq: error: out of memory\n");
+        goto out;
+    }
+    if (report_path && write_report(ctx, report_path, table_path, paths, res, &err) != ONNXQ_OK) {
+        rc = onnxq_cli_report(&err);
         goto out;
     }
     if (out_path) {

@@ -48,7 +48,7 @@ static const char *const default_qops[] = {"Conv",    "ConvTranspose", "Gemm",  
 #define CHART_LABEL 330     /* px of the name column */
 #define CHART_BARS 640      /* px of the bar area */
 #define CHART_MAX_ROWS 1500 /* bars drawn at most (the rest are listed as a count) */
-#define HIST_W 360
+#define HIST_W 352
 #define HIST_H 110
 #define NAME_CHARS 52       /* longer names are shortened in charts (full name in the tooltip) */
 
@@ -141,6 +141,12 @@ static enum sqnr_band band_of(double db)
     return BAND_GOOD;
 }
 
+/* -0 printed as 0 */
+static double nz(double v)
+{
+    return v == 0 ? 0.0 : v;
+}
+
 static bool in_list(const char *const *list, const char *s)
 {
     for (; list && *list; list++)
@@ -192,7 +198,7 @@ enum onnxq_status onnxq_report_plan_scan(const struct onnxq_model *int8, const c
     enum onnxq_status st = ONNXQ_OK;
     struct onnxq_report_plan p = {0};
     struct onnxq_graph_index idx = {0};
-    struct onnxq_strmap seen = {0};
+    struct onnxq_strmap seen = {0}, constant = {0};
     if (!int8 || !int8->graph || !out)
         return onnxq_fail(err, ONNXQ_E_INVALID_ARG, "onnxq_report_plan_scan: NULL model or output");
     const struct onnxq_graph *g = int8->graph;
@@ -204,6 +210,9 @@ enum onnxq_status onnxq_report_plan_scan(const struct onnxq_model *int8, const c
     p.nodes = calloc(nn, sizeof(*p.nodes));
     if (!p.qtensors || !p.nodes)
         goto oom;
+    for (size_t i = 0; i < g->n_inits; i++)
+        if (!onnxq_strmap_put(&constant, g->inits[i]->name, NULL))
+            goto oom;
     for (size_t i = 0; i < g->n_nodes; i++) {
         const struct onnxq_node *n = g->nodes[i];
         if (is_op(n, "QuantizeLinear") && n->n_inputs >= 2 && !onnxq_graph_find_init(g, n->inputs[0]) &&
@@ -232,6 +241,17 @@ enum onnxq_status onnxq_report_plan_scan(const struct onnxq_model *int8, const c
             if (!onnxq_strmap_put(&seen, q.name, NULL))
                 goto oom;
         }
+        /* nodes on constants only (the rewriter's Cast->Mul weight
+         * dequantization, folded by runtimes) are not model computations */
+        bool on_data = false;
+        for (size_t k = 0; k < n->n_inputs && !on_data; k++)
+            on_data = *n->inputs[k] && !onnxq_strmap_has(&constant, n->inputs[k]);
+        if (!on_data) {
+            for (size_t k = 0; k < n->n_outputs; k++)
+                if (*n->outputs[k] && !onnxq_strmap_put(&constant, n->outputs[k], NULL))
+                    goto oom;
+            continue;
+        }
         if (!default_domain(n) || !in_list(ops, n->op_type))
             continue;
         struct onnxq_report_node *r = &p.nodes[p.n_nodes];
@@ -259,6 +279,7 @@ out:
     onnxq_report_plan_clear(&p);
     onnxq_graph_index_free(&idx);
     onnxq_strmap_free(&seen);
+    onnxq_strmap_free(&constant);
     return st;
 }
 
@@ -299,7 +320,7 @@ static const char css[] =
     "table{border-collapse:collapse;margin:6px 0}td,th{border:1px solid #dde;padding:2px 7px;text-align:left}"
     "th{background:#eef1f8}td.n{text-align:right;font-variant-numeric:tabular-nums}"
     ".hists{display:flex;flex-wrap:wrap;gap:8px}.hist{border:1px solid #dde;border-radius:4px;padding:4px;"
-    "width:" "372px}.hist .t{font-weight:bold;word-break:break-all}.hist .r{font-size:11px}"
+    "width:362px;box-sizing:border-box}.hist .t{font-weight:bold;word-break:break-all}.hist .r{font-size:11px}"
     ".sw{display:inline-block;width:10px;height:10px;margin:0 3px 0 8px;vertical-align:middle}"
     "nav a{margin-right:12px}svg text{font-family:'DejaVu Sans',Arial,sans-serif}";
 
@@ -684,6 +705,18 @@ static void hist_card(FILE *f, const struct onnxq_report_input *in, const struct
         xa = fmin(xa, lo[m]);
         xb = fmax(xb, hi[m]);
     }
+    /* methods whose range gives the INT8 model's scale and zero point: for
+     * `auto` and for a model quantized elsewhere, which method was used */
+    bool solid[ONNXQ_CALIB_METHOD_COUNT] = {0}, match[ONNXQ_CALIB_METHOD_COUNT] = {0};
+    for (int m = 0; m < ONNXQ_CALIB_METHOD_COUNT; m++) {
+        if (used && have[m]) {
+            float sc;
+            int32_t zp;
+            onnxq_qparams_from_range(lo[m], hi[m], in->act_type, &sc, &zp);
+            match[m] = zp == used->zero_point && fabsf(sc - used->scale) <= 1e-6f * used->scale;
+        }
+        solid[m] = have[m] && (m == in->method || match[m]);
+    }
     if (used) {
         xa = fmin(xa, used->lo);
         xb = fmax(xb, used->hi);
@@ -726,18 +759,27 @@ static void hist_card(FILE *f, const struct onnxq_report_input *in, const struct
             if (cols[k] > cmax)
                 cmax = cols[k];
         double denom = in->linear_counts ? (double)cmax : log1p((double)cmax);
+        /* step outline; runs of equal height are one segment */
         fprintf(f, "<path fill=\"#5b8def\" d=\"M%.1f %.1f", L, B);
+        double prev = B;
         for (size_t k = 0; k < ncols; k++) {
             double hgt = cmax ? (in->linear_counts ? (double)cols[k] : log1p((double)cols[k])) / denom : 0;
-            fprintf(f, "V%.1fH%.1f", B - hgt * (B - T), L + (double)(k + 1) / (double)ncols * (R - L));
+            double y = B - hgt * (B - T);
+            if (fabs(y - prev) >= 0.05) {
+                if (k)
+                    fprintf(f, "H%.1f", L + (double)k / (double)ncols * (R - L));
+                fprintf(f, "V%.1f", y);
+                prev = y;
+            }
         }
-        fprintf(f, "V%.1fZ\"/>", B);
+        fprintf(f, "H%.1fV%.1fZ\"/>", R, B);
     }
-    /* method markers: dashed lines, the chosen method solid and thicker */
+    /* method markers: dashed lines; solid and thicker for the chosen method
+     * and those matching the INT8 range */
     for (int m = 0; m < ONNXQ_CALIB_METHOD_COUNT; m++) {
         if (!have[m] || !method_color[m])
             continue;
-        bool chosen = m == in->method;
+        bool chosen = solid[m];
         for (int side = 0; side < 2; side++) {
             double x = XPIX(side ? hi[m] : lo[m]);
             fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"%s\"%s/>",
@@ -754,9 +796,10 @@ static void hist_card(FILE *f, const struct onnxq_report_input *in, const struct
         fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\" stroke-width=\"0.5\"/>",
                 XPIX(0.0), B, XPIX(0.0), B + 4);
     fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>", L, B, R, B);
-    fprintf(f, "<text x=\"%.1f\" y=\"%d\" font-size=\"10\">%.4g</text>", L, HIST_H - 3, xa);
-    fprintf(f, "<text x=\"%.1f\" y=\"%d\" font-size=\"10\" text-anchor=\"end\">%.4g</text>", R, HIST_H - 3, xb);
-    if (xa < 0 && xb > 0)
+    fprintf(f, "<text x=\"%.1f\" y=\"%d\" font-size=\"10\">%.4g</text>", L, HIST_H - 3, nz(xa));
+    fprintf(f, "<text x=\"%.1f\" y=\"%d\" font-size=\"10\" text-anchor=\"end\">%.4g</text>", R, HIST_H - 3,
+            nz(xb));
+    if (xa < 0 && xb > 0 && XPIX(0.0) - L > 40 && R - XPIX(0.0) > 40)
         fprintf(f, "<text x=\"%.1f\" y=\"%d\" font-size=\"10\" text-anchor=\"middle\">0</text>", XPIX(0.0),
                 HIST_H - 3);
 #undef XPIX
@@ -764,16 +807,16 @@ static void hist_card(FILE *f, const struct onnxq_report_input *in, const struct
     if (used)
         fprintf(f, "<span class=\"sw\" style=\"background:#e6a700;margin-left:0\"></span>INT8 [%.4g, %.4g] "
                    "(scale %.3g, zp %d)",
-                used->lo, used->hi, (double)used->scale, (int)used->zero_point);
-    fprintf(f, " &middot; data [%.4g, %.4g], %llu values", h->min, h->max, (unsigned long long)h->count);
+                nz(used->lo), nz(used->hi), (double)used->scale, (int)used->zero_point);
+    fprintf(f, " &middot; data [%.4g, %.4g], %llu values", nz(h->min), nz(h->max), (unsigned long long)h->count);
     if (h->nan_count || h->inf_count)
         fprintf(f, ", %llu NaN, %llu Inf", (unsigned long long)h->nan_count, (unsigned long long)h->inf_count);
     fputs("<br>", f);
     for (int m = 0; m < ONNXQ_CALIB_METHOD_COUNT; m++)
         if (have[m] && method_color[m])
-            fprintf(f, "<span class=\"sw\" style=\"background:%s;margin-left:%s\"></span>%s%s [%.4g, %.4g]%s ",
-                    method_color[m], m ? "4px" : "0", m == in->method ? "<b>" : "", onnxq_calib_methods[m].name,
-                    lo[m], hi[m], m == in->method ? "</b>" : "");
+            fprintf(f, "<span class=\"sw\" style=\"background:%s;margin-left:%s\"></span>%s%s [%.4g, %.4g]%s%s ",
+                    method_color[m], m ? "4px" : "0", solid[m] ? "<b>" : "", onnxq_calib_methods[m].name, nz(lo[m]),
+                    nz(hi[m]), match[m] ? " = INT8" : "", solid[m] ? "</b>" : "");
     fputs("</div></div>\n", f);
 }
 
