@@ -6,10 +6,12 @@
 #include <string.h>
 
 #include "calibration/observer.h"
+#include "core/dtype.h"
 #include "calibration/table.h"
 #include "exec/exec.h"
 #include "ir/graph_util.h"
 #include "onnx/onnx_io.h"
+#include "quant/quant_internal.h"
 #include "quant/quantize.h"
 #include "testutil.h"
 
@@ -209,6 +211,146 @@ START_TEST(weights_per_channel_by_hand)
 }
 END_TEST
 
+/* A model whose only output is the float weight that
+ * onnxq_quant_store_weight rebuilds from int8: run it and return the
+ * tensor, with the model (for its initializers) in *mp. */
+static void store_and_run(const float *w, int64_t channels, int64_t per, enum onnxq_wform form,
+                          struct onnxq_model **mp, struct onnxq_tensor *out)
+{
+    struct onnxq_error err;
+    struct onnxq_model *m = calloc(1, sizeof(*m));
+    m->ctx = ctx;
+    m->has_ir_version = true;
+    m->ir_version = 8;
+    m->n_opsets = 1;
+    m->opsets = calloc(1, sizeof(*m->opsets));
+    m->opsets[0].domain = strdup("");
+    m->opsets[0].has_version = true;
+    m->opsets[0].version = 13;
+    m->path = strdup("w.onnx");
+    struct onnxq_graph *g = onnxq_graph_new();
+    m->graph = g;
+    g->name = strdup("g");
+    int64_t d[4] = {channels, per, 1, 1};
+    struct onnxq_constant *c = init_f("w", 4, d, 1.0f);
+    memcpy(c->value.data, w, (size_t)(channels * per) * sizeof(float));
+    onnxq_graph_add_init(g, c);
+    struct onnxq_namegen ng;
+    ck_assert_int_eq(onnxq_namegen_init(&ng, m, &err), ONNXQ_OK);
+    struct onnxq_wstore ws;
+    ck_assert_msg(onnxq_quant_store_weight(g, &ng, c, 0, 127, form, NULL, &ws, &err) == ONNXQ_OK, "%s",
+                  err.message);
+    ck_assert_int_eq(ws.channels, channels);
+    ck_assert_int_eq(ws.axis, 0);
+    ck_assert_uint_eq(ws.bytes_before, (size_t)(channels * per) * 4);
+    ck_assert(form == ONNXQ_WFORM_DQ ? ws.scales != NULL : ws.scales == NULL);
+    g->n_outputs = 1;
+    g->outputs = calloc(1, sizeof(*g->outputs));
+    set_vi(&g->outputs[0], ws.out, 4, d);
+    onnxq_namegen_free(&ng);
+    ck_assert_int_ge(onnxq_graph_eliminate_dead(g, &err), 0);
+    for (size_t i = 0; i < g->n_inits; i++)
+        ck_assert_msg(strcmp(g->inits[i]->name, "w") != 0, "the float weight is still stored");
+    ck_assert_msg(onnxq_model_validate(m, &err) == ONNXQ_OK, "%s", err.message);
+    struct onnxq_exec *e = NULL;
+    ck_assert_msg(onnxq_exec_new(ctx, m, &e, &err) == ONNXQ_OK, "%s", err.message);
+    memset(out, 0, sizeof(*out));
+    ck_assert_msg(onnxq_exec_run(e, NULL, out, &err) == ONNXQ_OK, "%s", err.message);
+    onnxq_exec_free(e);
+    *mp = m;
+}
+
+static const struct onnxq_constant *find_init_dt(const struct onnxq_graph *g, enum onnxq_dtype dt)
+{
+    for (size_t i = 0; i < g->n_inits; i++)
+        if (g->inits[i]->value.dtype == dt)
+            return g->inits[i];
+    return NULL;
+}
+
+START_TEST(fold_weight_form_by_hand)
+{
+    /* 2 channels of 3: scales 1.27/127 = 0.01 and 0.635/127 = 0.005 */
+    const float w[6] = {1.27f, -0.5f, 0.013f, 0.1f, 0.2f, -0.635f};
+    const int8_t want_q[6] = {127, -50, 1, 20, 40, -127};
+    const float want_s[2] = {1.27f / 127.0f, 0.635f / 127.0f};
+    for (int form = 0; form < ONNXQ_WFORM_COUNT; form++) {
+        struct onnxq_model *m;
+        struct onnxq_tensor f;
+        store_and_run(w, 2, 3, (enum onnxq_wform)form, &m, &f);
+        const struct onnxq_graph *g = m->graph;
+        /* FOLD: int8 -> Cast -> Mul(scale [2,1,1,1]); DQ: DequantizeLinear(axis 0) */
+        ck_assert_uint_eq(count_op(g, "Cast"), form == ONNXQ_WFORM_FOLD ? 1 : 0);
+        ck_assert_uint_eq(count_op(g, "Mul"), form == ONNXQ_WFORM_FOLD ? 1 : 0);
+        ck_assert_uint_eq(count_op(g, "DequantizeLinear"), form == ONNXQ_WFORM_DQ ? 1 : 0);
+        const struct onnxq_constant *q = find_init_dt(g, ONNXQ_DT_INT8);
+        const struct onnxq_constant *s = find_init_dt(g, ONNXQ_DT_FLOAT);
+        ck_assert(q && s);
+        if (form == ONNXQ_WFORM_DQ) {
+            /* the int8 zero point (all 0) is the other int8 initializer */
+            ck_assert_int_eq(q->value.ndim == 4 ? 1 : 0, 1);
+            ck_assert_int_eq(s->value.ndim, 1);
+        } else {
+            ck_assert_int_eq(s->value.ndim, 4);
+            ck_assert_int_eq(s->value.dims[0], 2);
+            ck_assert_int_eq(s->value.dims[1] * s->value.dims[2] * s->value.dims[3], 1);
+        }
+        const int8_t *qv = q->value.data;
+        const float *sv = s->value.data, *fv = f.data;
+        for (int c = 0; c < 2; c++)
+            ck_assert_msg(sv[c] == want_s[c], "scale %d: %.9g vs %.9g", c, sv[c], want_s[c]);
+        for (int e = 0; e < 6; e++) {
+            ck_assert_int_eq(qv[e], want_q[e]);
+            /* exactly the float product, as DequantizeLinear defines it */
+            float want = (float)want_q[e] * want_s[e / 3];
+            ck_assert_msg(fv[e] == want, "form %d w[%d]: %.9g vs %.9g", form, e, fv[e], want);
+        }
+        onnxq_tensor_clear(&f);
+        onnxq_model_free(m);
+    }
+}
+END_TEST
+
+START_TEST(fold_weight_half_scales)
+{
+    /* 40 channels (>= 32): FOLD stores the scales as float16 (-> Cast). Each
+     * is the smallest float16 >= max|w|/127 and the weight is quantized with
+     * it, so the rebuilt weight is still exactly q * scale. */
+    enum { C = 40, P = 5 };
+    float w[C * P];
+    rs = 99;
+    for (int c = 0; c < C; c++)
+        for (int k = 0; k < P; k++)
+            w[c * P + k] = frand() * (0.05f + 0.2f * (float)c);
+    struct onnxq_model *m;
+    struct onnxq_tensor f;
+    store_and_run(w, C, P, ONNXQ_WFORM_FOLD, &m, &f);
+    const struct onnxq_constant *q = find_init_dt(m->graph, ONNXQ_DT_INT8);
+    const struct onnxq_constant *h = find_init_dt(m->graph, ONNXQ_DT_FLOAT16);
+    ck_assert(q && h && !find_init_dt(m->graph, ONNXQ_DT_FLOAT));
+    ck_assert_uint_eq(count_op(m->graph, "Cast"), 2);
+    const int8_t *qv = q->value.data;
+    const uint16_t *hv = h->value.data;
+    const float *fv = f.data;
+    for (int c = 0; c < C; c++) {
+        float mx = 0;
+        for (int k = 0; k < P; k++)
+            mx = fmaxf(mx, fabsf(w[c * P + k]));
+        float s = onnxq_half_to_float(hv[c]);
+        ck_assert_msg(s >= mx / 127.0f && onnxq_half_to_float((uint16_t)(hv[c] - 1)) < mx / 127.0f,
+                      "channel %d: scale %.9g for max %.9g", c, s, mx);
+        for (int k = 0; k < P; k++) {
+            int e = c * P + k;
+            ck_assert_int_eq(qv[e], (int)nearbyintf(w[e] / s));
+            ck_assert_msg(fv[e] == (float)qv[e] * s, "w[%d]: %.9g vs %.9g", e, fv[e], (float)qv[e] * s);
+            ck_assert(fabsf(fv[e] - w[e]) <= 0.5001f * s);
+        }
+    }
+    onnxq_tensor_clear(&f);
+    onnxq_model_free(m);
+}
+END_TEST
+
 static void check_quantized(enum onnxq_placement placement, enum onnxq_qtype qt, enum onnxq_calib_method method)
 {
     struct onnxq_error err;
@@ -229,6 +371,9 @@ static void check_quantized(enum onnxq_placement placement, enum onnxq_qtype qt,
     ck_assert_uint_eq(r.weights_int8, 2);
     ck_assert_uint_eq(r.biases_int32, placement == ONNXQ_PLACEMENT_FULL ? 2 : 1);
     ck_assert_uint_eq(count_op(m->graph, "Conv"), 2);
+    /* conv2's weight, kept float by auto, is int8 -> Cast -> Mul (folded
+     * by onnxruntime); a weight of an INT8 op goes through DequantizeLinear */
+    ck_assert_uint_eq(count_op(m->graph, "Cast"), placement == ONNXQ_PLACEMENT_FULL ? 0 : 1);
     /* uint8: the Relu becomes the Q saturation; int8 keeps it */
     ck_assert_uint_eq(count_op(m->graph, "Relu"), qt == ONNXQ_QTYPE_UINT8 ? 0 : 1);
     /* Q/DQ on x and on r1 (between the convs); int8 also on c1, the Relu
@@ -338,6 +483,8 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, weights_per_channel_by_hand);
+    tcase_add_test(tc, fold_weight_form_by_hand);
+    tcase_add_test(tc, fold_weight_half_scales);
     tcase_add_test(tc, quantize_conv_relu_conv);
     tcase_add_test(tc, tiny_weights_enlarge_the_scale_for_the_bias);
     tcase_add_test(tc, table_without_the_tensors_is_named);

@@ -10,6 +10,7 @@
 #include "ops/op.h"
 #include "quant/passes.h"
 #include "quant/quant_internal.h"
+#include "quant/subgraph.h"
 
 void onnxq_quant_options_init(struct onnxq_quant_options *o)
 {
@@ -355,6 +356,19 @@ static const char *make_name(struct onnxq_namegen *ng, const char *base, const c
     return onnxq_namegen_make(ng, buf);
 }
 
+/* Channels from which a FOLD scale (and a float op's bias) is stored as
+ * float16 + Cast: below, the extra Cast node costs more than it saves. */
+#define HALF_MIN_NUMEL 32
+
+/* Smallest float16 value >= v (v positive, normal in float16), as float. */
+static float half_at_least(float v)
+{
+    uint16_t h = onnxq_float_to_half(v);
+    if (onnxq_half_to_float(h) < v)
+        h++;  /* positive halves are ordered like their bit patterns */
+    return onnxq_half_to_float(h);
+}
+
 enum onnxq_status onnxq_quant_store_weight(struct onnxq_graph *g, struct onnxq_namegen *ng,
                                            const struct onnxq_constant *wc, int axis, int qmax,
                                            enum onnxq_wform form, const float *min_scale,
@@ -362,23 +376,61 @@ enum onnxq_status onnxq_quant_store_weight(struct onnxq_graph *g, struct onnxq_n
 {
     const struct onnxq_tensor *wt = &wc->value;
     struct onnxq_constant *q = NULL, *s = NULL, *z = NULL;
-    struct onnxq_node *n1 = NULL, *n2 = NULL;
+    struct onnxq_node *nq = NULL, *ns = NULL, *nm = NULL;
+    float *scales = NULL;
     if (wt->dtype != ONNXQ_DT_FLOAT || (axis >= 0 && axis >= wt->ndim) || qmax < 1 || qmax > 127 ||
         (unsigned)form >= ONNXQ_WFORM_COUNT)
         return onnxq_fail(err, ONNXQ_E_INVALID_ARG, "weight '%s': cannot store it as int8 (type or axis %d)",
                           wc->name, axis);
     bool fold = form == ONNXQ_WFORM_FOLD;
     int64_t channels = axis >= 0 ? wt->dims[axis] : 1;
+    int64_t numel = onnxq_tensor_numel(wt);
+    if (!(scales = malloc((size_t)channels * sizeof(float))))
+        goto oom;
+    if (!(q = calloc(1, sizeof(*q))) || onnxq_tensor_alloc(&q->value, ONNXQ_DT_INT8, wt->ndim, wt->dims, NULL))
+        goto oom;
+    onnxq_quantize_weights(wt->data, wt->dims, wt->ndim, axis, qmax, q->value.data, scales);
+    bool redo = false;
+    for (int64_t c = 0; min_scale && c < channels; c++)
+        if (scales[c] < min_scale[c]) {
+            /* a bias that would overflow int32 forces a coarser weight scale */
+            scales[c] = min_scale[c];
+            redo = true;
+        }
+    /* FOLD scales of many channels as float16: each scale is rounded up to
+     * a float16 value and the weight quantized with it, so the stored
+     * weight is still exactly float(q) * scale */
+    bool half = fold && channels >= HALF_MIN_NUMEL;
+    for (int64_t c = 0; half && c < channels; c++)
+        half = scales[c] >= 0x1p-14f && scales[c] <= 32768.0f;
+    for (int64_t c = 0; half && c < channels; c++) {
+        float h = half_at_least(scales[c]);
+        redo |= h != scales[c];
+        scales[c] = h;
+    }
+    if (redo) {
+        int64_t inner = 1;
+        for (int i = axis + 1; axis >= 0 && i < wt->ndim; i++)
+            inner *= wt->dims[i];
+        if (axis < 0)
+            inner = numel;
+        const float *wf = wt->data;
+        int8_t *qq = q->value.data;
+        for (int64_t e = 0; e < numel; e++) {
+            int64_t c = (e / inner) % channels;
+            float v = nearbyintf(wf[e] / scales[c]);
+            qq[e] = (int8_t)(v > qmax ? qmax : v < -qmax ? -qmax : v);
+        }
+    }
     const char *base = wc->name;
     /* short suffixes: on small models names are a visible part of the file */
     const char *q_name = make_name(ng, base, "_i8");
-    const char *s_name = make_name(ng, base, "_s");
+    const char *s_name = make_name(ng, base, half ? "_s16" : "_s");
     const char *z_name = fold ? "" : make_name(ng, base, "_z");
     const char *c_out = fold ? make_name(ng, base, "_c") : "";
+    const char *sf_out = half ? make_name(ng, base, "_s") : s_name;
     const char *f_out = make_name(ng, base, fold ? "_f" : "_dq");
-    const char *node1 = make_name(ng, base, fold ? "_Cast" : "_DQ");
-    const char *node2 = fold ? make_name(ng, base, "_Mul") : "";
-    if (!q_name || !s_name || !z_name || !c_out || !f_out || !node1 || !node2)
+    if (!q_name || !s_name || !z_name || !c_out || !sf_out || !f_out || !(q->name = onnxq_strdup(q_name)))
         goto oom;
     /* FOLD: the scale broadcasts along `axis` ([1,..,C,..,1]); DQ: 1-D [C] */
     int64_t sdims[ONNXQ_MAX_DIMS];
@@ -392,84 +444,68 @@ enum onnxq_status onnxq_quant_store_weight(struct onnxq_graph *g, struct onnxq_n
         sdims[0] = channels;
     }
     int64_t cdims[1] = {channels};
-    q = new_const(q_name, ONNXQ_DT_INT8, wt->ndim, wt->dims);
-    s = new_const(s_name, ONNXQ_DT_FLOAT, sndim, sdims);
+    s = new_const(s_name, half ? ONNXQ_DT_FLOAT16 : ONNXQ_DT_FLOAT, sndim, sdims);
     if (!fold)
         z = new_const(z_name, ONNXQ_DT_INT8, axis >= 0 ? 1 : 0, cdims);
-    if (!q || !s || (!fold && !z))
+    if (!s || (!fold && !z))
         goto oom;
-    float *scales = s->value.data;
-    onnxq_quantize_weights(wt->data, wt->dims, wt->ndim, axis, qmax, q->value.data, scales);
-    if (min_scale) {
-        /* a bias that would overflow int32 forces a coarser weight scale */
-        bool redo = false;
-        for (int64_t c = 0; c < channels; c++)
-            if (scales[c] < min_scale[c]) {
-                scales[c] = min_scale[c];
-                redo = true;
-            }
-        if (redo) {
-            int64_t inner = 1, numel = onnxq_tensor_numel(wt);
-            for (int i = axis + 1; axis >= 0 && i < wt->ndim; i++)
-                inner *= wt->dims[i];
-            if (axis < 0)
-                inner = numel;
-            const float *wf = wt->data;
-            int8_t *qq = q->value.data;
-            for (int64_t e = 0; e < numel; e++) {
-                int64_t c = (e / inner) % channels;
-                float v = nearbyintf(wf[e] / scales[c]);
-                qq[e] = (int8_t)(v > qmax ? qmax : v < -qmax ? -qmax : v);
-            }
-        }
+    for (int64_t c = 0; c < channels; c++) {
+        if (half)
+            ((uint16_t *)s->value.data)[c] = onnxq_float_to_half(scales[c]);
+        else
+            ((float *)s->value.data)[c] = scales[c];
     }
     size_t after = q->value.nbytes + s->value.nbytes + (z ? z->value.nbytes : 0);
     if (fold) {
-        const char *cin[1] = {q_name};
-        const char *min[2] = {c_out, s_name};
-        n1 = onnxq_node_new("Cast", node1, 1, cin, 1, &c_out);
-        n2 = onnxq_node_new("Mul", node2, 2, min, 1, &f_out);
-        if (!n1 || !n2 || !onnxq_node_set_int(n1, "to", ONNXQ_DT_FLOAT))
+        /* unnamed: node names are optional in ONNX, and these nodes are
+         * fully identified by the tensors they write (on small models the
+         * names would be a visible part of the file) */
+        const char *cin[1] = {q_name}, *sin[1] = {s_name};
+        const char *min[2] = {c_out, sf_out};
+        nq = onnxq_node_new("Cast", NULL, 1, cin, 1, &c_out);
+        nm = onnxq_node_new("Mul", NULL, 2, min, 1, &f_out);
+        if (!nq || !nm || !onnxq_node_set_int(nq, "to", ONNXQ_DT_FLOAT))
+            goto oom;
+        if (half && (!(ns = onnxq_node_new("Cast", NULL, 1, sin, 1, &sf_out)) ||
+                     !onnxq_node_set_int(ns, "to", ONNXQ_DT_FLOAT)))
             goto oom;
     } else {
         const char *in[3] = {q_name, s_name, z_name};
-        n1 = onnxq_node_new("DequantizeLinear", node1, 3, in, 1, &f_out);
-        if (!n1 || (axis >= 0 && !onnxq_node_set_int(n1, "axis", axis)))
+        nq = onnxq_node_new("DequantizeLinear", NULL, 3, in, 1, &f_out);
+        if (!nq || (axis >= 0 && !onnxq_node_set_int(nq, "axis", axis)))
             goto oom;
     }
-    /* from here on the graph owns what it took */
-    if (!onnxq_graph_add_init(g, q))
-        goto oom;
-    q = NULL;
-    if (!onnxq_graph_add_init(g, s))
-        goto oom;
-    s = NULL;
-    if (z) {
-        if (!onnxq_graph_add_init(g, z))
+    /* from here on the graph owns what it took; new initializers go to
+     * the end of g->inits, new nodes to the front of g->nodes */
+    const float *kept = fold ? NULL : s->value.data;
+    struct onnxq_constant **inits[3] = {&q, &s, &z};
+    for (int k = 0; k < 3; k++) {
+        if (*inits[k] && !onnxq_graph_add_init(g, *inits[k]))
             goto oom;
-        z = NULL;
+        *inits[k] = NULL;
     }
-    if (n2) {
-        if (!onnxq_graph_insert_node(g, 0, n2))
+    struct onnxq_node **nodes[3] = {&nm, &ns, &nq};
+    for (int k = 0; k < 3; k++) {
+        if (*nodes[k] && !onnxq_graph_insert_node(g, 0, *nodes[k]))
             goto oom;
-        n2 = NULL;
+        *nodes[k] = NULL;
     }
-    if (!onnxq_graph_insert_node(g, 0, n1))
-        goto oom;
-    n1 = NULL;
+    free(scales);
     out->out = f_out;
-    out->scales = scales;
+    out->scales = kept;
     out->channels = channels;
     out->axis = axis;
     out->bytes_before = wt->nbytes;
     out->bytes_after = after;
     return ONNXQ_OK;
 oom:
+    free(scales);
     onnxq_constant_free(q);
     onnxq_constant_free(s);
     onnxq_constant_free(z);
-    onnxq_node_free(n1);
-    onnxq_node_free(n2);
+    onnxq_node_free(nq);
+    onnxq_node_free(ns);
+    onnxq_node_free(nm);
     return onnxq_fail(err, ONNXQ_E_NOMEM, "out of memory while storing weight '%s' as int8", wc->name);
 }
 
@@ -528,10 +564,9 @@ static const char *quantize_bias(struct rw *w, const struct onnxq_constant *bc, 
     int64_t n = onnxq_tensor_numel(bt);
     if (bt->ndim != 1 || (wq->channels != 1 && n != wq->channels))
         return NULL; /* unusual bias shape: keep it float */
-    const char *q_name = fresh(w, bc->name, "_quantized");
-    const char *s_name = fresh(w, bc->name, "_scale");
-    const char *dq_out = fresh(w, bc->name, "_dequantized");
-    const char *dq_node = fresh(w, bc->name, "_DequantizeLinear");
+    const char *q_name = fresh(w, bc->name, "_i32");
+    const char *s_name = fresh(w, bc->name, "_s");
+    const char *dq_out = fresh(w, bc->name, "_dq");
     if (w->oom)
         return NULL;
     struct onnxq_constant *q = new_const(q_name, ONNXQ_DT_INT32, 1, bt->dims);
@@ -553,7 +588,7 @@ static const char *quantize_bias(struct rw *w, const struct onnxq_constant *bc, 
     if (!add_init(w, q) || !add_init(w, s))
         return NULL;
     const char *in[2] = {q_name, s_name};
-    struct onnxq_node *dq = onnxq_node_new("DequantizeLinear", dq_node, 2, in, 1, &dq_out);
+    struct onnxq_node *dq = onnxq_node_new("DequantizeLinear", NULL, 2, in, 1, &dq_out);
     if (dq && !onnxq_node_set_int(dq, "axis", 0)) {
         onnxq_node_free(dq);
         dq = NULL;
@@ -562,6 +597,43 @@ static const char *quantize_bias(struct rw *w, const struct onnxq_constant *bc, 
         return NULL;
     w->r->biases_int32++;
     return dq_out;
+}
+
+/* The bias of an op kept float, as float16 -> Cast(to float), which
+ * onnxruntime folds at session init like the FOLD weights. float16 keeps
+ * 11 significant bits: the bias changes by at most 2^-12 of its value,
+ * well below the int8 weight's own rounding. Short or out-of-range biases
+ * stay float (returns NULL). */
+static const char *store_bias_half(struct rw *w, const struct onnxq_constant *bc)
+{
+    const struct onnxq_tensor *bt = &bc->value;
+    int64_t n = onnxq_tensor_numel(bt);
+    const float *b = bt->data;
+    if (n < HALF_MIN_NUMEL)
+        return NULL;
+    for (int64_t c = 0; c < n; c++)
+        if (!(fabsf(b[c]) <= 65504.0f))
+            return NULL;
+    const char *h_name = fresh(w, bc->name, "_h");
+    const char *out = fresh(w, bc->name, "_f");
+    if (w->oom)
+        return NULL;
+    struct onnxq_constant *h = new_const(h_name, ONNXQ_DT_FLOAT16, bt->ndim, bt->dims);
+    if (!h) {
+        w->oom = true;
+        return NULL;
+    }
+    uint16_t *hv = h->value.data;
+    for (int64_t c = 0; c < n; c++)
+        hv[c] = onnxq_float_to_half(b[c]);
+    struct onnxq_node *cast = onnxq_node_new("Cast", NULL, 1, &h_name, 1, &out);
+    if (cast && !onnxq_node_set_int(cast, "to", ONNXQ_DT_FLOAT)) {
+        onnxq_node_free(cast);
+        cast = NULL;
+    }
+    if (!add_init(w, h) || !add_node(w, cast))
+        return NULL;
+    return out;
 }
 
 static void count_op(struct onnxq_quant_report *r, const char *op, bool quantized)
@@ -919,9 +991,19 @@ enum onnxq_status onnxq_quantize_model(struct onnxq_model *m, const struct onnxq
                 goto oom;
             if (bdq)
                 onnxq_node_set_input(n, (size_t)q->bias, bdq);
+        } else if (!quant[i] && has_bias) {
+            const char *bh = store_bias_half(&w, bc);
+            if (w.oom)
+                goto oom;
+            if (bh)
+                onnxq_node_set_input(n, (size_t)q->bias, bh);
         }
         count_op(r, n->op_type, quant[i]);
     }
+
+    /* 5b. weights in If/Loop/Scan bodies: int8 storage, float compute (subgraph.h) */
+    if ((st = onnxq_quant_subgraphs(m, &w.ng, o, r, NULL, err)))
+        goto out_st;
 
     /* 6. order, then drop the float weights nobody reads any more */
     if ((st = onnxq_graph_sort(g, err)) || onnxq_graph_eliminate_dead(g, err) < 0)

@@ -2,16 +2,32 @@
  * model in QuantizeLinear/DequantizeLinear form.
  *
  * - Weights of Conv, ConvTranspose, Gemm and MatMul (constant B) become int8
- *   initializers (symmetric, zero point 0, +-127, or +-63 with reduce_range)
- *   followed by DequantizeLinear, per output channel by default (Conv axis
- *   0, ConvTranspose axis 1, Gemm by transB, MatMul the output columns).
- *   This holds for every such weight, also where the op stays float, so the
- *   file shrinks about 4x either way.
+ *   initializers (symmetric, zero point 0, +-127, or +-63 with reduce_range),
+ *   per output channel by default (Conv axis 0, ConvTranspose axis 1, Gemm
+ *   by transB, MatMul the output columns). This holds for every such
+ *   weight, also where the op stays float, so the file shrinks about 4x
+ *   either way. Two stored forms (quant_internal.h):
+ *   - ops computed in INT8: int8 -> DequantizeLinear, which onnxruntime
+ *     fuses with the op into QLinearConv/QLinearMatMul/QGemm;
+ *   - ops kept float: int8 -> Cast(float) -> Mul(scale). onnxruntime never
+ *     constant-folds DequantizeLinear (it keeps QDQ groups for fusion), so
+ *     a DQ there would dequantize on every run and cost the float op its
+ *     weight pre-packing and NCHWc layout (PP-OCR det ran 1.0-1.2x FP32
+ *     that way); Cast and Mul of constants are folded at session init into
+ *     a plain float initializer. Scales of >= 32 channels are float16 (+
+ *     Cast), rounded up to a float16 value before quantizing, so the weight
+ *     is still exactly q * scale; biases of >= 32 values of float ops are
+ *     float16 + Cast too (relative change <= 2^-12).
+ *   Generated weight nodes are unnamed and their tensors have short
+ *   suffixes: on small models names are a visible part of the file.
  * - Biases of quantized Conv/ConvTranspose/Gemm become int32 with scale
  *   input_scale * weight_scale[c]; a channel whose bias would overflow int32
  *   gets a larger weight scale.
  * - Activations: one Q->DQ pair per quantized tensor, shared by all its
- *   consumers; uint8 asymmetric by default, int8 symmetric on request.
+ *   INT8 consumers; uint8 asymmetric by default, int8 symmetric on
+ *   request. Float consumers read the DQ only where an INT8 op writes the
+ *   tensor (its Q is fused into that op); a tensor a float op writes stays
+ *   float for them (no Q->DQ round trip in front of a float op).
  * - Placement: which ops compute in INT8 (see onnxq_quant_plan in
  *   quantize.c for the latency-aware cost rule); `full` quantizes every
  *   supported op. Model inputs and outputs stay float; non-float tensors
