@@ -18,7 +18,10 @@
  *   layout; Cast and Mul on constants are folded at session init into a
  *   plain float initializer, so the float op runs exactly as in the FP32
  *   model while the file still stores int8. The value is
- *   float(q) * scale[c], the same product DequantizeLinear computes.
+ *   float(q) * scale[c], the same product DequantizeLinear computes. With
+ *   >= 32 channels the scales are stored as float16 + Cast(to float): each
+ *   is rounded up to a float16 value before the weight is quantized with
+ *   it, so the product is still exact.
  */
 #ifndef ONNXQ_QUANT_QUANT_INTERNAL_H
 #define ONNXQ_QUANT_QUANT_INTERNAL_H
@@ -38,7 +41,8 @@ enum onnxq_wform {
 
 struct onnxq_wstore {
     const char *out;      /* float tensor the op reads instead (owned by the namegen) */
-    const float *scales;  /* per-channel scales (owned by g's scale initializer) */
+    const float *scales;  /* DQ form: per-channel scales (owned by g's scale
+                           * initializer); NULL for FOLD (its scales may be float16) */
     int64_t channels;     /* 1 when per tensor */
     int axis;             /* -1 when per tensor */
     size_t bytes_before;  /* float bytes of the weight */
