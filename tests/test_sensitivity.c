@@ -279,6 +279,14 @@ START_TEST(ranking_puts_the_outlier_layer_first)
                       r.e[i].sqnr_only, r_full.e[i].sqnr_only);
         ck_assert_msg(fabs(r.e[i].sqnr_except - r_full.e[i].sqnr_except) < 1e-6, "%s except", r.e[i].node);
     }
+    /* without the all-but-this variants: same ranking, those fields NAN */
+    struct onnxq_sens_result r_only;
+    onnxq_sens_set_except(f.s, false);
+    ck_assert_int_eq(onnxq_sensitivity_run(f.s, NULL, NULL, &r_only, &err), ONNXQ_OK);
+    ck_assert_str_eq(r_only.e[0].node, "conv2");
+    ck_assert(isnan(r_only.e[0].sqnr_except) && r_only.e[0].top1_except == -1);
+    ck_assert_msg(fabs(r_only.e[0].sqnr_only - r.e[0].sqnr_only) < 1e-6, "only differs");
+    onnxq_sens_result_clear(&r_only);
     /* and the metric agrees with an independent computation */
     struct onnxq_model *all = NULL;
     ck_assert_int_eq(onnxq_sens_build(f.s, NULL, &all, NULL, &err), ONNXQ_OK);

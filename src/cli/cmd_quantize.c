@@ -186,12 +186,39 @@ static enum onnxq_status fit_budget(struct onnxq_context *ctx, struct onnxq_mode
     if ((st = onnxq_eval_set_load(ctx, *m, data, dopts, eval_count, es, err)) ||
         (st = onnxq_sens_session_new(ctx, *m, table, qo, es, sess, err)))
         return st;
-    if (!quiet)
-        fprintf(stderr, "onnxq: max-loss: ranking %zu quantizable groups on %zu samples\n", onnxq_sens_n_groups(*sess),
-                es->n_samples);
-    if ((st = onnxq_sensitivity_run(*sess, quiet ? NULL : sens_progress, NULL, sens, err)) ||
-        (st = onnxq_max_loss_search(*sess, sens, spec, eval_cmd ? run_eval_cmd : NULL, &ec, ml, err)))
+    /* every node INT8 may meet it already: then no ranking is needed */
+    double v_all = NAN;
+    if (spec->kind == ONNXQ_LOSS_METRIC) {
+        if ((st = onnxq_sens_build(*sess, NULL, &v, NULL, err)) == ONNXQ_OK)
+            st = run_eval_cmd(&ec, v, &v_all, err);
+        onnxq_model_free(v);
+        v = NULL;
+    } else {
+        struct onnxq_fidelity f;
+        if ((st = onnxq_sens_measure(*sess, NULL, &f, err)) == ONNXQ_OK)
+            st = onnxq_loss_value(spec, &f, &v_all, err);
+    }
+    if (st)
         return st;
+    if (onnxq_loss_spec_met(spec, v_all)) {
+        memset(ml, 0, sizeof(*ml));
+        if (!(ml->float_nodes = calloc(1, sizeof(char *))))
+            return onnxq_fail(err, ONNXQ_E_NOMEM, "out of memory");
+        ml->met = true;
+        ml->metric = ml->metric_all = v_all;
+        ml->metric_none = NAN;
+        ml->evaluations = 1;
+    } else {
+        if (!quiet)
+            fprintf(stderr, "onnxq: max-loss: every node INT8 gives %g; ranking %zu quantizable groups on %zu samples\n",
+                    v_all, onnxq_sens_n_groups(*sess), es->n_samples);
+        /* the ranking is by the SQNR with only that group quantized; the
+         * all-but-this measurements would double the time for a tie-break */
+        onnxq_sens_set_except(*sess, false);
+        if ((st = onnxq_sensitivity_run(*sess, quiet ? NULL : sens_progress, NULL, sens, err)) ||
+            (st = onnxq_max_loss_search(*sess, sens, spec, eval_cmd ? run_eval_cmd : NULL, &ec, ml, err)))
+            return st;
+    }
     if (!ml->met)
         return ONNXQ_OK;
     if ((st = onnxq_sens_build(*sess, (const char *const *)ml->float_nodes, &v, rep, err)))
@@ -257,6 +284,10 @@ static void print_max_loss(const struct onnxq_loss_spec *spec, const struct onnx
 {
     char sb[64];
     onnxq_loss_spec_format(spec, sb, sizeof(sb));
+    if (!sens->n) {
+        printf("  max-loss %s: met with every node INT8 (metric %g)\n", sb, ml->metric);
+        return;
+    }
     printf("  max-loss %s: met with %zu of %zu quantizable node%s kept float%s", sb, ml->n_float, sens->n,
            sens->n == 1 ? "" : "s", ml->n_float ? ":" : "");
     for (size_t i = 0; i < ml->n_float; i++)

@@ -126,6 +126,7 @@ struct onnxq_sens_session {
     size_t runs, suffix_runs;
     double seconds;
     bool no_prefix_cache;
+    bool no_except;  /* skip the all-but-this variants */
 };
 
 /* Fresh copy of the prepared model. */
@@ -962,6 +963,11 @@ void onnxq_sens_set_prefix_cache(struct onnxq_sens_session *s, bool on)
     s->no_prefix_cache = !on;
 }
 
+void onnxq_sens_set_except(struct onnxq_sens_session *s, bool on)
+{
+    s->no_except = !on;
+}
+
 /* ---------------------------------------------------------- sensitivity */
 
 void onnxq_sens_result_clear(struct onnxq_sens_result *r)
@@ -988,7 +994,7 @@ static int cmp_entry(const void *pa, const void *pb)
             return -1;
         return a->sqnr_only < b->sqnr_only ? -1 : 1;
     }
-    if (a->sqnr_except != b->sqnr_except)
+    if (!isnan(a->sqnr_except) && !isnan(b->sqnr_except) && a->sqnr_except != b->sqnr_except)
         return a->sqnr_except > b->sqnr_except ? -1 : 1;
     return a->plan_index < b->plan_index ? -1 : a->plan_index > b->plan_index;
 }
@@ -1029,7 +1035,7 @@ enum onnxq_status onnxq_sensitivity_run(struct onnxq_sens_session *s, onnxq_sens
     if (s->no_prefix_cache) {
         for (size_t k = 0; k < n; k++) {
             if ((st = onnxq_sens_measure(s, only_sets[k], &fo[k], err)) ||
-                (st = onnxq_sens_measure(s, except_sets[k], &fe[k], err)))
+                (!s->no_except && (st = onnxq_sens_measure(s, except_sets[k], &fe[k], err))))
                 goto out;
             if (progress)
                 progress(user, k + 1, n);
@@ -1040,8 +1046,8 @@ enum onnxq_status onnxq_sensitivity_run(struct onnxq_sens_session *s, onnxq_sens
         done = 0;
         if ((st = measure_cut(s, none, (const char *const *const *)only_sets, n, fo, NULL, NULL, &done, 2 * n,
                               err)) ||
-            (st = measure_cut(s, all, (const char *const *const *)except_sets, n, fe, NULL, NULL, &done, 2 * n,
-                              err)))
+            (!s->no_except && (st = measure_cut(s, all, (const char *const *const *)except_sets, n, fe, NULL, NULL,
+                                                &done, 2 * n, err))))
             goto out;
         if (progress)
             progress(user, n, n);
@@ -1058,9 +1064,9 @@ enum onnxq_status onnxq_sensitivity_run(struct onnxq_sens_session *s, onnxq_sens
         e->sqnr_only = onnxq_fidelity_sqnr_db(&fo[k]);
         e->cosine_only = onnxq_fidelity_cosine(&fo[k]);
         e->top1_only = onnxq_fidelity_top1(&fo[k]);
-        e->sqnr_except = onnxq_fidelity_sqnr_db(&fe[k]);
-        e->cosine_except = onnxq_fidelity_cosine(&fe[k]);
-        e->top1_except = onnxq_fidelity_top1(&fe[k]);
+        e->sqnr_except = s->no_except ? NAN : onnxq_fidelity_sqnr_db(&fe[k]);
+        e->cosine_except = s->no_except ? NAN : onnxq_fidelity_cosine(&fe[k]);
+        e->top1_except = s->no_except ? -1 : onnxq_fidelity_top1(&fe[k]);
     }
     r.n = n;
     qsort(r.e, n, sizeof(*r.e), cmp_entry);

@@ -96,6 +96,10 @@ enum onnxq_status onnxq_sens_measure(struct onnxq_sens_session *s, const char *c
 /* Prefix cache on (default) or off (every variant runs whole; for checks). */
 void onnxq_sens_set_prefix_cache(struct onnxq_sens_session *s, bool on);
 
+/* Measure the all-but-this variants too (default on; off halves the work
+ * and leaves the *_except fields NAN / -1). */
+void onnxq_sens_set_except(struct onnxq_sens_session *s, bool on);
+
 /* Number of executor runs and seconds spent so far (for reports). */
 void onnxq_sens_stats(const struct onnxq_sens_session *s, size_t *runs, size_t *suffix_runs, double *seconds);
 
@@ -110,7 +114,7 @@ struct onnxq_sens_entry {
     /* output metrics over the evaluation set; SQNR in dB (+inf = identical
      * to FP32), top-1 agreement -1 when no output has class scores */
     double sqnr_only, cosine_only, top1_only;        /* only this group quantized */
-    double sqnr_except, cosine_except, top1_except;  /* all but this group quantized */
+    double sqnr_except, cosine_except, top1_except;  /* all but this group quantized (NAN / -1 when skipped) */
 };
 
 struct onnxq_sens_result {
