@@ -1003,10 +1003,10 @@ struct ustate {
 typedef void (*uf32_fn)(const float *x, float *y, size_t n, const struct ustate *p);
 typedef void (*uf64_fn)(const double *x, double *y, size_t n, const struct ustate *p);
 
-#define T float
-#define M(fn) fn##f
-#define UK_DEF(K, E) \
-    static void uk32_##K(const float *x, float *y, size_t n, const struct ustate *p) \
+/* One unary kernel: y = E(v) elementwise, in the type T with M(fn) its
+ * libm function; expanded below for float (uk32_*) and double (uk64_*). */
+#define UK_KERNEL(NAME, E) \
+    static void NAME(const T *x, T *y, size_t n, const struct ustate *p) \
     { \
         const T alpha = (T)p->alpha, beta = (T)p->beta, gamma = (T)p->gamma; \
         const struct ew_consts *c = &p->c; \
@@ -1019,6 +1019,10 @@ typedef void (*uf64_fn)(const double *x, double *y, size_t n, const struct ustat
             y[i] = (T)(E); \
         } \
     }
+
+#define T float
+#define M(fn) fn##f
+#define UK_DEF(K, E) UK_KERNEL(uk32_##K, E)
 EW_UNARY_FLOAT_OPS(UK_DEF)
 #undef UK_DEF
 #undef M
@@ -1026,24 +1030,12 @@ EW_UNARY_FLOAT_OPS(UK_DEF)
 
 #define T double
 #define M(fn) fn
-#define UK_DEF(K, E) \
-    static void uk64_##K(const double *x, double *y, size_t n, const struct ustate *p) \
-    { \
-        const T alpha = (T)p->alpha, beta = (T)p->beta, gamma = (T)p->gamma; \
-        const struct ew_consts *c = &p->c; \
-        (void)alpha; \
-        (void)beta; \
-        (void)gamma; \
-        (void)c; \
-        for (size_t i = 0; i < n; i++) { \
-            const T v = x[i]; \
-            y[i] = (T)(E); \
-        } \
-    }
+#define UK_DEF(K, E) UK_KERNEL(uk64_##K, E)
 EW_UNARY_FLOAT_OPS(UK_DEF)
 #undef UK_DEF
 #undef M
 #undef T
+#undef UK_KERNEL
 
 #define UK_TAB32(K, E) [U_##K] = uk32_##K,
 #define UK_TAB64(K, E) [U_##K] = uk64_##K,

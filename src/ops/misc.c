@@ -1571,7 +1571,15 @@ enum onnxq_status onnxq_misc_scatternd_init(struct onnxq_op_init *ictx, void **s
     return ONNXQ_OK;
 }
 
-static enum onnxq_status scatter_common(const struct scatter_state *s, struct onnxq_op_ctx *ctx)
+/* data, indices and updates shapes, formatted for messages */
+struct scatter_shapes {
+    char data[128], indices[128], updates[128];
+};
+
+/* Checks shared by ScatterND and ScatterElements; sets output 0's shape
+ * (data's) and formats the three input shapes into sh. */
+static enum onnxq_status scatter_common(const struct scatter_state *s, struct onnxq_op_ctx *ctx,
+                                        struct scatter_shapes *sh)
 {
     enum onnxq_status st;
     if ((st = need_movable(ctx, 0, "data")) || (st = need_index(ctx, 1, "indices")) ||
@@ -1584,21 +1592,33 @@ static enum onnxq_status scatter_common(const struct scatter_state *s, struct on
     if (s->reduction != RED_NONE && !dt_numeric(d->dtype))
         return FAIL(ctx, ONNXQ_E_UNSUPPORTED, "reduction on dtype %s", onnxq_dtype_name(d->dtype));
     onnxq_out_shape(opt_out(ctx, 0), d->dtype, d->ndim, d->dims);
+    const struct onnxq_tensor *ind = ctx->inputs[1];
+    shp(d->dims, d->ndim, sh->data, sizeof(sh->data));
+    shp(ind->dims, ind->ndim, sh->indices, sizeof(sh->indices));
+    shp(u->dims, u->ndim, sh->updates, sizeof(sh->updates));
     return ONNXQ_OK;
+}
+
+/* Output 0 of a scatter starts as a copy of data; NULL if it is omitted. */
+static struct onnxq_tensor *scatter_copy_data(struct onnxq_op_ctx *ctx)
+{
+    const struct onnxq_tensor *d = ctx->inputs[0];
+    struct onnxq_tensor *y = opt_out(ctx, 0);
+    size_t n = numel_of(d);
+    if (y && n)
+        memcpy(y->data, d->data, n * onnxq_dtype_size(d->dtype));
+    return y;
 }
 
 static enum onnxq_status scatternd_check(const struct scatter_state *s, struct onnxq_op_ctx *ctx, int *k)
 {
-    enum onnxq_status st = scatter_common(s, ctx);
+    struct scatter_shapes sh;
+    enum onnxq_status st = scatter_common(s, ctx, &sh);
     if (st)
         return st;
     const struct onnxq_tensor *d = ctx->inputs[0], *ind = ctx->inputs[1], *u = ctx->inputs[2];
-    char s1[128], s2[128], s3[128];
-    shp(d->dims, d->ndim, s1, sizeof(s1));
-    shp(ind->dims, ind->ndim, s2, sizeof(s2));
-    shp(u->dims, u->ndim, s3, sizeof(s3));
     if (ind->ndim < 1 || ind->dims[ind->ndim - 1] > d->ndim || ind->dims[ind->ndim - 1] < 0)
-        return FAIL(ctx, ONNXQ_E_SHAPE, "indices %s do not index data %s", s2, s1);
+        return FAIL(ctx, ONNXQ_E_SHAPE, "indices %s do not index data %s", sh.indices, sh.data);
     *k = (int)ind->dims[ind->ndim - 1];
     bool ok = u->ndim == ind->ndim - 1 + d->ndim - *k;
     for (int i = 0; ok && i < ind->ndim - 1; i++)
@@ -1607,7 +1627,7 @@ static enum onnxq_status scatternd_check(const struct scatter_state *s, struct o
         ok = u->dims[ind->ndim - 1 + i - *k] == d->dims[i];
     if (!ok)
         return FAIL(ctx, ONNXQ_E_SHAPE, "updates %s must be indices.shape[:-1] + data.shape[k:] for data %s and "
-                    "indices %s", s3, s1, s2);
+                    "indices %s", sh.updates, sh.data, sh.indices);
     return ONNXQ_OK;
 }
 
@@ -1625,12 +1645,10 @@ enum onnxq_status onnxq_misc_scatternd_run(void *state, struct onnxq_op_ctx *ctx
     if (st)
         return st;
     const struct onnxq_tensor *d = ctx->inputs[0], *ind = ctx->inputs[1], *u = ctx->inputs[2];
-    struct onnxq_tensor *y = opt_out(ctx, 0);
+    struct onnxq_tensor *y = scatter_copy_data(ctx);
     if (!y)
         return ONNXQ_OK;
-    size_t esz = onnxq_dtype_size(d->dtype), n = numel_of(d);
-    if (n)
-        memcpy(y->data, d->data, n * esz);
+    size_t esz = onnxq_dtype_size(d->dtype);
     size_t nupd = (size_t)prod(ind->dims, 0, ind->ndim - 1), slice = (size_t)prod(d->dims, k, d->ndim);
     int64_t str[ONNXQ_MAX_DIMS];
     for (int i = 0; i < k; i++)
@@ -1679,14 +1697,11 @@ enum onnxq_status onnxq_misc_scatter_elements_init(struct onnxq_op_init *ictx, v
 
 static enum onnxq_status scatter_elements_check(const struct scatter_state *s, struct onnxq_op_ctx *ctx, int *axis)
 {
-    enum onnxq_status st = scatter_common(s, ctx);
+    struct scatter_shapes sh;
+    enum onnxq_status st = scatter_common(s, ctx, &sh);
     if (st)
         return st;
     const struct onnxq_tensor *d = ctx->inputs[0], *ind = ctx->inputs[1], *u = ctx->inputs[2];
-    char s1[128], s2[128], s3[128];
-    shp(d->dims, d->ndim, s1, sizeof(s1));
-    shp(ind->dims, ind->ndim, s2, sizeof(s2));
-    shp(u->dims, u->ndim, s3, sizeof(s3));
     if (d->ndim < 1)
         return FAIL(ctx, ONNXQ_E_SHAPE, "data must have rank >= 1");
     if ((st = onnxq_norm_axis(ctx, s->axis, d->ndim, axis)))
@@ -1695,7 +1710,8 @@ static enum onnxq_status scatter_elements_check(const struct scatter_state *s, s
     for (int i = 0; ok && i < d->ndim; i++)
         ok = u->dims[i] == ind->dims[i] && (i == *axis || ind->dims[i] <= d->dims[i]);
     if (!ok)
-        return FAIL(ctx, ONNXQ_E_SHAPE, "indices %s and updates %s must have one shape, within data %s", s2, s3, s1);
+        return FAIL(ctx, ONNXQ_E_SHAPE, "indices %s and updates %s must have one shape, within data %s", sh.indices,
+                    sh.updates, sh.data);
     return ONNXQ_OK;
 }
 
@@ -1713,12 +1729,10 @@ enum onnxq_status onnxq_misc_scatter_elements_run(void *state, struct onnxq_op_c
     if (st)
         return st;
     const struct onnxq_tensor *d = ctx->inputs[0], *ind = ctx->inputs[1], *u = ctx->inputs[2];
-    struct onnxq_tensor *y = opt_out(ctx, 0);
+    struct onnxq_tensor *y = scatter_copy_data(ctx);
     if (!y)
         return ONNXQ_OK;
-    size_t esz = onnxq_dtype_size(d->dtype), n = numel_of(d), m = numel_of(ind);
-    if (n)
-        memcpy(y->data, d->data, n * esz);
+    size_t esz = onnxq_dtype_size(d->dtype), m = numel_of(ind);
     int nd = d->ndim;
     int64_t dstr[ONNXQ_MAX_DIMS], pos[ONNXQ_MAX_DIMS] = {0};
     for (int i = 0; i < nd; i++)

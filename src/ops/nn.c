@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ops/nn.h"
+#include "ops/rowred.h"
 
 #define MAXS (ONNXQ_MAX_DIMS - 2) /* spatial dims */
 #define COL_BLOCK 1024            /* inner-dim block of the column kernels */
@@ -63,50 +64,6 @@ static void store_f64(struct onnxq_tensor *t, size_t i, double v)
         v = 0;
     v = v < lo ? lo : v > hi ? hi : v;
     onnxq_tensor_set_f64(t, i, v);
-}
-
-/* Sum / max of n contiguous floats with 8 independent accumulators, so the
- * compiler vectorises without reassociating a single chain. */
-static float sum_f32(const float *x, size_t n)
-{
-    float a[8] = {0};
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++)
-            a[j] += x[i + j];
-    float s = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
-    for (; i < n; i++)
-        s += x[i];
-    return s;
-}
-
-/* Sum of (x - m)^2. */
-static float sumsqdev_f32(const float *x, size_t n, float m)
-{
-    float a[8] = {0};
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++)
-            a[j] += (x[i + j] - m) * (x[i + j] - m);
-    float s = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
-    for (; i < n; i++)
-        s += (x[i] - m) * (x[i] - m);
-    return s;
-}
-
-static float max_f32(const float *x, size_t n)
-{
-    float a[8] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY};
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++)
-            a[j] = x[i + j] > a[j] ? x[i + j] : a[j];
-    float m = a[0];
-    for (int j = 1; j < 8; j++)
-        m = a[j] > m ? a[j] : m;
-    for (; i < n; i++)
-        m = x[i] > m ? x[i] : m;
-    return m;
 }
 
 /* exp(x) for float32 x <= 88.37 (or NaN): the softmax kernels only pass
@@ -289,30 +246,19 @@ static enum onnxq_status pool_init(struct onnxq_op_init *ictx, void **state, enu
     return ONNXQ_OK;
 }
 
-enum onnxq_status onnxq_maxpool_init(struct onnxq_op_init *ictx, void **state)
-{
-    return pool_init(ictx, state, PK_MAX, false);
-}
-enum onnxq_status onnxq_avgpool_init(struct onnxq_op_init *ictx, void **state)
-{
-    return pool_init(ictx, state, PK_AVG, false);
-}
-enum onnxq_status onnxq_lppool_init(struct onnxq_op_init *ictx, void **state)
-{
-    return pool_init(ictx, state, PK_LP, false);
-}
-enum onnxq_status onnxq_global_maxpool_init(struct onnxq_op_init *ictx, void **state)
-{
-    return pool_init(ictx, state, PK_MAX, true);
-}
-enum onnxq_status onnxq_global_avgpool_init(struct onnxq_op_init *ictx, void **state)
-{
-    return pool_init(ictx, state, PK_AVG, true);
-}
-enum onnxq_status onnxq_global_lppool_init(struct onnxq_op_init *ictx, void **state)
-{
-    return pool_init(ictx, state, PK_LP, true);
-}
+/* Each pooling op's init: pool_init with its kind, global or windowed. */
+#define POOL_INIT(fn, kind, global) \
+    enum onnxq_status fn(struct onnxq_op_init *ictx, void **state) \
+    { \
+        return pool_init(ictx, state, kind, global); \
+    }
+POOL_INIT(onnxq_maxpool_init, PK_MAX, false)
+POOL_INIT(onnxq_avgpool_init, PK_AVG, false)
+POOL_INIT(onnxq_lppool_init, PK_LP, false)
+POOL_INIT(onnxq_global_maxpool_init, PK_MAX, true)
+POOL_INIT(onnxq_global_avgpool_init, PK_AVG, true)
+POOL_INIT(onnxq_global_lppool_init, PK_LP, true)
+#undef POOL_INIT
 
 static enum onnxq_status pool_geometry(const struct pool_state *s, struct onnxq_op_ctx *ctx, struct pool_geom *g)
 {

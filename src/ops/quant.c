@@ -342,6 +342,28 @@ static enum onnxq_status quant_out_dtype(const struct qstate *s, const struct on
     return ONNXQ_OK;
 }
 
+/* Q/DQ input x has a dtype the op does not take. */
+static enum onnxq_status x_dtype_fail(struct onnxq_op_ctx *ctx)
+{
+    return onnxq_op_fail(ctx->err, ctx->node, ONNXQ_E_UNSUPPORTED, "x ('%s') has dtype %s", ctx->node->inputs[0],
+                         onnxq_dtype_name(ctx->inputs[0]->dtype));
+}
+
+/* QuantizeLinear / DequantizeLinear run: the optimised kernel `linear`
+ * on input 0 with this node's quantization parameters. */
+static enum onnxq_status qdq_run(void *state, struct onnxq_op_ctx *ctx,
+                                 void (*linear)(struct onnxq_threadpool *, const struct onnxq_tensor *,
+                                                const struct onnxq_qparams *, struct onnxq_tensor *, bool))
+{
+    struct onnxq_qparams q;
+    enum onnxq_status st = get_qparams(state, ctx, &q);
+    if (st)
+        return st;
+    if (ctx->outputs[0])
+        linear(ctx->pool, ctx->inputs[0], &q, ctx->outputs[0], false);
+    return ONNXQ_OK;
+}
+
 enum onnxq_status onnxq_quantize_shape(void *state, struct onnxq_op_ctx *ctx)
 {
     struct qstate *s = state;
@@ -352,21 +374,14 @@ enum onnxq_status onnxq_quantize_shape(void *state, struct onnxq_op_ctx *ctx)
         return st;
     const struct onnxq_tensor *x = ctx->inputs[0];
     if (!float_type(x->dtype) && x->dtype != ONNXQ_DT_INT32)
-        return onnxq_op_fail(ctx->err, ctx->node, ONNXQ_E_UNSUPPORTED, "x ('%s') has dtype %s", ctx->node->inputs[0],
-                             onnxq_dtype_name(x->dtype));
+        return x_dtype_fail(ctx);
     onnxq_out_shape(ctx->outputs[0], dt, x->ndim, x->dims);
     return ONNXQ_OK;
 }
 
 enum onnxq_status onnxq_quantize_run(void *state, struct onnxq_op_ctx *ctx)
 {
-    struct onnxq_qparams q;
-    enum onnxq_status st = get_qparams(state, ctx, &q);
-    if (st)
-        return st;
-    if (ctx->outputs[0])
-        onnxq_quantize_linear(ctx->pool, ctx->inputs[0], &q, ctx->outputs[0], false);
-    return ONNXQ_OK;
+    return qdq_run(state, ctx, onnxq_quantize_linear);
 }
 
 enum onnxq_status onnxq_dequantize_shape(void *state, struct onnxq_op_ctx *ctx)
@@ -378,8 +393,7 @@ enum onnxq_status onnxq_dequantize_shape(void *state, struct onnxq_op_ctx *ctx)
         return st;
     const struct onnxq_tensor *x = ctx->inputs[0];
     if (!q_int_type(x->dtype) && x->dtype != ONNXQ_DT_INT32)
-        return onnxq_op_fail(ctx->err, ctx->node, ONNXQ_E_UNSUPPORTED, "x ('%s') has dtype %s", ctx->node->inputs[0],
-                             onnxq_dtype_name(x->dtype));
+        return x_dtype_fail(ctx);
     if (q.zero_point && q.zero_point->dtype != x->dtype)
         return onnxq_op_fail(ctx->err, ctx->node, ONNXQ_E_INVALID_MODEL, "x has dtype %s but the zero point has %s",
                              onnxq_dtype_name(x->dtype), onnxq_dtype_name(q.zero_point->dtype));
@@ -393,13 +407,7 @@ enum onnxq_status onnxq_dequantize_shape(void *state, struct onnxq_op_ctx *ctx)
 
 enum onnxq_status onnxq_dequantize_run(void *state, struct onnxq_op_ctx *ctx)
 {
-    struct onnxq_qparams q;
-    enum onnxq_status st = get_qparams(state, ctx, &q);
-    if (st)
-        return st;
-    if (ctx->outputs[0])
-        onnxq_dequantize_linear(ctx->pool, ctx->inputs[0], &q, ctx->outputs[0], false);
-    return ONNXQ_OK;
+    return qdq_run(state, ctx, onnxq_dequantize_linear);
 }
 
 /* ---------------------------------------------------- DynamicQuantizeLinear */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ops/reduce.h"
+#include "ops/rowred.h"
 
 enum rkind { RK_SUM, RK_MEAN, RK_MAX, RK_MIN, RK_PROD, RK_L1, RK_L2, RK_SUMSQ, RK_LOGSUM, RK_LSE };
 
@@ -51,46 +52,23 @@ static enum onnxq_status reduce_init(struct onnxq_op_init *ictx, void **state, e
     return ONNXQ_OK;
 }
 
-enum onnxq_status onnxq_reduce_sum_init(struct onnxq_op_init *ictx, void **state)
-{
-    return reduce_init(ictx, state, RK_SUM);
-}
-enum onnxq_status onnxq_reduce_mean_init(struct onnxq_op_init *ictx, void **state)
-{
-    return reduce_init(ictx, state, RK_MEAN);
-}
-enum onnxq_status onnxq_reduce_max_init(struct onnxq_op_init *ictx, void **state)
-{
-    return reduce_init(ictx, state, RK_MAX);
-}
-enum onnxq_status onnxq_reduce_min_init(struct onnxq_op_init *ictx, void **state)
-{
-    return reduce_init(ictx, state, RK_MIN);
-}
-enum onnxq_status onnxq_reduce_prod_init(struct onnxq_op_init *ictx, void **state)
-{
-    return reduce_init(ictx, state, RK_PROD);
-}
-enum onnxq_status onnxq_reduce_l1_init(struct onnxq_op_init *ictx, void **state)
-{
-    return reduce_init(ictx, state, RK_L1);
-}
-enum onnxq_status onnxq_reduce_l2_init(struct onnxq_op_init *ictx, void **state)
-{
-    return reduce_init(ictx, state, RK_L2);
-}
-enum onnxq_status onnxq_reduce_sumsq_init(struct onnxq_op_init *ictx, void **state)
-{
-    return reduce_init(ictx, state, RK_SUMSQ);
-}
-enum onnxq_status onnxq_reduce_logsum_init(struct onnxq_op_init *ictx, void **state)
-{
-    return reduce_init(ictx, state, RK_LOGSUM);
-}
-enum onnxq_status onnxq_reduce_lse_init(struct onnxq_op_init *ictx, void **state)
-{
-    return reduce_init(ictx, state, RK_LSE);
-}
+/* Each Reduce op's init: reduce_init with its kind. */
+#define REDUCE_INIT(fn, kind) \
+    enum onnxq_status fn(struct onnxq_op_init *ictx, void **state) \
+    { \
+        return reduce_init(ictx, state, kind); \
+    }
+REDUCE_INIT(onnxq_reduce_sum_init, RK_SUM)
+REDUCE_INIT(onnxq_reduce_mean_init, RK_MEAN)
+REDUCE_INIT(onnxq_reduce_max_init, RK_MAX)
+REDUCE_INIT(onnxq_reduce_min_init, RK_MIN)
+REDUCE_INIT(onnxq_reduce_prod_init, RK_PROD)
+REDUCE_INIT(onnxq_reduce_l1_init, RK_L1)
+REDUCE_INIT(onnxq_reduce_l2_init, RK_L2)
+REDUCE_INIT(onnxq_reduce_sumsq_init, RK_SUMSQ)
+REDUCE_INIT(onnxq_reduce_logsum_init, RK_LOGSUM)
+REDUCE_INIT(onnxq_reduce_lse_init, RK_LSE)
+#undef REDUCE_INIT
 
 void onnxq_reduce_fini(void *state)
 {
@@ -403,77 +381,6 @@ static enum onnxq_status reduce_ref(enum rkind k, struct onnxq_op_ctx *ctx, cons
 }
 
 /* ------------------------------------------------------- float32 kernels */
-
-/* Sums with 8 independent accumulators (vectorisable without reassociating
- * one chain). */
-static float sum_f32(const float *x, size_t n)
-{
-    float a[8] = {0};
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++)
-            a[j] += x[i + j];
-    float s = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
-    for (; i < n; i++)
-        s += x[i];
-    return s;
-}
-
-static float sumabs_f32(const float *x, size_t n)
-{
-    float a[8] = {0};
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++)
-            a[j] += fabsf(x[i + j]);
-    float s = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
-    for (; i < n; i++)
-        s += fabsf(x[i]);
-    return s;
-}
-
-static float sumsq_f32(const float *x, size_t n)
-{
-    float a[8] = {0};
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++)
-            a[j] += x[i + j] * x[i + j];
-    float s = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
-    for (; i < n; i++)
-        s += x[i] * x[i];
-    return s;
-}
-
-static float max_f32(const float *x, size_t n)
-{
-    float a[8] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY};
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++)
-            a[j] = x[i + j] > a[j] ? x[i + j] : a[j];
-    float m = a[0];
-    for (int j = 1; j < 8; j++)
-        m = a[j] > m ? a[j] : m;
-    for (; i < n; i++)
-        m = x[i] > m ? x[i] : m;
-    return m;
-}
-
-static float min_f32(const float *x, size_t n)
-{
-    float a[8] = {INFINITY, INFINITY, INFINITY, INFINITY, INFINITY, INFINITY, INFINITY, INFINITY};
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++)
-            a[j] = x[i + j] < a[j] ? x[i + j] : a[j];
-    float m = a[0];
-    for (int j = 1; j < 8; j++)
-        m = a[j] < m ? a[j] : m;
-    for (; i < n; i++)
-        m = x[i] < m ? x[i] : m;
-    return m;
-}
 
 static float prod_f32(const float *x, size_t n)
 {

@@ -573,9 +573,15 @@ static enum onnxq_status axes_init(struct onnxq_op_init *ictx, void **state)
     return ONNXQ_OK;
 }
 
-static enum onnxq_status get_axes(const struct axis_state *s, const struct onnxq_op_ctx *ctx, int64_t *axes,
-                                  size_t *n, bool *has)
+/* Squeeze/Unsqueeze: the data input and the axes, an attribute before
+ * opset 13 and the optional input 1 from 13 (has: axes were given). */
+static enum onnxq_status get_axes(const struct axis_state *s, const struct onnxq_op_ctx *ctx,
+                                  const struct onnxq_tensor **x, int64_t *axes, size_t *n, bool *has)
 {
+    enum onnxq_status st = onnxq_need_input(ctx, 0);
+    if (st)
+        return st;
+    *x = ctx->inputs[0];
     if (s->opset < 13) {
         *has = s->has_axes;
         *n = s->n_axes;
@@ -596,14 +602,12 @@ enum onnxq_status onnxq_tx_squeeze_init(struct onnxq_op_init *ictx, void **state
 
 enum onnxq_status onnxq_tx_squeeze_shape(void *state, struct onnxq_op_ctx *ctx)
 {
-    enum onnxq_status st = onnxq_need_input(ctx, 0);
-    if (st)
-        return st;
-    const struct onnxq_tensor *x = ctx->inputs[0];
+    const struct onnxq_tensor *x;
     int64_t axes[ONNXQ_MAX_DIMS];
     size_t n = 0;
     bool has;
-    if ((st = get_axes(state, ctx, axes, &n, &has)))
+    enum onnxq_status st = get_axes(state, ctx, &x, axes, &n, &has);
+    if (st)
         return st;
     bool drop[ONNXQ_MAX_DIMS] = {false};
     char b[200];
@@ -637,14 +641,12 @@ enum onnxq_status onnxq_tx_unsqueeze_init(struct onnxq_op_init *ictx, void **sta
 
 enum onnxq_status onnxq_tx_unsqueeze_shape(void *state, struct onnxq_op_ctx *ctx)
 {
-    enum onnxq_status st = onnxq_need_input(ctx, 0);
-    if (st)
-        return st;
-    const struct onnxq_tensor *x = ctx->inputs[0];
+    const struct onnxq_tensor *x;
     int64_t axes[ONNXQ_MAX_DIMS];
     size_t n = 0;
     bool has;
-    if ((st = get_axes(state, ctx, axes, &n, &has)))
+    enum onnxq_status st = get_axes(state, ctx, &x, axes, &n, &has);
+    if (st)
         return st;
     if (!has)
         return FAIL(ctx, ONNXQ_E_INVALID_MODEL, "axes are missing");
