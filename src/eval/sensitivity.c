@@ -562,7 +562,10 @@ static enum onnxq_status make_suffix(struct onnxq_model *m, const struct onnxq_m
     memset(x, 0, sizeof(*x));
     x->n_out = g->n_outputs;
     x->out_slot = calloc(g->n_outputs + 1, sizeof(long));
-    x->feeds = calloc(g->n_nodes * 4 + g->n_inputs + 1, sizeof(char *));
+    size_t slots = g->n_outputs + 1;  /* distinct feeds: at most every input slot, plus graph outputs */
+    for (size_t i = 0; i < g->n_nodes; i++)
+        slots += g->nodes[i]->n_inputs;
+    x->feeds = calloc(slots, sizeof(char *));
     if (!prefix || !x->out_slot || !x->feeds)
         goto oom;
     for (size_t i = 0; i < base->graph->n_nodes; i++)
