@@ -655,13 +655,20 @@ static void count_op(struct onnxq_quant_report *r, const char *op, bool quantize
 
 /* ------------------------------------------------------------ placement */
 
-/* The latency-aware cost rule (placement auto). On x86 CPUs without VNNI,
- * onnxruntime's INT8 kernels only beat FP32 on dense convolutions with
- * enough arithmetic per loaded byte: a 3x3 (or larger) group-1 conv, a
- * wide 1x1 conv, or a large matrix product. Depthwise and thin 1x1 convs,
- * ConvTranspose (no CPU QDQ fusion), and elementwise ops pay more for
- * their Q/DQ than they gain, so they stay float (their weights are still
- * stored as int8). */
+/* The latency-aware cost rule (placement auto). onnxruntime's INT8 kernels
+ * only beat FP32 on dense convolutions with enough arithmetic per loaded
+ * byte: a 3x3 (or larger) group-1 conv, a wide 1x1 conv, or a large matrix
+ * product. Depthwise and thin 1x1 convs, ConvTranspose (no CPU QDQ fusion),
+ * and elementwise ops pay more for their Q/DQ than they gain, so they stay
+ * float (their weights are still stored as int8, in the form ORT folds).
+ * A k x k conv must also do at least CONV_MACS_PER_QDQ multiply-adds per
+ * element it converts (input elements read per output position, cin *
+ * stride^2, plus the cout it writes): this keeps a network's first conv on
+ * a 3-channel image float (PP-OCR det 16x3x3x3/s2: 15, cls 8x3x3x3/s2: 11),
+ * measured faster in float on AVX-512 VNNI (det 640x640: 3 of 3 interleaved
+ * rounds, medians 606/860/1039 vs 680/948/1071 ms, minima 380/634/718 vs
+ * 437/683/873 ms, machine loaded). */
+#define CONV_MACS_PER_QDQ 32
 static bool worth_int8(const struct onnxq_graph *g, const struct onnxq_node *n)
 {
     const char *op = n->op_type;
@@ -676,8 +683,14 @@ static bool worth_int8(const struct onnxq_graph *g, const struct onnxq_node *n)
         for (int i = 2; i < wc->value.ndim; i++)
             k *= d[i];
         int64_t cin = d[1], cout = d[0];
-        if (k >= 9)
-            return cin * k >= 27 && cout >= 8;
+        if (k >= 9) {
+            size_t ns = 0;
+            const int64_t *st = onnxq_attr_ints(n, "strides", &ns);
+            int64_t step = 1;
+            for (size_t i = 0; st && i < ns; i++)
+                step *= st[i] > 0 ? st[i] : 1;
+            return cin * k >= 27 && cout >= 8 && cin * k * cout >= CONV_MACS_PER_QDQ * (cin * step + cout);
+        }
         return cin >= 128 && cout >= 128;
     }
     if (strcmp(op, "Gemm") == 0 || strcmp(op, "MatMul") == 0) {

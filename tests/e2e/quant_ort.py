@@ -16,9 +16,17 @@ For PP-OCR cls (placement auto and full) and PP-OCR det at 320x320
      cls |dp| <= 0.02. (ORT requantizes
      inside QLinearConv; onnxq computes DQ -> float conv -> Q, so single
      activations may land one quantization step apart.)
+  6. in the graph ORT optimizes the INT8 model into (optimizedModelFilePath,
+     counted by scripts/eval/graph_stats.py): at least 90% of the
+     Conv/MatMul/Gemm the placement computes in INT8 became integer kernels;
+     no Q -> DQ / DQ -> Q round trip is left; and no float op's weight is
+     still computed at run time (the int8 -> Cast -> Mul weights of ops kept
+     float are folded into float initializers). Default placement only;
+     for --placement full the counts are printed as "info".
 Prints one line per check and a final "N passed, M failed"; exit 1 on failure.
 """
 import glob
+import importlib.util
 import json
 import os
 import shutil
@@ -65,6 +73,20 @@ def ort(model, inp, out):
 def onnxq_run(onnxq, model, inp, out):
     run([onnxq, "run", model, "--input", "x=" + inp, "--output", out, "--threads", "2"])
     return only_npy(out)
+
+
+def graph_stats():
+    spec = importlib.util.spec_from_file_location("graph_stats", os.path.join(ROOT, "scripts/eval/graph_stats.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def ort_optimized(model, inp, out):
+    """The graph onnxruntime optimizes `model` into (one untimed run)."""
+    run(["node", os.path.join(ROOT, "scripts/node/ort_bench.mjs"), model, "--input", inp, "--threads", "2",
+         "--repeat", "1", "--warmup", "0", "--save-optimized", out])
+    return out
 
 
 def cosine(a, b):
@@ -120,6 +142,21 @@ def main():
                 check(False, "%s: onnx.checker: %s" % (name, e))
             kind = "cls" if name.startswith("cls") else "det"
             inputs = sorted(glob.glob(os.path.join(tmp, kind + "_val_npy", "*.npy")))
+            try:
+                gs = graph_stats()
+                placed = gs.placement(q)
+                fused = gs.fused(ort_optimized(q, inputs[0], os.path.join(tmp, name + ".ort.onnx")))
+                share = fused["int_kernels"] / placed["quantized"] if placed["quantized"] else 1.0
+                what = ("%s: ORT fused %d of the %d ops placed in INT8 (%.2f%s); round trips %d; "
+                        "unfolded float weights %d" % (name, fused["int_kernels"], placed["quantized"], share,
+                                                       ", >= 0.9" if not extra else "", fused["roundtrips"],
+                                                       fused["unfolded_weights"]))
+                if extra:  # whole-network QDQ: ORT has no integer form for some ops (informational)
+                    print("info " + what, flush=True)
+                else:
+                    check(share >= 0.9 and fused["roundtrips"] == 0 and fused["unfolded_weights"] == 0, what)
+            except RuntimeError as e:
+                check(False, "%s: ORT optimized graph: %s" % (name, e))
             worst_ref, worst_own, agree = 1.0, 1.0, 0
             dp_ref = dp_own = 0.0
             for i, inp in enumerate(inputs):
