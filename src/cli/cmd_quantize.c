@@ -25,7 +25,7 @@
 
 static const char usage_head[] =
     "onnxq quantize MODEL.onnx (--data PATH | --calib-table TABLE.json) -o OUT.onnx\n"
-    "       [--method minmax|avg_minmax|ema|percentile|entropy|mse] [--activation-type uint8|int8]\n"
+    "       [--method minmax|avg_minmax|ema|percentile|entropy|mse|auto] [--activation-type uint8|int8]\n"
     "       [--per-tensor] [--reduce-range] [--placement auto|full] [--op-types A,B] [--exclude-nodes A,B]\n"
     "       [--exclude-op-types A,B] [--bins N] [--percentile P] [--save-table T.json] [--json] [--threads N]\n"
     "       [--quiet] [--max-loss SPEC [--eval-cmd CMD] [--eval-count N]] [--report FILE.html]\n"
