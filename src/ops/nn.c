@@ -44,28 +44,6 @@ static const char *in_name(const struct onnxq_op_ctx *ctx, size_t slot)
     return slot < ctx->node->n_inputs ? ctx->node->inputs[slot] : "?";
 }
 
-/* Store v, saturating for integer dtypes (NaN stores 0) so no out-of-range
- * float-to-int conversion happens. */
-static void store_f64(struct onnxq_tensor *t, size_t i, double v)
-{
-    double lo, hi;
-    switch (t->dtype) {
-    case ONNXQ_DT_INT8: lo = -128.0; hi = 127.0; break;
-    case ONNXQ_DT_UINT8: lo = 0; hi = 255.0; break;
-    case ONNXQ_DT_INT16: lo = -32768.0; hi = 32767.0; break;
-    case ONNXQ_DT_UINT16: lo = 0; hi = 65535.0; break;
-    case ONNXQ_DT_INT32: lo = -2147483648.0; hi = 2147483647.0; break;
-    case ONNXQ_DT_UINT32: lo = 0; hi = 4294967295.0; break;
-    case ONNXQ_DT_INT64: lo = -9223372036854775808.0; hi = 9223372036854774784.0; break;
-    case ONNXQ_DT_UINT64: lo = 0; hi = 18446744073709549568.0; break;
-    default: onnxq_tensor_set_f64(t, i, v); return;
-    }
-    if (isnan(v))
-        v = 0;
-    v = v < lo ? lo : v > hi ? hi : v;
-    onnxq_tensor_set_f64(t, i, v);
-}
-
 /* exp(x) for float32 x <= 88.37 (or NaN): the softmax kernels only pass
  * x - max(x) <= 0. Vectorisable: no calls and no float selects (GCC will not
  * if-convert those under the default -ftrapping-math; selects are integer
@@ -405,7 +383,7 @@ static void pool_ref(const struct pool_state *s, const struct pool_geom *g, cons
                 acc /= (double)(s->count_include_pad ? n_padded : n_valid);
             else if (s->kind == PK_LP)
                 acc = s->p == 2.0 ? sqrt(acc) : pow(acc, 1.0 / s->p);
-            store_f64(y, (size_t)(p * g->out_sp + op), acc);
+            onnxq_tensor_set_f64_sat(y, (size_t)(p * g->out_sp + op), acc);
             if (indices)
                 indices[p * g->out_sp + op] = p * g->in_sp + (best < 0 ? 0 : best);
             for (int i = ns - 1; i >= 0; i--) {

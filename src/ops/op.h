@@ -113,6 +113,9 @@ int64_t onnxq_tensor_get_i64(const struct onnxq_tensor *t, size_t i);
 double onnxq_tensor_get_f64(const struct onnxq_tensor *t, size_t i);
 /* Write element i of any numeric tensor from double (rounding as C casts). */
 void onnxq_tensor_set_f64(struct onnxq_tensor *t, size_t i, double v);
+/* The same, saturating for integer dtypes (NaN stores 0) so no out-of-range
+ * float-to-int conversion happens. */
+void onnxq_tensor_set_f64_sat(struct onnxq_tensor *t, size_t i, double v);
 
 /* Require input `slot` to be present; fails naming the node. */
 enum onnxq_status onnxq_need_input(const struct onnxq_op_ctx *ctx, size_t slot);

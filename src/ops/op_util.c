@@ -1,4 +1,5 @@
 /* Helpers shared by operator implementations. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -179,6 +180,27 @@ void onnxq_tensor_set_f64(struct onnxq_tensor *t, size_t i, double v)
     case ONNXQ_DT_BOOL: ((uint8_t *)d)[i] = v != 0; break;
     default: break;
     }
+}
+
+void onnxq_tensor_set_f64_sat(struct onnxq_tensor *t, size_t i, double v)
+{
+    double lo, hi;
+    switch (t->dtype) {
+    case ONNXQ_DT_INT8: lo = -128.0; hi = 127.0; break;
+    case ONNXQ_DT_UINT8: lo = 0; hi = 255.0; break;
+    case ONNXQ_DT_INT16: lo = -32768.0; hi = 32767.0; break;
+    case ONNXQ_DT_UINT16: lo = 0; hi = 65535.0; break;
+    case ONNXQ_DT_INT32: lo = -2147483648.0; hi = 2147483647.0; break;
+    case ONNXQ_DT_UINT32: lo = 0; hi = 4294967295.0; break;
+    /* the largest doubles below 2^63 and 2^64 */
+    case ONNXQ_DT_INT64: lo = -9223372036854775808.0; hi = 9223372036854774784.0; break;
+    case ONNXQ_DT_UINT64: lo = 0; hi = 18446744073709549568.0; break;
+    default: onnxq_tensor_set_f64(t, i, v); return;
+    }
+    if (isnan(v))
+        v = 0;
+    v = v < lo ? lo : v > hi ? hi : v;
+    onnxq_tensor_set_f64(t, i, v);
 }
 
 enum onnxq_status onnxq_need_input(const struct onnxq_op_ctx *ctx, size_t slot)

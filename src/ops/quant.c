@@ -85,6 +85,19 @@ struct qjob {
     int32_t qmin, qmax;
 };
 
+/* The fast kernels work on segments of [i, e) within one row of the
+ * layout, so one channel: returns the segment's end; *ch and *zp are its
+ * channel and zero point. */
+static size_t qsegment(const struct qjob *j, size_t i, size_t e, size_t *ch, int32_t *zp)
+{
+    const int64_t inner = j->l.inner;
+    size_t row = (size_t)((int64_t)i / inner);
+    size_t end = (row + 1) * (size_t)inner;
+    *ch = j->l.mode == Q_TENSOR ? 0 : row % (size_t)j->l.A;
+    *zp = j->q->zero_point ? (int32_t)onnxq_tensor_get_i64(j->q->zero_point, *ch) : 0;
+    return end < e ? end : e;
+}
+
 /* reference: one element at a time, straight from the formula */
 static void quant_ref_range(void *arg, size_t b, size_t e)
 {
@@ -129,15 +142,10 @@ static void quant_fast_range(void *arg, size_t b, size_t e)
     struct qjob *j = arg;
     const float *x = j->x->data;
     const float *sc = j->q->scale->data;
-    const int64_t inner = j->l.inner;
-    size_t i = b;
-    while (i < e) {
-        size_t row = (size_t)((int64_t)i / inner);
-        size_t end = (row + 1) * (size_t)inner;
-        if (end > e)
-            end = e;
-        size_t ch = j->l.mode == Q_TENSOR ? 0 : row % (size_t)j->l.A;
-        int32_t zp = j->q->zero_point ? (int32_t)onnxq_tensor_get_i64(j->q->zero_point, ch) : 0;
+    for (size_t i = b, end; i < e; i = end) {
+        size_t ch;
+        int32_t zp;
+        end = qsegment(j, i, e, &ch, &zp);
         switch (j->y->dtype) {
         case ONNXQ_DT_UINT8:
             quant_row_u8(x + i, (uint8_t *)j->y->data + i, end - i, sc[ch], zp, j->qmin, j->qmax);
@@ -152,7 +160,6 @@ static void quant_fast_range(void *arg, size_t b, size_t e)
             quant_row_i16(x + i, (int16_t *)j->y->data + i, end - i, sc[ch], zp, j->qmin, j->qmax);
             break;
         }
-        i = end;
     }
 }
 
@@ -199,22 +206,16 @@ static void dequant_fast_range(void *arg, size_t b, size_t e)
     struct qjob *j = arg;
     float *y = j->y->data;
     const float *sc = j->q->scale->data;
-    const int64_t inner = j->l.inner;
-    size_t i = b;
-    while (i < e) {
-        size_t row = (size_t)((int64_t)i / inner);
-        size_t end = (row + 1) * (size_t)inner;
-        if (end > e)
-            end = e;
-        size_t ch = j->l.mode == Q_TENSOR ? 0 : row % (size_t)j->l.A;
-        int32_t zp = j->q->zero_point ? (int32_t)onnxq_tensor_get_i64(j->q->zero_point, ch) : 0;
+    for (size_t i = b, end; i < e; i = end) {
+        size_t ch;
+        int32_t zp;
+        end = qsegment(j, i, e, &ch, &zp);
         switch (j->x->dtype) {
         case ONNXQ_DT_UINT8: dequant_row_u8((const uint8_t *)j->x->data + i, y + i, end - i, sc[ch], zp); break;
         case ONNXQ_DT_INT8: dequant_row_i8((const int8_t *)j->x->data + i, y + i, end - i, sc[ch], zp); break;
         case ONNXQ_DT_UINT16: dequant_row_u16((const uint16_t *)j->x->data + i, y + i, end - i, sc[ch], zp); break;
         default: dequant_row_i16((const int16_t *)j->x->data + i, y + i, end - i, sc[ch], zp); break;
         }
-        i = end;
     }
 }
 

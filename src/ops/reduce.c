@@ -183,28 +183,6 @@ enum onnxq_status onnxq_reduce_shape(void *state, struct onnxq_op_ctx *ctx)
 
 /* ------------------------------------------------------ reference kernel */
 
-/* Store v into an integer/float/bool tensor, saturating for integers (NaN
- * stores 0) so no out-of-range float-to-int conversion happens. */
-static void store_f64(struct onnxq_tensor *t, size_t i, double v)
-{
-    double lo = 0, hi = 0;
-    switch (t->dtype) {
-    case ONNXQ_DT_INT8: lo = -128.0; hi = 127.0; break;
-    case ONNXQ_DT_UINT8: lo = 0; hi = 255.0; break;
-    case ONNXQ_DT_INT16: lo = -32768.0; hi = 32767.0; break;
-    case ONNXQ_DT_UINT16: lo = 0; hi = 65535.0; break;
-    case ONNXQ_DT_INT32: lo = -2147483648.0; hi = 2147483647.0; break;
-    case ONNXQ_DT_UINT32: lo = 0; hi = 4294967295.0; break;
-    case ONNXQ_DT_INT64: lo = -9223372036854775808.0; hi = 9223372036854774784.0; break;
-    case ONNXQ_DT_UINT64: lo = 0; hi = 18446744073709549568.0; break;
-    default: onnxq_tensor_set_f64(t, i, v); return;
-    }
-    if (isnan(v))
-        v = 0;
-    v = v < lo ? lo : v > hi ? hi : v;
-    onnxq_tensor_set_f64(t, i, v);
-}
-
 /* Store an exact 64-bit integer result (bit pattern, wrapping like C casts). */
 static void store_u64(struct onnxq_tensor *t, size_t i, uint64_t v)
 {
@@ -314,7 +292,7 @@ static enum onnxq_status reduce_ref(enum rkind k, struct onnxq_op_ctx *ctx, cons
                 if (y->dtype == ONNXQ_DT_BOOL)
                     store_u64(y, i, k == RK_MIN);
                 else
-                    store_f64(y, i, k == RK_MAX ? -INFINITY : INFINITY);
+                    onnxq_tensor_set_f64_sat(y, i, k == RK_MAX ? -INFINITY : INFINITY);
                 continue;
             }
             if (k == RK_MEAN)
@@ -374,7 +352,7 @@ static enum onnxq_status reduce_ref(enum rkind k, struct onnxq_op_ctx *ctx, cons
             v = sqrt(v);
         else if (k == RK_LOGSUM)
             v = log(v);
-        store_f64(y, i, v);
+        onnxq_tensor_set_f64_sat(y, i, v);
     }
     free(acc);
     return ONNXQ_OK;
