@@ -189,6 +189,8 @@ static void fixture_init(struct fixture *f)
     f->m = make_model();
     calibrate(f->m, &f->t);
     onnxq_quant_options_init(&f->qo);
+    /* every conv in INT8 whatever the latency cost rule decides for tiny convs */
+    f->qo.placement = ONNXQ_PLACEMENT_FULL;
     f->dir = write_samples();
     onnxq_dataset_options_init(&dopts);
     ck_assert_msg(onnxq_eval_set_load(ctx, f->m, f->dir, &dopts, 0, &f->es, &err) == ONNXQ_OK, "%s", err.message);
@@ -239,8 +241,8 @@ START_TEST(groups_follow_the_plan)
 {
     struct fixture f;
     fixture_init(&f);
-    /* three 3x3 convs with 8 outputs: all planned in INT8 (placement auto);
-     * relu1 folds into conv1; Tanh is no group */
+    /* three convs, all planned in INT8 (placement full); relu1 folds into
+     * conv1; Tanh has no quantized form and is no group */
     ck_assert_uint_eq(onnxq_sens_n_groups(f.s), 3);
     ck_assert_str_eq(onnxq_sens_group_at(f.s, 0)->node, "conv1");
     ck_assert_str_eq(onnxq_sens_group_at(f.s, 0)->members, "conv1+relu1");
@@ -313,12 +315,22 @@ START_TEST(max_loss_keeps_exactly_the_outlier_layer_float)
     double budget = floor((r.sqnr_all + r.e[0].sqnr_except) / 2);
     snprintf(buf, sizeof(buf), "sqnr>=%.0f", budget);
     ck_assert_int_eq(onnxq_loss_spec_parse(buf, &spec, &err), ONNXQ_OK);
-    ck_assert_msg(onnxq_max_loss_search(f.s, &r, &spec, NULL, NULL, &ml, &err) == ONNXQ_OK, "%s", err.message);
+    ck_assert_msg(onnxq_max_loss_search(f.s, &r, &spec, NULL, NULL, NULL, NULL, &ml, &err) == ONNXQ_OK, "%s",
+                  err.message);
     ck_assert(ml.met);
     ck_assert_uint_eq(ml.n_float, 1);
     ck_assert_str_eq(ml.float_nodes[0], "conv2");
     ck_assert_ptr_null(ml.float_nodes[1]);
     ck_assert(ml.metric >= budget && ml.metric_all < budget);
+    ck_assert_uint_eq(ml.ranking.n, 0);  /* given one, it computes none */
+    /* without a ranking it ranks by itself, to the same answer */
+    struct onnxq_maxloss_result ml2;
+    ck_assert_int_eq(onnxq_max_loss_search(f.s, NULL, &spec, NULL, NULL, NULL, NULL, &ml2, &err), ONNXQ_OK);
+    ck_assert(ml2.met && ml2.n_float == 1);
+    ck_assert_str_eq(ml2.float_nodes[0], "conv2");
+    ck_assert_uint_eq(ml2.ranking.n, 3);
+    ck_assert_str_eq(ml2.ranking.e[0].node, "conv2");
+    onnxq_maxloss_result_clear(&ml2);
     /* the variant it chose: conv2 float (its own float weight and bias),
      * the others INT8; the SQNR is what the search reported */
     struct onnxq_model *v = NULL;
@@ -338,7 +350,7 @@ START_TEST(max_loss_keeps_exactly_the_outlier_layer_float)
     /* a budget already met by full INT8 keeps nothing float */
     snprintf(buf, sizeof(buf), "sqnr>=%.3f", r.sqnr_all - 1);
     ck_assert_int_eq(onnxq_loss_spec_parse(buf, &spec, &err), ONNXQ_OK);
-    ck_assert_int_eq(onnxq_max_loss_search(f.s, &r, &spec, NULL, NULL, &ml, &err), ONNXQ_OK);
+    ck_assert_int_eq(onnxq_max_loss_search(f.s, &r, &spec, NULL, NULL, NULL, NULL, &ml, &err), ONNXQ_OK);
     ck_assert(ml.met);
     ck_assert_uint_eq(ml.n_float, 0);
     onnxq_maxloss_result_clear(&ml);
@@ -383,26 +395,30 @@ START_TEST(max_loss_with_an_external_metric)
     fixture_init(&f);
     ck_assert_int_eq(onnxq_sensitivity_run(f.s, NULL, NULL, &r, &err), ONNXQ_OK);
     ck_assert_int_eq(onnxq_loss_spec_parse("metric>=0.9", &spec, &err), ONNXQ_OK);
-    ck_assert_int_eq(onnxq_max_loss_search(f.s, &r, &spec, conv2_metric, &calls, &ml, &err), ONNXQ_OK);
+    ck_assert_int_eq(onnxq_max_loss_search(f.s, &r, &spec, conv2_metric, &calls, NULL, NULL, &ml, &err), ONNXQ_OK);
     ck_assert(ml.met);
     ck_assert_uint_eq(ml.n_float, 1);
     ck_assert_str_eq(ml.float_nodes[0], "conv2");
     ck_assert_uint_eq(ml.evaluations, (size_t)calls);
     onnxq_maxloss_result_clear(&ml);
     /* unreachable: even all-float scores 0.5 */
-    ck_assert_int_eq(onnxq_max_loss_search(f.s, &r, &spec, const_metric, NULL, &ml, &err), ONNXQ_OK);
+    ck_assert_int_eq(onnxq_max_loss_search(f.s, &r, &spec, const_metric, NULL, NULL, NULL, &ml, &err), ONNXQ_OK);
     ck_assert(!ml.met);
     ck_assert_double_eq(ml.metric, 0.5);
     ck_assert_double_eq(ml.metric_none, 0.5);
     ck_assert_uint_eq(ml.n_float, 3);
     onnxq_maxloss_result_clear(&ml);
+    /* decided without ranking: all INT8 and all float both miss it */
+    ck_assert_int_eq(onnxq_max_loss_search(f.s, NULL, &spec, const_metric, NULL, NULL, NULL, &ml, &err), ONNXQ_OK);
+    ck_assert(!ml.met && ml.evaluations == 2 && ml.ranking.n == 0);
+    onnxq_maxloss_result_clear(&ml);
     /* lower is better */
     ck_assert_int_eq(onnxq_loss_spec_parse("metric<=0.5", &spec, &err), ONNXQ_OK);
-    ck_assert_int_eq(onnxq_max_loss_search(f.s, &r, &spec, const_metric, NULL, &ml, &err), ONNXQ_OK);
+    ck_assert_int_eq(onnxq_max_loss_search(f.s, &r, &spec, const_metric, NULL, NULL, NULL, &ml, &err), ONNXQ_OK);
     ck_assert(ml.met && ml.n_float == 0);
     onnxq_maxloss_result_clear(&ml);
     /* a metric budget without a metric is refused */
-    ck_assert_int_eq(onnxq_max_loss_search(f.s, &r, &spec, NULL, NULL, &ml, &err), ONNXQ_E_INVALID_ARG);
+    ck_assert_int_eq(onnxq_max_loss_search(f.s, &r, &spec, NULL, NULL, NULL, NULL, &ml, &err), ONNXQ_E_INVALID_ARG);
     onnxq_sens_result_clear(&r);
     fixture_clear(&f);
 }

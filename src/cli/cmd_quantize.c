@@ -175,15 +175,16 @@ static void sens_progress(void *user, size_t done, size_t total)
     fprintf(stderr, "onnxq: max-loss: sensitivity %zu/%zu\n", done, total);
 }
 
-/* Rank the groups, search the fewest float groups that meet the budget and
+/* Search the fewest float groups that meet the budget (ranking them only
+ * when every node INT8 misses it and every group float meets it) and
  * replace *m (prepared) by the chosen variant when it is met. */
 static enum onnxq_status fit_budget(struct onnxq_context *ctx, struct onnxq_model **m, const char *data,
                                     const struct onnxq_dataset_options *dopts, size_t eval_count,
                                     const struct onnxq_calib_table *table, const struct onnxq_quant_options *qo,
                                     const struct onnxq_loss_spec *spec, const char *eval_cmd, bool quiet,
                                     struct onnxq_eval_set *es, struct onnxq_sens_session **sess,
-                                    struct onnxq_sens_result *sens, struct onnxq_maxloss_result *ml,
-                                    struct onnxq_quant_report *rep, struct onnxq_error *err)
+                                    struct onnxq_maxloss_result *ml, struct onnxq_quant_report *rep,
+                                    struct onnxq_error *err)
 {
     enum onnxq_status st;
     struct eval_cmd ec = {.ctx = ctx, .cmd = eval_cmd, .quiet = quiet};
@@ -191,39 +192,15 @@ static enum onnxq_status fit_budget(struct onnxq_context *ctx, struct onnxq_mode
     if ((st = onnxq_eval_set_load(ctx, *m, data, dopts, eval_count, es, err)) ||
         (st = onnxq_sens_session_new(ctx, *m, table, qo, es, sess, err)))
         return st;
-    /* every node INT8 may meet it already: then no ranking is needed */
-    double v_all = NAN;
-    if (spec->kind == ONNXQ_LOSS_METRIC) {
-        if ((st = onnxq_sens_build(*sess, NULL, &v, NULL, err)) == ONNXQ_OK)
-            st = run_eval_cmd(&ec, v, &v_all, err);
-        onnxq_model_free(v);
-        v = NULL;
-    } else {
-        struct onnxq_fidelity f;
-        if ((st = onnxq_sens_measure(*sess, NULL, &f, err)) == ONNXQ_OK)
-            st = onnxq_loss_value(spec, &f, &v_all, err);
-    }
-    if (st)
+    if (!quiet)
+        fprintf(stderr, "onnxq: max-loss: %zu quantizable groups, %zu evaluation samples\n",
+                onnxq_sens_n_groups(*sess), es->n_samples);
+    /* the ranking is by the SQNR with only that group quantized; the
+     * all-but-this measurements would double the time for a tie-break */
+    onnxq_sens_set_except(*sess, false);
+    if ((st = onnxq_max_loss_search(*sess, NULL, spec, eval_cmd ? run_eval_cmd : NULL, &ec,
+                                    quiet ? NULL : sens_progress, NULL, ml, err)))
         return st;
-    if (onnxq_loss_spec_met(spec, v_all)) {
-        memset(ml, 0, sizeof(*ml));
-        if (!(ml->float_nodes = calloc(1, sizeof(char *))))
-            return onnxq_fail(err, ONNXQ_E_NOMEM, "out of memory");
-        ml->met = true;
-        ml->metric = ml->metric_all = v_all;
-        ml->metric_none = NAN;
-        ml->evaluations = 1;
-    } else {
-        if (!quiet)
-            fprintf(stderr, "onnxq: max-loss: every node INT8 gives %g; ranking %zu quantizable groups on %zu samples\n",
-                    v_all, onnxq_sens_n_groups(*sess), es->n_samples);
-        /* the ranking is by the SQNR with only that group quantized; the
-         * all-but-this measurements would double the time for a tie-break */
-        onnxq_sens_set_except(*sess, false);
-        if ((st = onnxq_sensitivity_run(*sess, quiet ? NULL : sens_progress, NULL, sens, err)) ||
-            (st = onnxq_max_loss_search(*sess, sens, spec, eval_cmd ? run_eval_cmd : NULL, &ec, ml, err)))
-            return st;
-    }
     if (!ml->met)
         return ONNXQ_OK;
     if ((st = onnxq_sens_build(*sess, (const char *const *)ml->float_nodes, &v, rep, err)))
@@ -239,8 +216,9 @@ static json_object *json_num(double v)
 }
 
 /* Kept-float nodes that the plan only stored int8 weights for. */
-static size_t weight_only_count(const struct onnxq_sens_result *sens, const struct onnxq_maxloss_result *ml)
+static size_t weight_only_count(const struct onnxq_maxloss_result *ml)
 {
+    const struct onnxq_sens_result *sens = &ml->ranking;
     size_t n = 0;
     for (size_t i = 0; i < ml->n_float; i++)
         for (size_t k = 0; k < sens->n; k++)
@@ -249,27 +227,29 @@ static size_t weight_only_count(const struct onnxq_sens_result *sens, const stru
     return n;
 }
 
-static json_object *max_loss_json(const struct onnxq_loss_spec *spec, const struct onnxq_sens_result *sens,
-                                  const struct onnxq_maxloss_result *ml, size_t samples)
+static json_object *max_loss_json(const struct onnxq_loss_spec *spec, const struct onnxq_maxloss_result *ml,
+                                  size_t n_groups, size_t samples)
 {
+    const struct onnxq_sens_result *sens = &ml->ranking;
     char sb[64];
     onnxq_loss_spec_format(spec, sb, sizeof(sb));
     json_object *o = json_object_new_object();
     json_object_object_add(o, "budget", json_object_new_string(sb));
     json_object_object_add(o, "met", json_object_new_boolean(ml->met));
     json_object_object_add(o, "eval_samples", json_object_new_int64((int64_t)samples));
-    json_object_object_add(o, "groups", json_object_new_int64((int64_t)sens->n));
+    json_object_object_add(o, "groups", json_object_new_int64((int64_t)n_groups));
     json_object *fl = json_object_new_array();
     for (size_t i = 0; i < ml->n_float; i++)
         json_object_array_add(fl, json_object_new_string(ml->float_nodes[i]));
     json_object_object_add(o, "float_nodes", fl);
-    json_object_object_add(o, "float_weight_only", json_object_new_int64((int64_t)weight_only_count(sens, ml)));
+    json_object_object_add(o, "float_weight_only", json_object_new_int64((int64_t)weight_only_count(ml)));
     json_object_object_add(o, "metric", json_num(ml->metric));
     json_object_object_add(o, "metric_all_int8", json_num(ml->metric_all));
     json_object_object_add(o, "metric_all_float", json_num(ml->metric_none));
     json_object_object_add(o, "evaluations", json_object_new_int64((int64_t)ml->evaluations));
     json_object_object_add(o, "search_seconds", json_object_new_double(ml->seconds));
     json_object_object_add(o, "sensitivity_seconds", json_object_new_double(sens->seconds));
+    json_object_object_add(o, "ranked", json_object_new_boolean(sens->n > 0));
     json_object *arr = json_object_new_array();
     for (size_t i = 0; i < sens->n; i++) {
         json_object *e = json_object_new_object();
@@ -284,27 +264,26 @@ static json_object *max_loss_json(const struct onnxq_loss_spec *spec, const stru
     return o;
 }
 
-static void print_max_loss(const struct onnxq_loss_spec *spec, const struct onnxq_sens_result *sens,
-                           const struct onnxq_maxloss_result *ml, size_t samples)
+static void print_max_loss(const struct onnxq_loss_spec *spec, const struct onnxq_maxloss_result *ml,
+                           size_t n_groups, size_t samples)
 {
+    const struct onnxq_sens_result *sens = &ml->ranking;
     char sb[64];
     onnxq_loss_spec_format(spec, sb, sizeof(sb));
-    if (!sens->n) {
-        printf("  max-loss %s: met with every node INT8 (metric %g)\n", sb, ml->metric);
-        return;
-    }
-    printf("  max-loss %s: met with %zu of %zu quantizable node%s kept float%s", sb, ml->n_float, sens->n,
-           sens->n == 1 ? "" : "s", ml->n_float ? ":" : "");
+    printf("  max-loss %s: met with %zu of %zu quantizable node%s kept float%s", sb, ml->n_float, n_groups,
+           n_groups == 1 ? "" : "s", ml->n_float ? ":" : "");
     for (size_t i = 0; i < ml->n_float; i++)
         printf("%s %s", i ? "," : "", ml->float_nodes[i]);
     if (ml->n_float)
         printf("\n    (%zu computed in INT8 before, %zu only had int8 weights and have FP32 weights again)",
-               ml->n_float - weight_only_count(sens, ml), weight_only_count(sens, ml));
+               ml->n_float - weight_only_count(ml), weight_only_count(ml));
     printf("\n    metric %g (every node INT8: %g", ml->metric, ml->metric_all);
     if (!isnan(ml->metric_none))
         printf(", every node float: %g", ml->metric_none);
-    printf("); %zu variants scored in %.1fs after a %.1fs sensitivity ranking on %zu samples\n", ml->evaluations,
-           ml->seconds, sens->seconds, samples);
+    printf("); %zu variants scored on %zu samples in %.1fs", ml->evaluations, samples, ml->seconds);
+    if (sens->n)
+        printf(" (%.1fs of it the sensitivity ranking)", sens->seconds);
+    printf("\n");
 }
 
 /* --report: compare the INT8 model `m` (in memory) with the prepared FP32
@@ -404,8 +383,7 @@ int onnxq_cmd_quantize(struct onnxq_context *ctx, int argc, char **argv)
     struct onnxq_loss_spec spec = {0};
     struct onnxq_eval_set es = {0};
     struct onnxq_sens_session *sess = NULL;
-    struct onnxq_sens_result sens = {0};
-    struct onnxq_maxloss_result ml = {0};
+    struct onnxq_maxloss_result ml = {0};  /* ml.ranking: the sensitivity ranking it used */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL, *why = NULL;
         int d = onnxq_cli_data_option(argc, argv, &i, &dopts, &why);
@@ -582,8 +560,8 @@ int onnxq_cmd_quantize(struct onnxq_context *ctx, int argc, char **argv)
     t_calib = onnxq_cli_now() - t0;
     t0 = onnxq_cli_now();
     if (max_loss) {
-        if (fit_budget(ctx, &m, data, &dopts, eval_count, &table, &qo, &spec, eval_cmd, quiet, &es, &sess, &sens, &ml,
-                       &rep, &err) != ONNXQ_OK) {
+        if (fit_budget(ctx, &m, data, &dopts, eval_count, &table, &qo, &spec, eval_cmd, quiet, &es, &sess, &ml, &rep,
+                       &err) != ONNXQ_OK) {
             rc = onnxq_cli_report(&err);
             goto out;
         }
@@ -593,7 +571,7 @@ int onnxq_cmd_quantize(struct onnxq_context *ctx, int argc, char **argv)
             fprintf(stderr,
                     "onnxq: error: --max-loss %s cannot be met: even with all %zu quantizable nodes float the "
                     "metric is %g (every node INT8: %g); nothing written\n",
-                    sb, sens.n, ml.metric, ml.metric_all);
+                    sb, onnxq_sens_n_groups(sess), ml.metric, ml.metric_all);
             goto out;
         }
     } else if (onnxq_quantize_model(m, &table, &qo, &rep, &err) != ONNXQ_OK) {
@@ -627,7 +605,7 @@ int onnxq_cmd_quantize(struct onnxq_context *ctx, int argc, char **argv)
     if (report_path) {
         struct report_args ra = {.path = report_path, .model_path = model_path, .out_path = out_path,
                                  .data = data, .max_loss = max_loss, .dopts = &dopts, .eval_count = eval_count,
-                                 .table = &table, .qo = &qo, .rep = &rep, .sens = &sens, .ml = &ml, .spec = &spec,
+                                 .table = &table, .qo = &qo, .rep = &rep, .sens = &ml.ranking, .ml = &ml, .spec = &spec,
                                  .in_size = in_size, .out_size = out_size, .quiet = quiet};
         if (write_report(ctx, m, &ra, &err) != ONNXQ_OK) {
             rc = onnxq_cli_report(&err);
@@ -667,7 +645,7 @@ int onnxq_cmd_quantize(struct onnxq_context *ctx, int argc, char **argv)
         json_object_object_add(tm, "save", json_object_new_double(t_save));
         json_object_object_add(root, "seconds", tm);
         if (max_loss)
-            json_object_object_add(root, "max_loss", max_loss_json(&spec, &sens, &ml, es.n_samples));
+            json_object_object_add(root, "max_loss", max_loss_json(&spec, &ml, onnxq_sens_n_groups(sess), es.n_samples));
         printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(root);
     } else if (!quiet) {
@@ -685,12 +663,11 @@ int onnxq_cmd_quantize(struct onnxq_context *ctx, int argc, char **argv)
         printf("  time: load %.2fs, prepare %.2fs, calibrate %.2fs, quantize %.2fs, save %.2fs\n", t_load, t_prep,
                t_calib, t_quant, t_save);
         if (max_loss)
-            print_max_loss(&spec, &sens, &ml, es.n_samples);
+            print_max_loss(&spec, &ml, onnxq_sens_n_groups(sess), es.n_samples);
     }
     rc = 0;
 out:
     onnxq_maxloss_result_clear(&ml);
-    onnxq_sens_result_clear(&sens);
     onnxq_sens_session_free(sess);
     onnxq_eval_set_clear(&es);
     free(op_types);

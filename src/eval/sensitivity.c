@@ -1234,6 +1234,7 @@ void onnxq_maxloss_result_clear(struct onnxq_maxloss_result *r)
     for (size_t i = 0; r->float_nodes && r->float_nodes[i]; i++)
         free(r->float_nodes[i]);
     free(r->float_nodes);
+    onnxq_sens_result_clear(&r->ranking);
     memset(r, 0, sizeof(*r));
 }
 
@@ -1307,10 +1308,10 @@ static void prefix_set(unsigned char *set, size_t n, size_t k)
 
 enum onnxq_status onnxq_max_loss_search(struct onnxq_sens_session *s, const struct onnxq_sens_result *ranking,
                                         const struct onnxq_loss_spec *spec, onnxq_loss_metric_fn metric, void *user,
+                                        onnxq_sens_progress_fn progress, void *progress_user,
                                         struct onnxq_maxloss_result *out, struct onnxq_error *err)
 {
     enum onnxq_status st;
-    struct onnxq_sens_result own = {0};
     struct onnxq_maxloss_result r = {0};
     struct search q = {.s = s, .spec = spec, .metric = metric, .user = user};
     unsigned char *set = NULL, *best = NULL;
@@ -1318,19 +1319,16 @@ enum onnxq_status onnxq_max_loss_search(struct onnxq_sens_session *s, const stru
     r.metric_none = NAN;
     if (spec->kind == ONNXQ_LOSS_METRIC && !metric)
         return onnxq_fail(err, ONNXQ_E_INVALID_ARG, "a metric budget needs an evaluation command");
-    if (!ranking) {
-        if ((st = onnxq_sensitivity_run(s, NULL, NULL, &own, err)))
-            return st;
-        ranking = &own;
-    }
-    q.n = ranking->n;
+    /* until a ranking is needed, the groups in graph order (the sets of
+     * steps 1 and 2, none and all, do not depend on the order) */
+    q.n = ranking ? ranking->n : s->n_groups;
     q.rank = calloc(q.n + 1, sizeof(char *));
     set = calloc(q.n + 1, 1);
     best = calloc(q.n + 1, 1);
     if (!q.rank || !set || !best)
         goto oom;
     for (size_t i = 0; i < q.n; i++)
-        q.rank[i] = ranking->e[i].node;
+        q.rank[i] = ranking ? ranking->e[i].node : s->groups[i].node;
     /* 1. everything quantized */
     if ((st = score(&q, set, &v, err)))
         goto out;
@@ -1348,6 +1346,17 @@ enum onnxq_status onnxq_max_loss_search(struct onnxq_sens_session *s, const stru
         r.metric = v;
         memcpy(best, set, q.n);
         goto done;
+    }
+    if (!ranking) {
+        if ((st = onnxq_sensitivity_run(s, progress, progress_user, &r.ranking, err)))
+            goto out;
+        ranking = &r.ranking;
+        if (ranking->n != q.n) {
+            st = onnxq_fail(err, ONNXQ_E_INTERNAL, "the ranking has %zu groups, the session %zu", ranking->n, q.n);
+            goto out;
+        }
+        for (size_t i = 0; i < q.n; i++)
+            q.rank[i] = ranking->e[i].node;
     }
     /* 3. shortest ranking prefix that meets it (binary search; the result
      * is checked, so a non-monotone metric costs quality, not validity) */
@@ -1399,7 +1408,6 @@ oom:
     st = onnxq_fail(err, ONNXQ_E_NOMEM, "out of memory");
 out:
     onnxq_maxloss_result_clear(&r);
-    onnxq_sens_result_clear(&own);
     for (size_t i = 0; i < q.n_memo; i++)
         free(q.memo[i].set);
     free(q.memo);

@@ -170,18 +170,24 @@ struct onnxq_maxloss_result {
     double metric_all;     /* every group quantized */
     double metric_none;    /* every group float; NAN when not evaluated */
     size_t evaluations;    /* variants scored */
-    double seconds;
+    double seconds;        /* search, ranking included */
+    /* the ranking the search computed when the caller gave none (n = 0
+     * when steps 1-2 decided without one) */
+    struct onnxq_sens_result ranking;
 };
 
-/* Keep the fewest groups float that meet `spec`: try all quantized; else
- * check that all-float meets it; binary search the shortest prefix of the
- * ranking that meets it, then drop prefix members one at a time (least
- * sensitive first) while the budget still holds. `ranking` is a
- * sensitivity result (computed when NULL). `metric` is required for
- * ONNXQ_LOSS_METRIC and ignored otherwise. A missed budget is not an
- * error: out->met tells. */
+/* Keep the fewest groups float that meet `spec`: 1. try all quantized;
+ * 2. else check that all-float meets it; 3. binary search the shortest
+ * prefix of the ranking that meets it, 4. then drop prefix members one at
+ * a time (least sensitive first) while the budget still holds. `ranking`
+ * is a sensitivity result of this session; when NULL, the search runs
+ * onnxq_sensitivity_run itself after steps 1-2 (only when needed; into
+ * out->ranking, reporting to `progress`, which may be NULL). `metric` is
+ * required for ONNXQ_LOSS_METRIC and ignored otherwise. A missed budget is
+ * not an error: out->met tells. */
 enum onnxq_status onnxq_max_loss_search(struct onnxq_sens_session *s, const struct onnxq_sens_result *ranking,
                                         const struct onnxq_loss_spec *spec, onnxq_loss_metric_fn metric, void *user,
+                                        onnxq_sens_progress_fn progress, void *progress_user,
                                         struct onnxq_maxloss_result *out, struct onnxq_error *err);
 void onnxq_maxloss_result_clear(struct onnxq_maxloss_result *r);
 
