@@ -155,8 +155,7 @@ START_TEST(transpose_matches_reference)
             memcpy(dims, d4, sizeof(d4));
             r = 4;
         }
-        struct onnxq_tensor x;
-        x = ot_tensor(rand_dtype(&seed), r, dims, NULL);
+        struct onnxq_tensor x = ot_tensor(rand_dtype(&seed), r, dims, NULL);
         rand_fill(&x, &seed);
         int64_t perm[ONNXQ_MAX_DIMS];
         for (int i = 0; i < r; i++)
@@ -186,8 +185,7 @@ START_TEST(slice_expand_tile_match_reference)
     for (int c = 0; c < 150; c++) {
         int64_t dims[ONNXQ_MAX_DIMS];
         int r = rand_shape(&seed, dims, 1, 5, c % 5 == 0 ? 30 : 6);
-        struct onnxq_tensor x;
-        x = ot_tensor(rand_dtype(&seed), r, dims, NULL);
+        struct onnxq_tensor x = ot_tensor(rand_dtype(&seed), r, dims, NULL);
         rand_fill(&x, &seed);
         const struct onnxq_tensor *in[5] = {&x};
         struct tnode t;
@@ -345,8 +343,7 @@ START_TEST(pad_space_match_reference)
     for (int c = 0; c < 24; c++) {
         int64_t b = tu_rand_int(&seed, 1, 3), dims[4] = {tu_rand_int(&seed, 1, 2), b * b * tu_rand_int(&seed, 1, 3),
                                                          b * tu_rand_int(&seed, 1, 9), b * tu_rand_int(&seed, 1, 9)};
-        struct onnxq_tensor x;
-        x = ot_tensor(rand_dtype(&seed), 4, dims, NULL);
+        struct onnxq_tensor x = ot_tensor(rand_dtype(&seed), 4, dims, NULL);
         rand_fill(&x, &seed);
         const struct onnxq_tensor *in[1] = {&x};
         struct tnode t;

@@ -671,13 +671,14 @@ enum onnxq_status onnxq_tx_unsqueeze_shape(void *state, struct onnxq_op_ctx *ctx
 
 /* Dropout in inference: output = input, mask = all true. Training mode
  * (opset 12+ input 2) with a non-zero ratio is random: unsupported. */
-struct dropout_state {
+/* State of an op whose semantics depend only on the opset (Dropout, Tile). */
+struct opset_state {
     int64_t opset;
 };
 
-enum onnxq_status onnxq_tx_dropout_init(struct onnxq_op_init *ictx, void **state)
+static enum onnxq_status opset_state_init(struct onnxq_op_init *ictx, void **state)
 {
-    struct dropout_state *s = calloc(1, sizeof(*s));
+    struct opset_state *s = calloc(1, sizeof(*s));
     if (!s)
         return onnxq_fail(ictx->err, ONNXQ_E_NOMEM, "out of memory");
     s->opset = ictx->opset;
@@ -685,9 +686,14 @@ enum onnxq_status onnxq_tx_dropout_init(struct onnxq_op_init *ictx, void **state
     return ONNXQ_OK;
 }
 
+enum onnxq_status onnxq_tx_dropout_init(struct onnxq_op_init *ictx, void **state)
+{
+    return opset_state_init(ictx, state);
+}
+
 enum onnxq_status onnxq_tx_dropout_shape(void *state, struct onnxq_op_ctx *ctx)
 {
-    struct dropout_state *s = state;
+    struct opset_state *s = state;
     enum onnxq_status st = onnxq_need_input(ctx, 0);
     if (st)
         return st;
@@ -1564,21 +1570,12 @@ enum onnxq_status onnxq_tx_expand_run(void *state, struct onnxq_op_ctx *ctx)
 
 /* ---------------------------------------------------------------- Tile */
 
-struct tile_state {
-    int64_t opset;
-};
-
 enum onnxq_status onnxq_tx_tile_init(struct onnxq_op_init *ictx, void **state)
 {
-    struct tile_state *s = calloc(1, sizeof(*s));
-    if (!s)
-        return onnxq_fail(ictx->err, ONNXQ_E_NOMEM, "out of memory");
-    s->opset = ictx->opset;
-    *state = s;
-    return ONNXQ_OK;
+    return opset_state_init(ictx, state);
 }
 
-static enum onnxq_status tile_repeats(const struct tile_state *s, const struct onnxq_op_ctx *ctx, int64_t *rep)
+static enum onnxq_status tile_repeats(const struct opset_state *s, const struct onnxq_op_ctx *ctx, int64_t *rep)
 {
     const struct onnxq_tensor *x = ctx->inputs[0];
     enum onnxq_status st;
