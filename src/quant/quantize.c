@@ -375,7 +375,7 @@ enum onnxq_status onnxq_quant_store_weight(struct onnxq_graph *g, struct onnxq_n
                                            struct onnxq_wstore *out, struct onnxq_error *err)
 {
     const struct onnxq_tensor *wt = &wc->value;
-    struct onnxq_constant *q = NULL, *s = NULL, *z = NULL;
+    struct onnxq_constant *q = NULL, *s = NULL;
     struct onnxq_node *nq = NULL, *ns = NULL, *nm = NULL;
     float *scales = NULL;
     if (wt->dtype != ONNXQ_DT_FLOAT || (axis >= 0 && axis >= wt->ndim) || qmax < 1 || qmax > 127 ||
@@ -426,11 +426,10 @@ enum onnxq_status onnxq_quant_store_weight(struct onnxq_graph *g, struct onnxq_n
     /* short suffixes: on small models names are a visible part of the file */
     const char *q_name = make_name(ng, base, "_i8");
     const char *s_name = make_name(ng, base, half ? "_s16" : "_s");
-    const char *z_name = fold ? "" : make_name(ng, base, "_z");
     const char *c_out = fold ? make_name(ng, base, "_c") : "";
     const char *sf_out = half ? make_name(ng, base, "_s") : s_name;
     const char *f_out = make_name(ng, base, fold ? "_f" : "_dq");
-    if (!q_name || !s_name || !z_name || !c_out || !sf_out || !f_out || !(q->name = onnxq_strdup(q_name)))
+    if (!q_name || !s_name || !c_out || !sf_out || !f_out || !(q->name = onnxq_strdup(q_name)))
         goto oom;
     /* FOLD: the scale broadcasts along `axis` ([1,..,C,..,1]); DQ: 1-D [C] */
     int64_t sdims[ONNXQ_MAX_DIMS];
@@ -443,11 +442,8 @@ enum onnxq_status onnxq_quant_store_weight(struct onnxq_graph *g, struct onnxq_n
         sndim = 1;
         sdims[0] = channels;
     }
-    int64_t cdims[1] = {channels};
     s = new_const(s_name, half ? ONNXQ_DT_FLOAT16 : ONNXQ_DT_FLOAT, sndim, sdims);
-    if (!fold)
-        z = new_const(z_name, ONNXQ_DT_INT8, axis >= 0 ? 1 : 0, cdims);
-    if (!s || (!fold && !z))
+    if (!s)
         goto oom;
     for (int64_t c = 0; c < channels; c++) {
         if (half)
@@ -455,7 +451,7 @@ enum onnxq_status onnxq_quant_store_weight(struct onnxq_graph *g, struct onnxq_n
         else
             ((float *)s->value.data)[c] = scales[c];
     }
-    size_t after = q->value.nbytes + s->value.nbytes + (z ? z->value.nbytes : 0);
+    size_t after = q->value.nbytes + s->value.nbytes;
     if (fold) {
         /* unnamed: node names are optional in ONNX, and these nodes are
          * fully identified by the tensors they write (on small models the
@@ -470,16 +466,18 @@ enum onnxq_status onnxq_quant_store_weight(struct onnxq_graph *g, struct onnxq_n
                      !onnxq_node_set_int(ns, "to", ONNXQ_DT_FLOAT)))
             goto oom;
     } else {
-        const char *in[3] = {q_name, s_name, z_name};
-        nq = onnxq_node_new("DequantizeLinear", NULL, 3, in, 1, &f_out);
+        /* no zero-point input: it defaults to 0 (of the int8 type), and
+         * onnxruntime fuses such a DQ into QLinearConv all the same */
+        const char *in[2] = {q_name, s_name};
+        nq = onnxq_node_new("DequantizeLinear", NULL, 2, in, 1, &f_out);
         if (!nq || (axis >= 0 && !onnxq_node_set_int(nq, "axis", axis)))
             goto oom;
     }
     /* from here on the graph owns what it took; new initializers go to
      * the end of g->inits, new nodes to the front of g->nodes */
     const float *kept = fold ? NULL : s->value.data;
-    struct onnxq_constant **inits[3] = {&q, &s, &z};
-    for (int k = 0; k < 3; k++) {
+    struct onnxq_constant **inits[2] = {&q, &s};
+    for (int k = 0; k < 2; k++) {
         if (*inits[k] && !onnxq_graph_add_init(g, *inits[k]))
             goto oom;
         *inits[k] = NULL;
@@ -502,7 +500,6 @@ oom:
     free(scales);
     onnxq_constant_free(q);
     onnxq_constant_free(s);
-    onnxq_constant_free(z);
     onnxq_node_free(nq);
     onnxq_node_free(ns);
     onnxq_node_free(nm);
