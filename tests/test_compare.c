@@ -243,6 +243,87 @@ START_TEST(hand_computed)
 }
 END_TEST
 
+static void set_dims(struct onnxq_value_info *vi, int ndim, const int64_t *dims)
+{
+    free(vi->type.dims);
+    vi->type.ndim = ndim;
+    vi->type.dims = calloc((size_t)ndim, sizeof(struct onnxq_dim));
+    for (int i = 0; i < ndim; i++) {
+        vi->type.dims[i].kind = ONNXQ_DIM_VALUE;
+        vi->type.dims[i].value = dims[i];
+    }
+}
+
+/* z = op(x) on x[1,2,3]; the INT8 model reads x through Q/DQ (uint8, scale
+ * 0.05, zero point 128). */
+static void score_models(const char *op, struct onnxq_model **mf, struct onnxq_model **mq)
+{
+    const int64_t d[3] = {1, 2, 3};
+    *mf = new_model("fp32.onnx", "x");
+    *mq = new_model("int8.onnx", "x");
+    struct onnxq_model *ms[2] = {*mf, *mq};
+    for (int i = 0; i < 2; i++) {
+        set_dims(&ms[i]->graph->inputs[0], 3, d);
+        set_dims(&ms[i]->graph->outputs[0], 3, d);
+    }
+    const char *fi[1] = {"x"}, *qi[3] = {"x", "s", "zp"}, *di[3] = {"x_q", "s", "zp"}, *si[1] = {"x_dq"};
+    add(*mf, op, "op", 1, fi, "z");
+    onnxq_graph_add_init((*mq)->graph, scalar("s", ONNXQ_DT_FLOAT, 0.05));
+    onnxq_graph_add_init((*mq)->graph, scalar("zp", ONNXQ_DT_UINT8, 128));
+    add(*mq, "QuantizeLinear", "x_Q", 3, qi, "x_q");
+    add(*mq, "DequantizeLinear", "x_DQ", 3, di, "x_dq");
+    add(*mq, op, "op", 1, si, "z");
+}
+
+START_TEST(class_score_rule)
+{
+    /* rows (0, 1, 0.52) and (1.99, 2, -1); after Q/DQ (step 0.05):
+     * (0, 1, 0.5) and (2, 2, -1). Softmax keeps the argmax of its input:
+     * row 1 agrees (1, 1), row 2 does not (1 vs the first of a tie, 0). */
+    const float x[6] = {0.0f, 1.0f, 0.52f, 1.99f, 2.0f, -1.0f};
+    const int64_t d[3] = {1, 2, 3};
+    char sub[1024], p[1100];
+    snprintf(sub, sizeof(sub), "%s/rows", dir);
+    ck_assert_int_eq(mkdir(sub, 0700), 0);
+    snprintf(p, sizeof(p), "%s/0.npy", sub);
+    write_npy(p, 3, d, x);
+    struct onnxq_dataset_options dopts;
+    struct onnxq_compare_options co;
+    struct onnxq_error err;
+    onnxq_dataset_options_init(&dopts);
+    onnxq_compare_options_init(&co);
+    co.quiet = true;
+    /* softmax rows are probability distributions: class scores (rank 3) */
+    struct onnxq_model *mf, *mq;
+    struct onnxq_compare_result *r = NULL;
+    score_models("Softmax", &mf, &mq);
+    ck_assert_msg(onnxq_compare_models(ctx, mf, mq, sub, &dopts, &co, &r, &err) == ONNXQ_OK, "%s", err.message);
+    ck_assert(r->outputs[0].scores);
+    ck_assert_double_eq(r->outputs[0].top1, 0.5);
+    ck_assert_uint_eq(r->outputs[0].fid.rows, 2);
+    /* x is a quantized graph input: listed, the data itself as reference */
+    const struct onnxq_compare_tensor *t = find(r, "x");
+    ck_assert(t && t->quantized && !*t->op_type);
+    ck_assert_str_eq(t->int8_name, "x_dq");
+    /* errors 0, 0, 0.02, 0.01, 0, 0 against sum x^2 = 0 + 1 + 0.2704 + 3.9601 + 4 + 1 */
+    ck_assert_double_eq_tol(t->sqnr_db, 10.0 * log10(10.2305 / 0.0005), 1e-3);
+    onnxq_compare_result_free(r);
+    onnxq_model_free(mf);
+    onnxq_model_free(mq);
+    /* sigmoid values lie in [0, 1] but rows do not sum to 1, and rank 3 is
+     * not [N, C] logits: no top-1 */
+    r = NULL;
+    score_models("Sigmoid", &mf, &mq);
+    ck_assert_msg(onnxq_compare_models(ctx, mf, mq, sub, &dopts, &co, &r, &err) == ONNXQ_OK, "%s", err.message);
+    ck_assert(!r->outputs[0].scores);
+    ck_assert_double_eq(r->outputs[0].top1, -1.0);
+    ck_assert_uint_eq(r->outputs[0].fid.rows, 0);
+    onnxq_compare_result_free(r);
+    onnxq_model_free(mf);
+    onnxq_model_free(mq);
+}
+END_TEST
+
 START_TEST(outputs_only)
 {
     struct onnxq_model *mf = fp32_model(), *mq = int8_model("x");
@@ -315,6 +396,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, hand_computed);
     tcase_add_test(tc, outputs_only);
+    tcase_add_test(tc, class_score_rule);
     tcase_add_test(tc, inputs_differ);
     tcase_add_test(tc, data_does_not_fit);
     suite_add_tcase(s, tc);
