@@ -41,7 +41,8 @@
 #                              it optimizes the INT8 model into (session option
 #                              optimizedModelFilePath) / those the placement
 #                              quantized (data input = DequantizeLinear of a
-#                              QuantizeLinear) / all Conv/MatMul/Gemm in the INT8
+#                              QuantizeLinear, weight input a DequantizeLinear
+#                              output) / all Conv/MatMul/Gemm in the INT8
 #                              model; subgraphs included (scripts/eval/graph_stats.py);
 #                              "w:1MMNB" = weight-only integer kernels ORT made
 #                              (MatMulNBits), not counted as integer kernels
@@ -326,6 +327,19 @@ printf 'latency: "median (min)" ms of alternating FP32/INT8 runs; ratios INT8/FP
 printf 'ORT int8/placed/total: Conv/MatMul/Gemm run as integer kernels by ORT / quantized by the placement / all\n'
 printf '  (QLC QLinearConv, QLMM QLinearMatMul, MMI2F MatMulIntegerToFloat, QG QGemm; w: weight-only, MMNB MatMulNBits)\n\n'
 $PY scripts/eval/quant_table.py print "$RESULTS"
+# what is left in ORT's optimized graphs (scripts/eval/graph_stats.py):
+# Q->DQ / DQ->Q pairs no kernel absorbed, float ops whose weight ORT still
+# computes at run time, and float ops reading a quantized tensor (an INT8
+# producer's output; not counted as placed)
+printf '\nORT optimized graph: round trips / unfolded float weights / float ops reading a DQ\n'
+$PY - "$RESULTS" <<'PYEOF'
+import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    fu, p = r.get("fused") or {}, r.get("placement") or {}
+    print("  %-8s %-14s %s / %s / %s" % (r["model"], r["method"], fu.get("roundtrips", "-"),
+                                        fu.get("unfolded_weights", "-"), p.get("float_reading_dq", "-")))
+PYEOF
 printf '\nrows: %s\n' "$RESULTS"
 if [ "${#FAILURES[@]}" -gt 0 ]; then
   printf '\nbench-quant: %d step(s) failed:\n' "${#FAILURES[@]}" >&2

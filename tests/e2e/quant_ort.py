@@ -118,7 +118,7 @@ def main():
         # and HardSwish islands quantize coarsely): those runs check that the
         # file is valid and that onnxq and ORT agree on it, not its accuracy.
         cases = [
-            ("cls-auto", "ppocr_cls.onnx", tmp + "/cls_cal", cls_pre, [], 0.35, True),
+            ("cls-auto", "ppocr_cls.onnx", tmp + "/cls_cal", cls_pre, [], 0.3, True),
             ("cls-full", "ppocr_cls.onnx", tmp + "/cls_cal", cls_pre, ["--placement", "full"], 0.5, True),
             ("det-auto", "ppocr_det.onnx", tmp + "/det_cal", det_pre, [], 0.3, True),
             ("det-full-int8", "ppocr_det.onnx", tmp + "/det_cal", det_pre,
@@ -147,8 +147,9 @@ def main():
                 placed = gs.placement(q)
                 fused = gs.fused(ort_optimized(q, inputs[0], os.path.join(tmp, name + ".ort.onnx")))
                 share = fused["int_kernels"] / placed["quantized"] if placed["quantized"] else 1.0
-                what = ("%s: ORT fused %d of the %d ops placed in INT8 (%.2f%s); round trips %d; "
-                        "unfolded float weights %d" % (name, fused["int_kernels"], placed["quantized"], share,
+                what = ("%s: ORT fused %d of the %d ops placed in INT8 (%s%s); round trips %d; "
+                        "unfolded float weights %d" % (name, fused["int_kernels"], placed["quantized"],
+                                                       "%.2f" % share if placed["quantized"] else "none placed",
                                                        ", >= 0.9" if not extra else "", fused["roundtrips"],
                                                        fused["unfolded_weights"]))
                 if extra:  # whole-network QDQ: ORT has no integer form for some ops (informational)
