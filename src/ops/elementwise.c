@@ -315,6 +315,20 @@ typedef void (*bin_row_fn)(enum onnxq_ew_op op, const void *pa, size_t sa, const
 EW_FLOAT_ROW(f32, float, f)
 EW_FLOAT_ROW(f64, double, )
 
+/* b^e by squaring, wrapping modulo 2^64: the low bits, which are all a
+ * narrower integer type keeps, are those of the exact power. */
+static inline uint64_t ew_upow(uint64_t b, uint64_t e)
+{
+    uint64_t r = 1;
+    while (e) {
+        if (e & 1)
+            r *= b;
+        b *= b;
+        e >>= 1;
+    }
+    return r;
+}
+
 /* signed integers; UT is the unsigned type the wrapping arithmetic uses */
 #define EW_SINT_ROW(SFX, T, UT) \
     static inline T ew_div_##SFX(T x, T z) \
@@ -334,14 +348,7 @@ EW_FLOAT_ROW(f64, double, )
     { \
         if (z < 0) \
             return x == 1 ? 1 : x == -1 ? ((z & 1) ? -1 : 1) : 0; \
-        UT r = 1, b = (UT)x, e = (UT)z; \
-        while (e) { \
-            if (e & 1) \
-                r *= b; \
-            b *= b; \
-            e >>= 1; \
-        } \
-        return (T)r; \
+        return (T)ew_upow((UT)x, (UT)z); \
     } \
     static void brow_##SFX(enum onnxq_ew_op op, const void *pa, size_t sa, const void *pb, size_t sb, void *py, \
                            size_t n) \
@@ -371,14 +378,7 @@ EW_SINT_ROW(i64, int64_t, uint64_t)
 #define EW_UINT_ROW(SFX, T, UT) \
     static inline T ew_pow_##SFX(T x, T z) \
     { \
-        UT r = 1, b = x, e = z; \
-        while (e) { \
-            if (e & 1) \
-                r *= b; \
-            b *= b; \
-            e >>= 1; \
-        } \
-        return (T)r; \
+        return (T)ew_upow(x, z); \
     } \
     static void brow_##SFX(enum onnxq_ew_op op, const void *pa, size_t sa, const void *pb, size_t sb, void *py, \
                            size_t n) \

@@ -1555,10 +1555,12 @@ struct scatter_state {
     int reduction;
 };
 
-enum onnxq_status onnxq_misc_scatternd_init(struct onnxq_op_init *ictx, void **state)
+/* Scatter state; the reduction attribute is read when the op has one
+ * (opset 16+), the axis attribute when `axis` (ScatterElements). */
+static enum onnxq_status scatter_init(struct onnxq_op_init *ictx, void **state, bool has_reduction, bool axis)
 {
     int red = RED_NONE;
-    if (ictx->opset >= 16) {
+    if (has_reduction) {
         enum onnxq_status st = parse_reduction(ictx, ictx->opset >= 18, &red);
         if (st)
             return st;
@@ -1567,8 +1569,15 @@ enum onnxq_status onnxq_misc_scatternd_init(struct onnxq_op_init *ictx, void **s
     if (!s)
         return onnxq_fail(ictx->err, ONNXQ_E_NOMEM, "out of memory");
     s->reduction = red;
+    if (axis)
+        s->axis = onnxq_attr_int(ictx->node, "axis", 0);
     *state = s;
     return ONNXQ_OK;
+}
+
+enum onnxq_status onnxq_misc_scatternd_init(struct onnxq_op_init *ictx, void **state)
+{
+    return scatter_init(ictx, state, ictx->opset >= 16, false);
 }
 
 /* data, indices and updates shapes, formatted for messages */
@@ -1679,20 +1688,9 @@ enum onnxq_status onnxq_misc_scatternd_run(void *state, struct onnxq_op_ctx *ctx
 
 enum onnxq_status onnxq_misc_scatter_elements_init(struct onnxq_op_init *ictx, void **state)
 {
-    int red = RED_NONE;
     /* Scatter (deprecated) never had a reduction */
-    if (ictx->opset >= 16 && strcmp(ictx->node->op_type, "ScatterElements") == 0) {
-        enum onnxq_status st = parse_reduction(ictx, ictx->opset >= 18, &red);
-        if (st)
-            return st;
-    }
-    struct scatter_state *s = calloc(1, sizeof(*s));
-    if (!s)
-        return onnxq_fail(ictx->err, ONNXQ_E_NOMEM, "out of memory");
-    s->reduction = red;
-    s->axis = onnxq_attr_int(ictx->node, "axis", 0);
-    *state = s;
-    return ONNXQ_OK;
+    bool has_reduction = ictx->opset >= 16 && strcmp(ictx->node->op_type, "ScatterElements") == 0;
+    return scatter_init(ictx, state, has_reduction, true);
 }
 
 static enum onnxq_status scatter_elements_check(const struct scatter_state *s, struct onnxq_op_ctx *ctx, int *axis)
