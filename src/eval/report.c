@@ -465,7 +465,7 @@ static void section_layers(FILE *f, const struct onnxq_report_input *in)
     for (size_t i = 0; i < rows; i++) {
         const struct onnxq_compare_tensor *t = &c->tensors[i];
         int y = 18 + (int)i * CHART_ROW;
-        fprintf(f, "<g><title>");
+        fputs("<g><title>", f);
         onnxq_report_escape(f, t->name);
         if (t->renamed) {
             fputs(" (INT8: ", f);
