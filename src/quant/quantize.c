@@ -523,22 +523,27 @@ static bool quantize_weight(struct rw *w, const struct onnxq_node *n, const stru
     int qmax = w->o->reduce_range ? 63 : 127;
     struct onnxq_wstore ws;
     if (min_scale) {
-        /* count the channels whose scale the bias forces up */
-        int64_t channels = axis >= 0 ? wt->dims[axis] : 1;
-        float *tmp = malloc((size_t)channels * sizeof(float));
-        int8_t *tq = malloc(wt->nbytes / sizeof(float) + 1);
-        if (!tmp || !tq) {
-            free(tmp);
-            free(tq);
+        /* count the channels whose scale the bias forces up: those whose
+         * max|w| / qmax is below the bound */
+        int64_t channels = axis >= 0 ? wt->dims[axis] : 1, inner = 1, numel = onnxq_tensor_numel(wt);
+        for (int i = axis + 1; axis >= 0 && i < wt->ndim; i++)
+            inner *= wt->dims[i];
+        if (axis < 0)
+            inner = numel;
+        float *mx = calloc((size_t)channels, sizeof(float));
+        if (!mx) {
             w->oom = true;
             return false;
         }
-        onnxq_quantize_weights(wt->data, wt->dims, wt->ndim, axis, qmax, tq, tmp);
+        const float *wf = wt->data;
+        for (int64_t e = 0; e < numel; e++) {
+            int64_t c = (e / inner) % channels;
+            mx[c] = fmaxf(mx[c], fabsf(wf[e]));
+        }
         for (int64_t c = 0; c < channels; c++)
-            if (tmp[c] < min_scale[c])
+            if ((mx[c] > 0 ? mx[c] / (float)qmax : 1.0f) < min_scale[c])
                 w->r->bias_scale_adjusted++;
-        free(tmp);
-        free(tq);
+        free(mx);
     }
     if (onnxq_quant_store_weight(w->g, &w->ng, wc, axis, qmax, form, min_scale, &ws, w->err) != ONNXQ_OK) {
         w->oom = true;
