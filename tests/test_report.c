@@ -259,7 +259,8 @@ START_TEST(page_by_hand)
     ck_assert_ptr_nonnull(strstr(html, "sm_out_renamed"));
     /* sensitivity: bars 12.5 and 40 dB -> a 40 dB scale; 12.5 / 40 * 640 px */
     ck_assert_ptr_nonnull(strstr(html, "width=\"200.0\" height=\"11\" fill=\"#ff7f0e\""));
-    ck_assert_ptr_nonnull(strstr(html, "conv_q+relu"));
+    ck_assert_ptr_nonnull(strstr(html, "conv_q+relu: only 12.5 dB, all but 40.0 dB"));
+    ck_assert_ptr_nonnull(strstr(html, "(black tick)"));
     ck_assert_ptr_nonnull(strstr(html, "<code>sqnr&gt;=30 dB</code>: <b>met</b>"));
     /* float nodes: conv_f by name, the unnamed Mul as such */
     ck_assert_ptr_nonnull(strstr(html, "<b>Conv</b> (1 float, 1 INT8): <code>conv_f</code>"));
@@ -272,6 +273,14 @@ START_TEST(page_by_hand)
     ck_assert_ptr_nonnull(strstr(html, "250 B"));
     ck_assert_ptr_nonnull(strstr(html, "INT8 / FP32 = 0.250"));
     ck_assert_ptr_nonnull(strstr(html, "75.00%"));
+    free(html);
+
+    /* ranking without the all-but measurements (NaN): no tick, no "all but" */
+    se.sqnr_except = NAN;
+    html = render(&in);
+    ck_assert_ptr_nonnull(strstr(html, "conv_q+relu: only 12.5 dB</title>"));
+    ck_assert_ptr_null(strstr(html, "(black tick)"));
+    ck_assert_ptr_null(strstr(html, "fill=\"#111\""));
     free(html);
 
     /* an INT8 model whose x range is minmax's: uint8 [-1, 2] -> scale

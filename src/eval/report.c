@@ -540,11 +540,16 @@ static void section_sensitivity(FILE *f, const struct onnxq_report_input *in)
               "<code>onnxq quantize --max-loss</code>).</p>\n",
               f);
     } else {
-        fputs("<p>Output SQNR with <b>only</b> this node (group) quantized (bar), and with <b>all but</b> this "
-              "node quantized (black tick); ranked most sensitive first. All quantized: ",
-              f);
+        /* the all-but measurements are optional (NaN when not run) */
+        bool except = false;
+        for (size_t i = 0; i < s->n; i++)
+            except |= !isnan(s->e[i].sqnr_except);
+        fputs("<p>Output SQNR with <b>only</b> this node (group) quantized (bar)", f);
+        if (except)
+            fputs(", and with <b>all but</b> this node quantized (black tick)", f);
+        fputs("; ranked most sensitive first. All quantized: ", f);
         put_db(f, s->sqnr_all);
-        fputs(" dB; all float (int8-stored weights): ", f);
+        fputs(" dB; all float: ", f);
         put_db(f, s->sqnr_none);
         fprintf(f, " dB; %zu samples, %zu runs, %.1f s.</p>\n", s->samples, s->runs, s->seconds);
         legend_bands(f);
@@ -571,8 +576,10 @@ static void section_sensitivity(FILE *f, const struct onnxq_report_input *in)
             onnxq_report_escape(f, e->members);
             fputs(": only ", f);
             put_db(f, e->sqnr_only);
-            fputs(" dB, all but ", f);
-            put_db(f, e->sqnr_except);
+            if (!isnan(e->sqnr_except)) {
+                fputs(" dB, all but ", f);
+                put_db(f, e->sqnr_except);
+            }
             fputs(" dB</title>", f);
             fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"end\">%zu. ", CHART_LABEL - 6, y + 10,
                     i + 1);
@@ -580,14 +587,17 @@ static void section_sensitivity(FILE *f, const struct onnxq_report_input *in)
             fputs("</text>", f);
             fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"/>", CHART_LABEL, y + 1,
                     bar_len(e->sqnr_only, top), CHART_ROW - 3, sqnr_bands[band_of(e->sqnr_only)].color);
-            double xe = CHART_LABEL + bar_len(e->sqnr_except, top);
-            fprintf(f, "<rect x=\"%.1f\" y=\"%d\" width=\"2\" height=\"%d\" fill=\"#111\"/>", xe - 1, y,
-                    CHART_ROW - 1);
+            bool ex = !isnan(e->sqnr_except);
+            if (ex)
+                fprintf(f, "<rect x=\"%.1f\" y=\"%d\" width=\"2\" height=\"%d\" fill=\"#111\"/>",
+                        CHART_LABEL + bar_len(e->sqnr_except, top) - 1, y, CHART_ROW - 1);
             fprintf(f, "<text x=\"%.1f\" y=\"%d\" font-size=\"10\" fill=\"#444\">",
-                    CHART_LABEL + fmax(bar_len(e->sqnr_only, top), bar_len(e->sqnr_except, top)) + 5, y + 10);
+                    CHART_LABEL + fmax(bar_len(e->sqnr_only, top), ex ? bar_len(e->sqnr_except, top) : 0) + 5, y + 10);
             put_db(f, e->sqnr_only);
-            fputs(" / ", f);
-            put_db(f, e->sqnr_except);
+            if (ex) {
+                fputs(" / ", f);
+                put_db(f, e->sqnr_except);
+            }
             fputs("</text></g>\n", f);
         }
         fputs("</svg>\n", f);
