@@ -482,6 +482,34 @@ static void valid_cols(int64_t off, int64_t s, int64_t W, int64_t OW, int64_t *l
 
 /* ------------------------------------------------------------- references */
 
+/* Coordinates c[0..nsp) of flat index i in a row-major box of dims. */
+static void unravel(int64_t i, int nsp, const int64_t *dims, int64_t *c)
+{
+    for (int d = nsp - 1; d >= 0; d--) {
+        c[d] = i % dims[d];
+        i /= dims[d];
+    }
+}
+
+/* The position p * stride - pad_b + kd * dil reached from coordinates p by
+ * the kernel tap with per-dimension offsets kd: false if it falls outside
+ * the box lim, else its flat offset in lim. Conv maps an output position
+ * to the input (lim = in), ConvTranspose an input position to the output
+ * (lim = out). */
+static bool tap_offset(const struct onnxq_conv_geom *g, const int64_t *p, const int64_t *kd, const int64_t *lim,
+                       int64_t *off)
+{
+    int64_t o = 0;
+    for (int d = 0; d < g->nsp; d++) {
+        int64_t q = p[d] * g->stride[d] - g->pad_b[d] + kd[d] * g->dil[d];
+        if (q < 0 || q >= lim[d])
+            return false;
+        o = o * lim[d] + q;
+    }
+    *off = o;
+    return true;
+}
+
 void onnxq_conv_ref(const struct onnxq_conv_geom *g, const double *x, const double *w, const double *bias,
                     double *y)
 {
@@ -493,30 +521,15 @@ void onnxq_conv_ref(const struct onnxq_conv_geom *g, const double *x, const doub
             int64_t grp = m / mg;
             for (int64_t o = 0; o < oprod; o++) {
                 int64_t oc[ONNXQ_CONV_MAX_SP];
-                int64_t r = o;
-                for (int d = nsp - 1; d >= 0; d--) {
-                    oc[d] = r % g->out[d];
-                    r /= g->out[d];
-                }
+                unravel(o, nsp, g->out, oc);
                 double acc = bias ? bias[m] : 0.0;
                 for (int64_t c = 0; c < cg; c++) {
                     const double *xc = x + (n * g->c + grp * cg + c) * iprod;
                     const double *wc = w + (m * cg + c) * kprod;
                     for (int64_t kp = 0; kp < kprod; kp++) {
-                        int64_t rk = kp, ioff = 0, istride = 1;
-                        bool ok = true;
-                        for (int d = nsp - 1; d >= 0; d--) {
-                            int64_t kd = rk % g->k[d];
-                            rk /= g->k[d];
-                            int64_t id = oc[d] * g->stride[d] - g->pad_b[d] + kd * g->dil[d];
-                            if (id < 0 || id >= g->in[d]) {
-                                ok = false;
-                                break;
-                            }
-                            ioff += id * istride;
-                            istride *= g->in[d];
-                        }
-                        if (ok)
+                        int64_t kd[ONNXQ_CONV_MAX_SP], ioff;
+                        unravel(kp, nsp, g->k, kd);
+                        if (tap_offset(g, oc, kd, g->in, &ioff))
                             acc += xc[ioff] * wc[kp];
                     }
                 }
@@ -541,31 +554,16 @@ void onnxq_convtranspose_ref(const struct onnxq_conv_geom *g, const double *x, c
             int64_t grp = c / cg;
             for (int64_t i = 0; i < iprod; i++) {
                 int64_t ic[ONNXQ_CONV_MAX_SP];
-                int64_t r = i;
-                for (int d = nsp - 1; d >= 0; d--) {
-                    ic[d] = r % g->in[d];
-                    r /= g->in[d];
-                }
+                unravel(i, nsp, g->in, ic);
                 double xv = x[(n * g->c + c) * iprod + i];
                 for (int64_t mm = 0; mm < mg; mm++) {
                     int64_t m = grp * mg + mm;
                     const double *wc = w + (c * mg + mm) * kprod;
                     double *ym = y + (n * g->m + m) * oprod;
                     for (int64_t kp = 0; kp < kprod; kp++) {
-                        int64_t rk = kp, ooff = 0, ostride = 1;
-                        bool ok = true;
-                        for (int d = nsp - 1; d >= 0; d--) {
-                            int64_t kd = rk % g->k[d];
-                            rk /= g->k[d];
-                            int64_t od = ic[d] * g->stride[d] - g->pad_b[d] + kd * g->dil[d];
-                            if (od < 0 || od >= g->out[d]) {
-                                ok = false;
-                                break;
-                            }
-                            ooff += od * ostride;
-                            ostride *= g->out[d];
-                        }
-                        if (ok)
+                        int64_t kd[ONNXQ_CONV_MAX_SP], ooff;
+                        unravel(kp, nsp, g->k, kd);
+                        if (tap_offset(g, ic, kd, g->out, &ooff))
                             ym[ooff] += xv * wc[kp];
                     }
                 }
@@ -668,27 +666,11 @@ static void im2col_row_nd(const float *xc, const struct onnxq_conv_geom *g, int6
 {
     int nsp = g->nsp;
     int64_t kd[ONNXQ_CONV_MAX_SP], oc[ONNXQ_CONV_MAX_SP];
-    for (int d = nsp - 1; d >= 0; d--) {
-        kd[d] = kp % g->k[d];
-        kp /= g->k[d];
-    }
-    int64_t r = t0;
-    for (int d = nsp - 1; d >= 0; d--) {
-        oc[d] = r % g->out[d];
-        r /= g->out[d];
-    }
+    unravel(kp, nsp, g->k, kd);
+    unravel(t0, nsp, g->out, oc);
     for (int64_t t = t0; t < t1; t++) {
-        int64_t off = 0;
-        bool ok = true;
-        for (int d = 0; d < nsp; d++) {
-            int64_t id = oc[d] * g->stride[d] - g->pad_b[d] + kd[d] * g->dil[d];
-            if (id < 0 || id >= g->in[d]) {
-                ok = false;
-                break;
-            }
-            off = off * g->in[d] + id;
-        }
-        dst[t - t0] = ok ? xc[off] : 0.0f;
+        int64_t off;
+        dst[t - t0] = tap_offset(g, oc, kd, g->in, &off) ? xc[off] : 0.0f;
         for (int d = nsp - 1; d >= 0; d--) {
             if (++oc[d] < g->out[d])
                 break;
@@ -1617,28 +1599,12 @@ static void col2im_range(void *arg, size_t b, size_t e)
                 }
             } else {
                 int nsp = g->nsp;
-                int64_t kd[ONNXQ_CONV_MAX_SP], ic[ONNXQ_CONV_MAX_SP], r = kp;
-                for (int d = nsp - 1; d >= 0; d--) {
-                    kd[d] = r % g->k[d];
-                    r /= g->k[d];
-                }
-                r = j->t0;
-                for (int d = nsp - 1; d >= 0; d--) {
-                    ic[d] = r % g->in[d];
-                    r /= g->in[d];
-                }
+                int64_t kd[ONNXQ_CONV_MAX_SP], ic[ONNXQ_CONV_MAX_SP];
+                unravel(kp, nsp, g->k, kd);
+                unravel(j->t0, nsp, g->in, ic);
                 for (int64_t t = j->t0; t < j->t1; t++) {
-                    int64_t off = 0;
-                    bool ok = true;
-                    for (int d = 0; d < nsp; d++) {
-                        int64_t od = ic[d] * g->stride[d] - g->pad_b[d] + kd[d] * g->dil[d];
-                        if (od < 0 || od >= g->out[d]) {
-                            ok = false;
-                            break;
-                        }
-                        off = off * g->out[d] + od;
-                    }
-                    if (ok)
+                    int64_t off;
+                    if (tap_offset(g, ic, kd, g->out, &off))
                         ym[off] += cr[t - j->t0];
                     for (int d = nsp - 1; d >= 0; d--) {
                         if (++ic[d] < g->in[d])
