@@ -194,6 +194,9 @@ START_TEST(hand_computed)
     ck_assert_double_eq_tol(y->cosine, cosine, 1e-6);
     ck_assert_double_eq_tol(y->max_abs, 0.2, 1e-6);
     ck_assert_uint_eq(y->fid.count, 8);
+    /* the INT8 "y" is the Mul output before the folded Relu: not y's value
+     * before Q/DQ */
+    ck_assert(!y->has_pre);
     /* t: renamed by the Relu fold, found through its producer "mul" */
     ck_assert_str_eq(t->int8_name, "y");
     ck_assert_int_eq(t->match, ONNXQ_MATCH_PRODUCER);

@@ -22,6 +22,7 @@ static const char usage_head[] =
     "  reports SQNR (dB), cosine, max abs error per graph output (top-1 agreement for class scores) and per\n"
     "  tensor: every float activation of the FP32 model (prepared as `onnxq quantize` does) against its\n"
     "  INT8 counterpart (the DequantizeLinear output where quantized), sorted worst first.\n"
+    "  pre-Q dB: for a quantized tensor, the SQNR of the INT8 value before its own Q/DQ (inherited error).\n"
     "  -o FILE writes the table (or JSON) to FILE instead of stdout; --top N prints the N worst tensors.\n"
     "  --report FILE.html writes a self-contained HTML report (per-layer SQNR chart, float nodes; with\n"
     "  --calib-table, the activation histograms and clipping ranges of a table saved with histograms).\n";
@@ -102,11 +103,17 @@ static void render_table(struct text *t, const struct onnxq_compare_result *r, s
     tprintf(t, "\ntensors: %zu compared, %zu quantized (Q = consumers see its Q/DQ output), %zu unmatched; ",
             r->n_tensors, r->n_quantized, r->n_unmatched);
     tprintf(t, shown < r->n_tensors ? "%zu worst:\n" : "worst first:\n", shown);
-    tprintf(t, "  %4s %10s %10s %12s %1s %-18s %s\n", "#", "SQNR dB", "cosine", "max abs", "Q", "op", "tensor");
+    /* pre-Q: SQNR of the INT8 value before this tensor's own Q/DQ (the
+     * error inherited from upstream) */
+    tprintf(t, "  %4s %10s %10s %10s %12s %1s %-18s %s\n", "#", "SQNR dB", "pre-Q dB", "cosine", "max abs", "Q",
+            "op", "tensor");
     for (size_t k = 0; k < shown; k++) {
         const struct onnxq_compare_tensor *x = &r->tensors[order[k]];
+        char pre[32] = "-";
         fmt_db(db, sizeof(db), x->sqnr_db);
-        tprintf(t, "  %4zu %10s %10.6f %12.6g %1s %-18s %s", k + 1, db, x->cosine, x->max_abs,
+        if (x->has_pre)
+            fmt_db(pre, sizeof(pre), x->sqnr_pre_db);
+        tprintf(t, "  %4zu %10s %10s %10.6f %12.6g %1s %-18s %s", k + 1, db, pre, x->cosine, x->max_abs,
                 x->quantized ? "Q" : "", *x->op_type ? x->op_type : "(input)", x->name);
         if (x->renamed)
             tprintf(t, " -> %s", x->int8_name);

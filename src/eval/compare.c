@@ -61,6 +61,8 @@ struct cand {
     bool is_output;
     bool float_seen;        /* the FP32 run produced it as float32 */
     size_t next_same;       /* next candidate with the same int8_name (SIZE_MAX = none) */
+    const char *pre_name;   /* DQ match: the INT8 value fed to the Q node, NULL = none */
+    struct onnxq_fidelity fid_pre;
     /* per sample */
     float *buf;
     size_t cap, n;
@@ -74,6 +76,7 @@ struct cmp {
     size_t n, cap;
     struct onnxq_strmap by_fp32;  /* FP32 name -> index + 1 */
     struct onnxq_strmap by_int8;  /* INT8 name -> first index + 1 */
+    struct onnxq_strmap by_pre;   /* INT8 pre-Q/DQ value name -> index + 1 */
     bool oom;
     bool tensors;
 };
@@ -112,6 +115,7 @@ static void add_cand(struct cmp *s, const char *name, const char *int8_name, con
     c->match = match;
     c->next_same = SIZE_MAX;
     onnxq_fidelity_init(&c->fid);
+    onnxq_fidelity_init(&c->fid_pre);
     if (!onnxq_strmap_put(&s->by_fp32, name, idx_ptr(s->n))) {
         s->oom = true;
         return;
@@ -140,6 +144,7 @@ static void cmp_free(struct cmp *s)
     free(s->c);
     onnxq_strmap_free(&s->by_fp32);
     onnxq_strmap_free(&s->by_int8);
+    onnxq_strmap_free(&s->by_pre);
 }
 
 static bool is_graph_output(const struct onnxq_graph *g, const char *name)
@@ -198,8 +203,21 @@ static enum onnxq_status build_matches(struct cmp *s, const struct onnxq_model *
             const char *dq = onnxq_strmap_get(&dq_of, nm);
             const struct onnxq_value_entry *e = onnxq_graph_index_get(&iq, nm);
             const struct onnxq_node *twin = n->name && *n->name ? onnxq_strmap_get(&node_of, n->name) : NULL;
-            if (dq)
+            if (dq) {
                 add_cand(s, nm, dq, n, i, ONNXQ_MATCH_DQ);
+                /* the Q node reads nm itself in the INT8 model, written by
+                 * the same node (not so after a Relu fold: then the Conv
+                 * writes the Relu's name, before the Relu) */
+                const struct onnxq_node *p = e ? e->producer : NULL;
+                bool same = p && strcmp(p->op_type, n->op_type) == 0 &&
+                            strcmp(str_or_empty(p->name), str_or_empty(n->name)) == 0;
+                if (!s->oom && same && s->c[s->n - 1].int8_name == dq) {
+                    s->c[s->n - 1].pre_name = e->name;
+                    if (!onnxq_strmap_has(&s->by_pre, e->name) &&
+                        !onnxq_strmap_put(&s->by_pre, e->name, idx_ptr(s->n - 1)))
+                        s->oom = true;
+                }
+            }
             else if (e && !e->is_initializer && (e->producer || e->is_graph_input))
                 add_cand(s, nm, e->name, n, i, ONNXQ_MATCH_SAME);
             else if (twin && strcmp(twin->op_type, n->op_type) == 0 && k < twin->n_outputs && *twin->outputs[k])
@@ -273,6 +291,9 @@ static int hook_int8(void *user, const struct onnxq_node *node, struct onnxq_ten
             else
                 onnxq_fidelity_add(&c->fid, c->buf, outs[k]->data, n);
         }
+        size_t i = ptr_idx(onnxq_strmap_get(&s->by_pre, node->outputs[k]));
+        if (i != SIZE_MAX && s->c[i].have && s->c[i].n == n)
+            onnxq_fidelity_add(&s->c[i].fid_pre, s->c[i].buf, outs[k]->data, n);
     }
     return 0;
 }
@@ -620,6 +641,10 @@ enum onnxq_status onnxq_compare_models(struct onnxq_context *ctx, const struct o
         t->sqnr_db = sqnr_of(&c->fid);
         t->cosine = onnxq_fidelity_cosine(&c->fid);
         t->max_abs = c->fid.max_abs;
+        t->has_pre = c->pre_name && (c->fid_pre.count || c->fid_pre.nonfinite);
+        t->pre_name = dup_or_empty(t->has_pre ? c->pre_name : "", &oom_flag);
+        t->fid_pre = c->fid_pre;
+        t->sqnr_pre_db = t->has_pre ? sqnr_of(&c->fid_pre) : NAN;
         r->n_quantized += t->quantized;
     }
     if (oom_flag)
@@ -780,6 +805,10 @@ struct json_object *onnxq_compare_json(const struct onnxq_compare_result *r)
         add_metrics(j, &t->fid, t->sqnr_db, t->cosine, t->max_abs);
         if (t->shape_mismatch)
             json_object_object_add(j, "shape_mismatch", json_object_new_int64((int64_t)t->shape_mismatch));
+        if (t->has_pre) {
+            json_object_object_add(j, "pre_name", json_object_new_string(t->pre_name));
+            json_object_object_add(j, "sqnr_pre_db", json_db(t->sqnr_pre_db));
+        }
         json_object_array_add(ts, j);
     }
     json_object_object_add(root, "tensors", ts);
@@ -813,6 +842,7 @@ void onnxq_compare_result_free(struct onnxq_compare_result *r)
         free(r->tensors[i].int8_name);
         free(r->tensors[i].node);
         free(r->tensors[i].op_type);
+        free(r->tensors[i].pre_name);
     }
     free(r->tensors);
     for (size_t i = 0; r->unmatched && i < r->n_unmatched; i++)

@@ -76,6 +76,15 @@ struct onnxq_compare_tensor {
     double sqnr_db;   /* from fid: +inf identical, -inf when the FP32 tensor was all zero */
     double cosine;
     double max_abs;
+    /* Quantized tensors (match DQ) whose INT8 model also holds the value
+     * before its Q/DQ (the Q node's input, e.g. what float readers see):
+     * the same metrics for that value. The gap sqnr_pre_db - sqnr_db is
+     * the error this tensor's own quantization adds; sqnr_pre_db is what
+     * it inherits from upstream. has_pre false otherwise. */
+    bool has_pre;
+    char *pre_name;   /* INT8 name of that value ("" when has_pre is false) */
+    struct onnxq_fidelity fid_pre;
+    double sqnr_pre_db;
 };
 
 struct onnxq_compare_output {
@@ -132,7 +141,8 @@ void onnxq_compare_rank(const struct onnxq_compare_result *r, size_t *order);
  *                 "values", "scores", "top1" (only when scores)}],
  *    "tensors": [{"name", "int8_name", "node", "op_type", "order", "match",
  *                 "quantized", "renamed", "output", "sqnr_db", "cosine",
- *                 "max_abs", "values"}],
+ *                 "max_abs", "values", and with has_pre: "pre_name",
+ *                 "sqnr_pre_db"}],
  *    "n_tensors", "n_quantized", "unmatched": [names],
  *    "seconds": {"fp32", "int8"}} */
 struct json_object *onnxq_compare_json(const struct onnxq_compare_result *r);

@@ -156,6 +156,11 @@ def main():
         check(len(dq_of) > 0 and not missing and not wrong and not bad_val,
               "all %d quantized activations listed with their DQ output and a finite SQNR "
               "(missing %s, wrong mapping %s, no value %s)" % (len(dq_of), missing[:5], wrong[:5], bad_val[:5]))
+        prod = {o: n for n in g.node for o in n.output}
+        want_pre = [x for x in dq_of if x in prod and x in tensors and prod[x].op_type == tensors[x]["op_type"]]
+        no_pre = [x for x in want_pre if tensors[x].get("pre_name") != x or isinstance(tensors[x]["sqnr_pre_db"], str)]
+        check(want_pre and not no_pre, "%d quantized tensors also measured before their Q/DQ (missing %s)"
+              % (len(want_pre), no_pre[:5]))
         check(res["n_quantized"] == len(dq_of), "n_quantized %d == Q/DQ pairs on activations %d"
               % (res["n_quantized"], len(dq_of)))
         sq = [db(t["sqnr_db"]) for t in res["tensors"] if not isinstance(t["sqnr_db"], str)]
