@@ -1740,11 +1740,10 @@ enum onnxq_status onnxq_convtranspose_f32(struct onnxq_op_ctx *ctx, const struct
 
 /* --------------------------------------------------------- the Conv ops */
 
-enum auto_pad { PAD_NOTSET = 0, PAD_SAME_UPPER, PAD_SAME_LOWER, PAD_VALID };
 
 struct conv_state {
     bool transpose;
-    enum auto_pad auto_pad;
+    enum onnxq_auto_pad auto_pad;
     int64_t group;
     size_t n_kernel, n_strides, n_dil, n_pads, n_outpad, n_outshape;
     int64_t kernel[ONNXQ_CONV_MAX_SP], strides[ONNXQ_CONV_MAX_SP], dil[ONNXQ_CONV_MAX_SP];
@@ -1855,19 +1854,9 @@ static enum onnxq_status conv_init_common(struct onnxq_op_init *ictx, void **sta
         return st;
     }
     s->group = onnxq_attr_int(n, "group", 1);
-    char buf[32];
-    const char *ap = onnxq_attr_string(n, "auto_pad", "NOTSET", buf, sizeof(buf));
-    if (strcmp(ap, "NOTSET") == 0 || *ap == '\0')
-        s->auto_pad = PAD_NOTSET;
-    else if (strcmp(ap, "SAME_UPPER") == 0)
-        s->auto_pad = PAD_SAME_UPPER;
-    else if (strcmp(ap, "SAME_LOWER") == 0)
-        s->auto_pad = PAD_SAME_LOWER;
-    else if (strcmp(ap, "VALID") == 0)
-        s->auto_pad = PAD_VALID;
-    else {
+    if ((st = onnxq_attr_auto_pad(ictx, &s->auto_pad))) {
         free(s);
-        return onnxq_op_fail(ictx->err, n, ONNXQ_E_INVALID_MODEL, "unknown auto_pad '%s'", ap);
+        return st;
     }
     st = ONNXQ_OK;
     if (s->group < 1)
@@ -1996,13 +1985,13 @@ static enum onnxq_status conv_geometry(const struct conv_state *s, struct onnxq_
         if (!s->transpose) {
             if (pb < 0 || pe < 0)
                 return onnxq_op_fail(ctx->err, ctx->node, ONNXQ_E_INVALID_MODEL, "pads must not be negative");
-            if (s->auto_pad == PAD_SAME_UPPER || s->auto_pad == PAD_SAME_LOWER) {
+            if (s->auto_pad == ONNXQ_AUTO_PAD_SAME_UPPER || s->auto_pad == ONNXQ_AUTO_PAD_SAME_LOWER) {
                 out = ceil_div(in, sd);
                 int64_t total = max64(0, (out - 1) * sd + ext - in);
-                pb = s->auto_pad == PAD_SAME_UPPER ? total / 2 : total - total / 2;
+                pb = s->auto_pad == ONNXQ_AUTO_PAD_SAME_UPPER ? total / 2 : total - total / 2;
                 pe = total - pb;
             } else {
-                if (s->auto_pad == PAD_VALID)
+                if (s->auto_pad == ONNXQ_AUTO_PAD_VALID)
                     pb = pe = 0;
                 int64_t span = in + pb + pe - ext;
                 out = span < 0 ? 0 : span / sd + 1;
@@ -2018,10 +2007,10 @@ static enum onnxq_status conv_geometry(const struct conv_state *s, struct onnxq_
                 return onnxq_op_fail(ctx->err, ctx->node, ONNXQ_E_INVALID_MODEL,
                                      "output_padding must not be negative");
             int64_t natural = sd * (in - 1) + op + ext;
-            if (s->n_outshape || s->auto_pad == PAD_SAME_UPPER || s->auto_pad == PAD_SAME_LOWER) {
+            if (s->n_outshape || s->auto_pad == ONNXQ_AUTO_PAD_SAME_UPPER || s->auto_pad == ONNXQ_AUTO_PAD_SAME_LOWER) {
                 out = s->n_outshape ? s->outshape[s->n_outshape - (size_t)nsp + (size_t)d] : in * sd;
                 int64_t total = natural - out;
-                if (s->auto_pad == PAD_SAME_UPPER) {
+                if (s->auto_pad == ONNXQ_AUTO_PAD_SAME_UPPER) {
                     pb = floor_div(total, 2);
                     pe = total - pb;
                 } else {
@@ -2029,7 +2018,7 @@ static enum onnxq_status conv_geometry(const struct conv_state *s, struct onnxq_
                     pb = total - pe;
                 }
             } else {
-                if (s->auto_pad == PAD_VALID)
+                if (s->auto_pad == ONNXQ_AUTO_PAD_VALID)
                     pb = pe = 0;
                 out = natural - pb - pe;
             }

@@ -114,14 +114,13 @@ enum onnxq_status onnxq_nn_same_shape(void *state, struct onnxq_op_ctx *ctx)
 /* ------------------------------------------------------------------ pools */
 
 enum pool_kind { PK_MAX, PK_AVG, PK_LP };
-enum auto_pad { AP_NOTSET, AP_SAME_UPPER, AP_SAME_LOWER, AP_VALID };
 
 struct pool_state {
     enum pool_kind kind;
     bool global;
     int nk;  /* spatial dims of kernel_shape */
     int64_t k[MAXS], s[MAXS], d[MAXS], pads[2 * MAXS];
-    enum auto_pad ap;
+    enum onnxq_auto_pad ap;
     bool ceil_mode, count_include_pad;
     int storage_order;
     double p;  /* LpPool */
@@ -192,21 +191,8 @@ static enum onnxq_status pool_init(struct onnxq_op_init *ictx, void **state, enu
                              ks && nk ? "too long" : "missing");
     }
     s->nk = (int)nk;
-    char ap[32];
-    const char *aps = onnxq_attr_string(n, "auto_pad", "NOTSET", ap, sizeof(ap));
-    if (strcmp(aps, "NOTSET") == 0 || *aps == '\0')
-        s->ap = AP_NOTSET;
-    else if (strcmp(aps, "SAME_UPPER") == 0)
-        s->ap = AP_SAME_UPPER;
-    else if (strcmp(aps, "SAME_LOWER") == 0)
-        s->ap = AP_SAME_LOWER;
-    else if (strcmp(aps, "VALID") == 0)
-        s->ap = AP_VALID;
-    else {
-        free(s);
-        return onnxq_op_fail(ictx->err, n, ONNXQ_E_INVALID_MODEL, "unknown auto_pad '%s'", aps);
-    }
-    if ((st = read_pool_ints(ictx, "kernel_shape", nk, 1, 1, s->k)) ||
+    if ((st = onnxq_attr_auto_pad(ictx, &s->ap)) ||
+        (st = read_pool_ints(ictx, "kernel_shape", nk, 1, 1, s->k)) ||
         (st = read_pool_ints(ictx, "strides", nk, 1, 1, s->s)) ||
         (st = read_pool_ints(ictx, "dilations", nk, 1, 1, s->d)) ||
         (st = read_pool_ints(ictx, "pads", 2 * nk, 0, 0, s->pads))) {
@@ -273,15 +259,15 @@ static enum onnxq_status pool_geometry(const struct pool_state *s, struct onnxq_
             g->k[i] = k;
             g->s[i] = st_;
             g->d[i] = d;
-            if (s->ap == AP_SAME_UPPER || s->ap == AP_SAME_LOWER) {
+            if (s->ap == ONNXQ_AUTO_PAD_SAME_UPPER || s->ap == ONNXQ_AUTO_PAD_SAME_LOWER) {
                 out = (in + st_ - 1) / st_;
                 int64_t total = (out - 1) * st_ + ek - in;
                 if (total < 0)
                     total = 0;
-                pb = s->ap == AP_SAME_UPPER ? total / 2 : total - total / 2;
+                pb = s->ap == ONNXQ_AUTO_PAD_SAME_UPPER ? total / 2 : total - total / 2;
                 pe = total - pb;
             } else {
-                if (s->ap == AP_NOTSET) {
+                if (s->ap == ONNXQ_AUTO_PAD_NOTSET) {
                     pb = s->pads[i];
                     pe = s->pads[i + s->nk];
                 }

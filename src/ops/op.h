@@ -117,6 +117,17 @@ void onnxq_tensor_set_f64(struct onnxq_tensor *t, size_t i, double v);
  * float-to-int conversion happens. */
 void onnxq_tensor_set_f64_sat(struct onnxq_tensor *t, size_t i, double v);
 
+/* auto_pad of Conv, ConvTranspose and the pooling ops. */
+enum onnxq_auto_pad {
+    ONNXQ_AUTO_PAD_NOTSET = 0,
+    ONNXQ_AUTO_PAD_SAME_UPPER,
+    ONNXQ_AUTO_PAD_SAME_LOWER,
+    ONNXQ_AUTO_PAD_VALID,
+};
+/* The node's auto_pad attribute (absent or "" = NOTSET); fails naming the
+ * node on an unknown value. */
+enum onnxq_status onnxq_attr_auto_pad(const struct onnxq_op_init *ictx, enum onnxq_auto_pad *out);
+
 /* Require input `slot` to be present; fails naming the node. */
 enum onnxq_status onnxq_need_input(const struct onnxq_op_ctx *ctx, size_t slot);
 /* Require a dtype on input slot. */

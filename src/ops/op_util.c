@@ -226,3 +226,26 @@ void onnxq_parallel_for(struct onnxq_op_ctx *ctx, size_t n, size_t min_chunk, on
 {
     onnxq_threadpool_run(ctx->pool, n, min_chunk, fn, arg);
 }
+
+enum onnxq_status onnxq_attr_auto_pad(const struct onnxq_op_init *ictx, enum onnxq_auto_pad *out)
+{
+    static const char *const names[] = {
+        [ONNXQ_AUTO_PAD_NOTSET] = "NOTSET",
+        [ONNXQ_AUTO_PAD_SAME_UPPER] = "SAME_UPPER",
+        [ONNXQ_AUTO_PAD_SAME_LOWER] = "SAME_LOWER",
+        [ONNXQ_AUTO_PAD_VALID] = "VALID",
+    };
+    char buf[32];
+    const char *ap = onnxq_attr_string(ictx->node, "auto_pad", "NOTSET", buf, sizeof(buf));
+    if (*ap == '\0') {
+        *out = ONNXQ_AUTO_PAD_NOTSET;
+        return ONNXQ_OK;
+    }
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcmp(ap, names[i]) == 0) {
+            *out = (enum onnxq_auto_pad)i;
+            return ONNXQ_OK;
+        }
+    }
+    return onnxq_op_fail(ictx->err, ictx->node, ONNXQ_E_INVALID_MODEL, "unknown auto_pad '%s'", ap);
+}
