@@ -3,15 +3,17 @@
 
 usage: compare_ort.py ONNXQ_BIN MODELS_DIR
 
-1. Renders 20 text lines (scripts/gen_text_images.py), preprocesses them as
+1. Renders 16 text lines (scripts/gen_text_images.py), preprocesses them as
    PaddleOCR does (scripts/eval/prep_ocr.py rec: 1x3x48x320); 8 calibrate
-   `onnxq quantize` (defaults: minmax, uint8, placement auto), the other 12,
-   stacked into one [12,3,48,320] array, are the comparison set.
-2. `onnxq compare FP32 INT8 --data eval.npy --batch 12 --json`:
+   `onnxq quantize` (defaults: minmax, uint8, placement auto), the other 8,
+   stacked into one [8,3,48,320] array, are the comparison set.
+2. `onnxq compare FP32 INT8 --data eval.npy --batch 8 --json`:
    - every activation the INT8 model quantizes (input of a QuantizeLinear
      that is not an initializer, as listed by Debian's python3-onnx) appears
      in "tensors" with quantized = true, its DequantizeLinear output as
-     int8_name, and a finite SQNR over all 12 x its size values;
+     int8_name, and a finite SQNR over all 8 x its size values;
+   - each of them that a node of the same op type writes in the INT8 model
+     is also measured before its Q/DQ (pre_name = its own name);
    - the output is recognised as class scores (softmax rows) and gets top-1.
 3. Exactness: the output metrics equal the ones numpy computes from
    `onnxq run` of the two models on the same batch (same executor, so only
@@ -25,8 +27,8 @@ usage: compare_ort.py ONNXQ_BIN MODELS_DIR
    output in the INT8 model are exposed as extra outputs, and the SQNR ORT
    gives for each is compared with compare's. The first 4 quantized tensors
    in execution order must agree within 0.05 dB, and the median |difference|
-   over all of them within 0.05 dB. (Measured: identical to 0.001 dB on the
-   first 19, median 0.007 dB, max 0.29 dB near the output.)
+   over all of them within 0.05 dB. (Measured: median 0.008 dB, max 0.058
+   dB over 38 tensors; with an earlier quantizer median 0.007, max 0.29 dB.)
    Output level, ORT `disabled` and `all` (fused integer kernels). Two
    correct runtimes evaluate the same QDQ graph in different float
    summation orders, so a value within float rounding of a quantization
@@ -36,12 +38,17 @@ usage: compare_ort.py ONNXQ_BIN MODELS_DIR
    were only 13-44 dB apart per sample). The output SQNR of this softmax is
    dominated by the F rows whose argmax differs from FP32 (each costs up to
    2 in sum err^2); which rows flip differs between runtimes, so F varies by
-   about sqrt(F). Tolerances, from that 2-sigma spread r = 2 sqrt(F) / F:
+   about sqrt(F). Tolerances, from a 3-sigma spread r = 3 sqrt(F) / F (3,
+   not 2: other CPUs round differently, and two comparisons are made):
      |dSQNR| <= 10 log10(1 + r) dB, |dcosine| <= r (1 - cosine),
-     |dtop1| <= 2 sqrt(F) / rows + 1 / rows, |dmax_abs| <= 0.05
-   (F = 22 of 480 rows here: 1.54 dB, 0.013, 0.022; measured 0.90 and
-   0.99 dB, 0.006, 0.006). The exact step 3 pins down onnxq's arithmetic;
-   these steps show that its Q/DQ execution is ORT's.
+     |dtop1| <= 3 sqrt(F) / rows + 1 / rows, |dmax_abs| <= 0.05
+   (F = 7 of 320 rows with the quantizer of 2026-11-25: 3.3 dB, 0.022,
+   0.028; measured: ORT disabled 1.40 dB, 0.0055, 0.0094; ORT all 0.26 dB,
+   0.0012, 0. On 12 lines F = 10: 1.00 and 0.16 dB; with an earlier
+   quantizer F = 22: 0.90 and 0.99 dB. On 50 bench lines, 200 calibration
+   lines: 16.65 dB onnxq, 16.28 ORT disabled, 16.65 ORT all.)
+   The exact step 3 pins down onnxq's arithmetic; the per-tensor step shows
+   that its Q/DQ execution is ORT's.
 5. Bad input: a missing model file and data of the wrong height fail with a
    non-zero exit and a message naming the file.
 Prints one line per check and "N passed, M failed"; exit 1 on failure.
@@ -118,11 +125,11 @@ def main():
     py = "/usr/bin/python3"
     t_begin = time.time()
     try:
-        run([py, os.path.join(ROOT, "scripts/gen_text_images.py"), tmp + "/img", "--kind", "rec", "--count", "20",
+        run([py, os.path.join(ROOT, "scripts/gen_text_images.py"), tmp + "/img", "--kind", "rec", "--count", "16",
              "--seed", "31"])
         run([py, os.path.join(ROOT, "scripts/eval/prep_ocr.py"), "rec", tmp + "/img", tmp + "/npy"])
         files = sorted(glob.glob(tmp + "/npy/*.npy"))
-        assert len(files) == 20, files
+        assert len(files) == 16, files
         os.makedirs(tmp + "/calib")
         for f in files[:8]:
             shutil.copy(f, tmp + "/calib/")
@@ -135,10 +142,10 @@ def main():
 
         # 2. per-tensor listing
         out_json = tmp + "/compare.json"
-        run([onnxq, "compare", fp32, int8, "--data", evalf, "--batch", "12", "--json", "--quiet", "-o", out_json])
+        run([onnxq, "compare", fp32, int8, "--data", evalf, "--batch", "8", "--json", "--quiet", "-o", out_json])
         res = json.load(open(out_json))
         print("info data + quantize %.1fs, compare %.1fs" % (t_start - t_begin, time.time() - t_start))
-        check(res["samples"] == 12, "compare ran %d samples (12)" % res["samples"])
+        check(res["samples"] == 8, "compare ran %d samples (8)" % res["samples"])
         m = onnx.load(int8)
         g = m.graph
         inits = {i.name for i in g.initializer}
@@ -224,9 +231,9 @@ def main():
 
         # output level
         n_flip = round((1 - out["top1"]) * out["rows"])
-        rel = 2 * math.sqrt(max(n_flip, 1)) / max(n_flip, 1)
+        rel = 3 * math.sqrt(max(n_flip, 1)) / max(n_flip, 1)
         tol = {"sqnr_db": 10 * math.log10(1 + rel), "cosine": rel * (1 - out["cosine"]),
-               "top1": 2 * math.sqrt(max(n_flip, 1)) / out["rows"] + 1.0 / out["rows"], "max_abs": 0.05}
+               "top1": 3 * math.sqrt(max(n_flip, 1)) / out["rows"] + 1.0 / out["rows"], "max_abs": 0.05}
         for opt in ("disabled", "all"):
             t0 = time.time()
             if opt == "disabled":
