@@ -176,6 +176,8 @@ static void fake_compare(struct onnxq_compare_result *c, struct onnxq_compare_te
     t[0].quantized = true;
     t[0].sqnr_db = 20.0;
     t[0].cosine = 0.99;
+    t[0].has_pre = true;
+    t[0].sqnr_pre_db = 30.0;
     t[1].name = "sm_out";
     t[1].int8_name = "sm_out_renamed";
     t[1].renamed = true;
@@ -257,6 +259,10 @@ START_TEST(page_by_hand)
     ck_assert_ptr_nonnull(strstr(html, "width=\"213.3\" height=\"11\" fill=\"#e0c000\""));
     ck_assert_ptr_nonnull(strstr(html, "width=\"586.7\" height=\"11\" fill=\"#2ca02c\""));
     ck_assert_ptr_nonnull(strstr(html, "sm_out_renamed"));
+    /* its pre-Q/DQ SQNR (30 dB): a grey tick at 330 + 30 / 60 * 640 - 1 px */
+    ck_assert_ptr_nonnull(strstr(html, "<rect x=\"649.0\" y=\"18\" width=\"2\" height=\"13\" fill=\"#555\"/>"));
+    ck_assert_ptr_nonnull(strstr(html, "20.0 dB (before its own Q/DQ: 30.0 dB)"));
+    ck_assert_uint_eq(count_of(html, "fill=\"#555\""), 1);
     /* sensitivity: bars 12.5 and 40 dB -> a 40 dB scale; 12.5 / 40 * 640 px */
     ck_assert_ptr_nonnull(strstr(html, "width=\"200.0\" height=\"11\" fill=\"#ff7f0e\""));
     ck_assert_ptr_nonnull(strstr(html, "conv_q+relu: only 12.5 dB, all but 40.0 dB"));

@@ -454,7 +454,8 @@ static void section_layers(FILE *f, const struct onnxq_report_input *in)
         v[i] = c->tensors[i].sqnr_db;
     double top = chart_top(v, n);
     fprintf(f, "<p>SQNR of every float activation of the FP32 model against its INT8 counterpart, in execution "
-               "order (%zu tensors, %zu of them quantized: <b>Q</b>). Higher is better; bars are clipped at "
+               "order (%zu tensors, %zu of them quantized: <b>Q</b>; a grey tick marks a quantized tensor before "
+               "its own Q/DQ, so the gap is the error its quantization adds). Higher is better; bars are clipped at "
                "%g dB.</p>\n",
             n, c->n_quantized, top);
     legend_bands(f);
@@ -476,7 +477,13 @@ static void section_layers(FILE *f, const struct onnxq_report_input *in)
         onnxq_report_escape(f, t->op_type);
         fputs(", ", f);
         put_db(f, t->sqnr_db);
-        fputs(" dB</title>", f);
+        fputs(" dB", f);
+        if (t->has_pre) {
+            fputs(" (before its own Q/DQ: ", f);
+            put_db(f, t->sqnr_pre_db);
+            fputs(" dB)", f);
+        }
+        fputs("</title>", f);
         fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"end\"%s>", CHART_LABEL - 6, y + 10,
                 t->quantized ? " font-weight=\"bold\"" : "");
         escape_short(f, t->name);
@@ -485,8 +492,14 @@ static void section_layers(FILE *f, const struct onnxq_report_input *in)
         fputs("</text>", f);
         fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"/>", CHART_LABEL, y + 1,
                 bar_len(t->sqnr_db, top), CHART_ROW - 3, sqnr_bands[band_of(t->sqnr_db)].color);
+        /* the tensor before its own Q/DQ: the gap to the bar is what its
+         * quantization adds */
+        if (t->has_pre)
+            fprintf(f, "<rect x=\"%.1f\" y=\"%d\" width=\"2\" height=\"%d\" fill=\"#555\"/>",
+                    CHART_LABEL + bar_len(t->sqnr_pre_db, top) - 1, y, CHART_ROW - 1);
         fprintf(f, "<text x=\"%.1f\" y=\"%d\" font-size=\"10\" fill=\"#444\">",
-                CHART_LABEL + bar_len(t->sqnr_db, top) + 4, y + 10);
+                CHART_LABEL + fmax(bar_len(t->sqnr_db, top), t->has_pre ? bar_len(t->sqnr_pre_db, top) : 0) + 4,
+                y + 10);
         put_db(f, t->sqnr_db);
         fputs("</text></g>\n", f);
     }
@@ -497,7 +510,7 @@ static void section_layers(FILE *f, const struct onnxq_report_input *in)
     onnxq_compare_rank(c, order);
     size_t worst = n < 25 ? n : 25;
     fprintf(f, "<h3>Worst %zu tensors</h3>\n<table><tr><th>#</th><th>tensor</th><th>op</th><th>node</th>"
-               "<th>INT8 name</th><th>SQNR dB</th><th>cosine</th><th>max abs</th></tr>\n",
+               "<th>INT8 name</th><th>SQNR dB</th><th>before own Q/DQ dB</th><th>cosine</th><th>max abs</th></tr>\n",
             worst);
     for (size_t k = 0; k < worst; k++) {
         const struct onnxq_compare_tensor *t = &c->tensors[order[k]];
@@ -512,6 +525,9 @@ static void section_layers(FILE *f, const struct onnxq_report_input *in)
             onnxq_report_escape(f, t->int8_name);
         fputs("</td><td class=\"n\">", f);
         put_db(f, t->sqnr_db);
+        fputs("</td><td class=\"n\">", f);
+        if (t->has_pre)
+            put_db(f, t->sqnr_pre_db);
         fprintf(f, "</td><td class=\"n\">%.6f</td><td class=\"n\">", t->cosine);
         put_num(f, t->max_abs);
         fputs("</td></tr>\n", f);
