@@ -49,8 +49,9 @@ usage: compare_ort.py ONNXQ_BIN MODELS_DIR
    lines: 16.65 dB onnxq, 16.28 ORT disabled, 16.65 ORT all.)
    The exact step 3 pins down onnxq's arithmetic; the per-tensor step shows
    that its Q/DQ execution is ORT's.
-5. Bad input: a missing model file and data of the wrong height fail with a
-   non-zero exit and a message naming the file.
+5. Bad input: a missing model file, data of the wrong height and an INT8
+   model whose input has another name fail with a non-zero exit and a
+   message naming the file (and the input).
 Prints one line per check and "N passed, M failed"; exit 1 on failure.
 """
 import glob
@@ -257,6 +258,17 @@ def main():
         r = run([onnxq, "compare", fp32, int8, "--data", tmp + "/short.npy", "--quiet"], expect_ok=False)
         check(r.returncode != 0 and "short.npy" in r.stderr, "data of the wrong height: exit %d, %s"
               % (r.returncode, r.stderr.strip()[:200]))
+        # an INT8 model whose input has another name
+        mr = onnx.load(int8)
+        for n in mr.graph.node:
+            for k, nm in enumerate(n.input):
+                if nm == "x":
+                    n.input[k] = "pixels"
+        mr.graph.input[0].name = "pixels"
+        onnx.save(mr, tmp + "/renamed.onnx")
+        r = run([onnxq, "compare", fp32, tmp + "/renamed.onnx", "--data", evalf, "--quiet"], expect_ok=False)
+        check(r.returncode != 0 and "'pixels'" in r.stderr and "renamed.onnx" in r.stderr,
+              "inputs differ: exit %d, %s" % (r.returncode, r.stderr.strip()[:200]))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("%d passed, %d failed" % (passed, failed))
