@@ -123,7 +123,7 @@ enum onnxq_status onnxq_if_run(void *state, struct onnxq_op_ctx *ctx)
         return st;
     }
     for (size_t i = 0; i < n; i++)
-        move_out(i < ctx->n_outputs ? ctx->outputs[i] : NULL, &res[i]);
+        move_out(onnxq_opt_out(ctx, i), &res[i]);
     free(res);
     return ONNXQ_OK;
 }
@@ -345,7 +345,7 @@ enum onnxq_status onnxq_loop_run(void *state, struct onnxq_op_ctx *ctx)
         iter++;
     }
     for (size_t j = 0; j < NC; j++) {
-        struct onnxq_tensor *dst = j < ctx->n_outputs ? ctx->outputs[j] : NULL;
+        struct onnxq_tensor *dst = onnxq_opt_out(ctx, j);
         if (!dst)
             continue;
         if (body_in[2 + j] == &carried[j]) {
@@ -356,7 +356,7 @@ enum onnxq_status onnxq_loop_run(void *state, struct onnxq_op_ctx *ctx)
     }
     for (size_t k = 0; k < NS; k++) {
         size_t slot = NC + k;
-        struct onnxq_tensor *dst = slot < ctx->n_outputs ? ctx->outputs[slot] : NULL;
+        struct onnxq_tensor *dst = onnxq_opt_out(ctx, slot);
         if (dst && (st = scan_finish(ctx, &acc[k], &s->g->outputs[1 + NC + k], k, dst)))
             goto out;
     }

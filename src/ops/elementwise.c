@@ -1351,7 +1351,7 @@ static void clip_range(void *arg, size_t b, size_t e)
 static enum onnxq_status clip_bound(struct onnxq_op_ctx *ctx, size_t slot, bool upper, unsigned char *out)
 {
     const struct onnxq_tensor *x = ctx->inputs[0];
-    const struct onnxq_tensor *t = slot < ctx->n_inputs ? ctx->inputs[slot] : NULL;
+    const struct onnxq_tensor *t = onnxq_opt_in(ctx, slot);
     if (t && onnxq_tensor_numel(t) == 0)
         t = NULL;
     if (t && t->dtype != x->dtype)

@@ -35,22 +35,6 @@ void onnxq_misc_free(void *state)
     free(state);
 }
 
-static size_t numel_of(const struct onnxq_tensor *t)
-{
-    int64_t n = onnxq_tensor_numel(t);
-    return n > 0 ? (size_t)n : 0;
-}
-
-static const struct onnxq_tensor *opt_in(const struct onnxq_op_ctx *ctx, size_t slot)
-{
-    return slot < ctx->n_inputs ? ctx->inputs[slot] : NULL;
-}
-
-static struct onnxq_tensor *opt_out(const struct onnxq_op_ctx *ctx, size_t slot)
-{
-    return slot < ctx->n_outputs ? ctx->outputs[slot] : NULL;
-}
-
 static const char *shp(const int64_t *dims, int nd, char *buf, size_t size)
 {
     onnxq_shape_format(dims, nd, buf, size);
@@ -98,7 +82,7 @@ static bool dt_index(enum onnxq_dtype dt)
 
 static enum onnxq_status need_in(const struct onnxq_op_ctx *ctx, size_t slot, const char *what)
 {
-    if (!opt_in(ctx, slot))
+    if (!onnxq_opt_in(ctx, slot))
         return FAIL(ctx, ONNXQ_E_INVALID_MODEL, "required input '%s' (#%zu) is missing", what, slot);
     return ONNXQ_OK;
 }
@@ -146,7 +130,7 @@ static enum onnxq_status scalar_int(const struct onnxq_op_ctx *ctx, size_t slot,
     if (st)
         return st;
     const struct onnxq_tensor *t = ctx->inputs[slot];
-    if (numel_of(t) != 1 || t->ndim > 1)
+    if (onnxq_numel_of(t) != 1 || t->ndim > 1)
         return FAIL(ctx, ONNXQ_E_SHAPE, "input '%s' must hold exactly one value (shape %s)", what,
                     shp(t->dims, t->ndim, (char[64]){0}, 64));
     *v = onnxq_tensor_get_i64(t, 0);
@@ -433,8 +417,8 @@ enum onnxq_status onnxq_misc_topk_shape(void *state, struct onnxq_op_ctx *ctx)
     int64_t dims[ONNXQ_MAX_DIMS];
     memcpy(dims, x->dims, sizeof(dims));
     dims[axis] = k;
-    onnxq_out_shape(opt_out(ctx, 0), x->dtype, x->ndim, dims);
-    onnxq_out_shape(opt_out(ctx, 1), ONNXQ_DT_INT64, x->ndim, dims);
+    onnxq_out_shape(onnxq_opt_out(ctx, 0), x->dtype, x->ndim, dims);
+    onnxq_out_shape(onnxq_opt_out(ctx, 1), ONNXQ_DT_INT64, x->ndim, dims);
     return ONNXQ_OK;
 }
 
@@ -551,7 +535,7 @@ enum onnxq_status onnxq_misc_topk_run(void *state, struct onnxq_op_ctx *ctx)
     if (st)
         return st;
     const struct onnxq_tensor *x = ctx->inputs[0];
-    struct onnxq_tensor *yv = opt_out(ctx, 0), *yi = opt_out(ctx, 1);
+    struct onnxq_tensor *yv = onnxq_opt_out(ctx, 0), *yi = onnxq_opt_out(ctx, 1);
     size_t n = (size_t)x->dims[axis], inner = (size_t)prod(x->dims, axis + 1, x->ndim);
     size_t rows = (size_t)prod(x->dims, 0, axis) * inner;
     if (!k || !rows)
@@ -575,7 +559,7 @@ enum onnxq_status onnxq_misc_topk_run(void *state, struct onnxq_op_ctx *ctx)
     case ONNXQ_DT_UINT64: j.row = topk_row_u64; break;
     default: {
         /* float16/bfloat16: compare float copies */
-        size_t total = numel_of(x);
+        size_t total = onnxq_numel_of(x);
         conv = malloc(total * sizeof(float));
         if (!conv)
             return FAIL(ctx, ONNXQ_E_NOMEM, "out of memory");
@@ -675,7 +659,7 @@ enum onnxq_status onnxq_misc_unique_run(void *state, struct onnxq_op_ctx *ctx)
         c.inner = (size_t)prod(x->dims, axis + 1, x->ndim);
     } else {
         c.outer = 1;
-        c.dim = numel_of(x);
+        c.dim = onnxq_numel_of(x);
         c.inner = 1;
     }
     size_t n = c.dim;
@@ -725,7 +709,8 @@ enum onnxq_status onnxq_misc_unique_run(void *state, struct onnxq_op_ctx *ctx)
                 rank[tmp[i]] = (int64_t)p++;
     }
     enum onnxq_status st = ONNXQ_OK;
-    struct onnxq_tensor *y = opt_out(ctx, 0), *yi = opt_out(ctx, 1), *yinv = opt_out(ctx, 2), *ycnt = opt_out(ctx, 3);
+    struct onnxq_tensor *y = onnxq_opt_out(ctx, 0), *yi = onnxq_opt_out(ctx, 1);
+    struct onnxq_tensor *yinv = onnxq_opt_out(ctx, 2), *ycnt = onnxq_opt_out(ctx, 3);
     int64_t dims[ONNXQ_MAX_DIMS];
     int nd = 1;
     if (s->has_axis) {
@@ -793,8 +778,8 @@ static enum onnxq_status nms_check(struct onnxq_op_ctx *ctx)
                     "boxes %s and scores %s do not match [batch, boxes, 4] and [batch, classes, boxes]",
                     shp(b->dims, b->ndim, s1, sizeof(s1)), shp(sc->dims, sc->ndim, s2, sizeof(s2)));
     for (size_t i = 2; i < 5; i++) {
-        const struct onnxq_tensor *t = opt_in(ctx, i);
-        if (t && numel_of(t) > 1)
+        const struct onnxq_tensor *t = onnxq_opt_in(ctx, i);
+        if (t && onnxq_numel_of(t) > 1)
             return FAIL(ctx, ONNXQ_E_SHAPE, "input #%zu must hold at most one value", i);
         if (t && i == 2 && !dt_index(t->dtype))
             return FAIL(ctx, ONNXQ_E_UNSUPPORTED, "max_output_boxes_per_class must be int64");
@@ -871,10 +856,10 @@ enum onnxq_status onnxq_misc_nms_run(void *state, struct onnxq_op_ctx *ctx)
     if (st)
         return st;
     const struct onnxq_tensor *bt = ctx->inputs[0], *sct = ctx->inputs[1];
-    const struct onnxq_tensor *tmax = opt_in(ctx, 2), *tiou = opt_in(ctx, 3), *tsc = opt_in(ctx, 4);
-    int64_t max_out = tmax && numel_of(tmax) ? onnxq_tensor_get_i64(tmax, 0) : 0;
-    float iou = tiou && numel_of(tiou) ? (float)onnxq_tensor_get_f64(tiou, 0) : 0.0f;
-    bool has_thr = tsc && numel_of(tsc);
+    const struct onnxq_tensor *tmax = onnxq_opt_in(ctx, 2), *tiou = onnxq_opt_in(ctx, 3), *tsc = onnxq_opt_in(ctx, 4);
+    int64_t max_out = tmax && onnxq_numel_of(tmax) ? onnxq_tensor_get_i64(tmax, 0) : 0;
+    float iou = tiou && onnxq_numel_of(tiou) ? (float)onnxq_tensor_get_f64(tiou, 0) : 0.0f;
+    bool has_thr = tsc && onnxq_numel_of(tsc);
     float thr = has_thr ? (float)onnxq_tensor_get_f64(tsc, 0) : 0.0f;
     size_t nb = (size_t)bt->dims[0], nbox = (size_t)bt->dims[1], ncls = (size_t)sct->dims[1];
     if (max_out < 0)
@@ -929,7 +914,7 @@ enum onnxq_status onnxq_misc_nms_run(void *state, struct onnxq_op_ctx *ctx)
         }
     }
     int64_t dims[2] = {(int64_t)nsel, 3};
-    struct onnxq_tensor *y = opt_out(ctx, 0);
+    struct onnxq_tensor *y = onnxq_opt_out(ctx, 0);
     if (y && !(st = onnxq_tensor_alloc(y, ONNXQ_DT_INT64, 2, dims, ctx->err)) && nsel)
         memcpy(y->data, sel, nsel * 3 * sizeof(int64_t));
     free(corners);
@@ -983,7 +968,7 @@ enum onnxq_status onnxq_misc_cumsum_shape(void *state, struct onnxq_op_ctx *ctx)
     if (st)
         return st;
     const struct onnxq_tensor *x = ctx->inputs[0];
-    onnxq_out_shape(opt_out(ctx, 0), x->dtype, x->ndim, x->dims);
+    onnxq_out_shape(onnxq_opt_out(ctx, 0), x->dtype, x->ndim, x->dims);
     return ONNXQ_OK;
 }
 
@@ -1024,7 +1009,7 @@ enum onnxq_status onnxq_misc_cumsum_run(void *state, struct onnxq_op_ctx *ctx)
     if (st)
         return st;
     const struct onnxq_tensor *x = ctx->inputs[0];
-    struct onnxq_tensor *y = opt_out(ctx, 0);
+    struct onnxq_tensor *y = onnxq_opt_out(ctx, 0);
     if (!y)
         return ONNXQ_OK;
     size_t n = (size_t)x->dims[axis], inner = (size_t)prod(x->dims, axis + 1, x->ndim);
@@ -1089,7 +1074,7 @@ enum onnxq_status onnxq_misc_shrink_shape(void *state, struct onnxq_op_ctx *ctx)
     const struct onnxq_tensor *x = ctx->inputs[0];
     if (x->dtype == ONNXQ_DT_BOOL)
         return FAIL(ctx, ONNXQ_E_UNSUPPORTED, "bool input");
-    onnxq_out_shape(opt_out(ctx, 0), x->dtype, x->ndim, x->dims);
+    onnxq_out_shape(onnxq_opt_out(ctx, 0), x->dtype, x->ndim, x->dims);
     return ONNXQ_OK;
 }
 
@@ -1097,10 +1082,10 @@ enum onnxq_status onnxq_misc_shrink_run(void *state, struct onnxq_op_ctx *ctx)
 {
     const struct shrink_state *s = state;
     const struct onnxq_tensor *x = ctx->inputs[0];
-    struct onnxq_tensor *y = opt_out(ctx, 0);
+    struct onnxq_tensor *y = onnxq_opt_out(ctx, 0);
     if (!y)
         return ONNXQ_OK;
-    size_t n = numel_of(x);
+    size_t n = onnxq_numel_of(x);
     if (x->dtype == ONNXQ_DT_FLOAT) {
         const float *xp = x->data;
         float *yp = y->data, l = s->lambd, b = s->bias;
@@ -1152,18 +1137,18 @@ enum onnxq_status onnxq_misc_eyelike_shape(void *state, struct onnxq_op_ctx *ctx
     enum onnxq_dtype dt = s->dtype ? (enum onnxq_dtype)s->dtype : x->dtype;
     if (!dt_numeric(dt))
         return FAIL(ctx, ONNXQ_E_UNSUPPORTED, "output dtype %s is not supported", onnxq_dtype_name(dt));
-    onnxq_out_shape(opt_out(ctx, 0), dt, 2, x->dims);
+    onnxq_out_shape(onnxq_opt_out(ctx, 0), dt, 2, x->dims);
     return ONNXQ_OK;
 }
 
 enum onnxq_status onnxq_misc_eyelike_run(void *state, struct onnxq_op_ctx *ctx)
 {
     const struct eyelike_state *s = state;
-    struct onnxq_tensor *y = opt_out(ctx, 0);
+    struct onnxq_tensor *y = onnxq_opt_out(ctx, 0);
     if (!y || !y->data)
         return ONNXQ_OK;
     /* all-zero bytes are 0 in every numeric dtype */
-    memset(y->data, 0, numel_of(y) * onnxq_dtype_size(y->dtype));
+    memset(y->data, 0, onnxq_numel_of(y) * onnxq_dtype_size(y->dtype));
     int64_t rows = y->dims[0], cols = y->dims[1];
     for (int64_t i = 0; i < rows; i++) {
         int64_t j = i + s->k;
@@ -1199,9 +1184,9 @@ static enum onnxq_status onehot_params(const struct onehot_state *s, struct onnx
         (st = need_movable(ctx, 2, "values")))
         return st;
     const struct onnxq_tensor *ind = ctx->inputs[0], *dep = ctx->inputs[1], *val = ctx->inputs[2];
-    if (numel_of(dep) != 1)
+    if (onnxq_numel_of(dep) != 1)
         return FAIL(ctx, ONNXQ_E_SHAPE, "input 'depth' must hold exactly one value");
-    if (numel_of(val) != 2 || val->ndim != 1)
+    if (onnxq_numel_of(val) != 2 || val->ndim != 1)
         return FAIL(ctx, ONNXQ_E_SHAPE, "input 'values' must be [off_value, on_value]");
     double d = onnxq_tensor_get_f64(dep, 0);
     if (!(d >= 1) || d > 1e15)
@@ -1224,7 +1209,7 @@ enum onnxq_status onnxq_misc_onehot_shape(void *state, struct onnxq_op_ctx *ctx)
     int nd = 0;
     for (int i = 0; i <= ind->ndim; i++)
         dims[nd++] = i == axis ? depth : ind->dims[i < axis ? i : i - 1];
-    onnxq_out_shape(opt_out(ctx, 0), ctx->inputs[2]->dtype, nd, dims);
+    onnxq_out_shape(onnxq_opt_out(ctx, 0), ctx->inputs[2]->dtype, nd, dims);
     return ONNXQ_OK;
 }
 
@@ -1237,10 +1222,10 @@ enum onnxq_status onnxq_misc_onehot_run(void *state, struct onnxq_op_ctx *ctx)
     if (st)
         return st;
     const struct onnxq_tensor *ind = ctx->inputs[0], *val = ctx->inputs[2];
-    struct onnxq_tensor *y = opt_out(ctx, 0);
+    struct onnxq_tensor *y = onnxq_opt_out(ctx, 0);
     if (!y)
         return ONNXQ_OK;
-    size_t esz = onnxq_dtype_size(val->dtype), total = numel_of(y);
+    size_t esz = onnxq_dtype_size(val->dtype), total = onnxq_numel_of(y);
     const char *off = val->data, *on = (const char *)val->data + esz;
     char *yd = y->data;
     for (size_t i = 0; i < total; i++)
@@ -1311,10 +1296,10 @@ static enum onnxq_status compress_params(const struct compress_state *s, struct 
         *inner = (size_t)prod(x->dims, *axis + 1, x->ndim);
     } else {
         *outer = 1;
-        *dim = numel_of(x);
+        *dim = onnxq_numel_of(x);
         *inner = 1;
     }
-    size_t len = numel_of(c);
+    size_t len = onnxq_numel_of(c);
     *kept = 0;
     for (size_t i = 0; i < len; i++) {
         if (onnxq_tensor_get_f64(c, i) == 0)
@@ -1338,11 +1323,11 @@ enum onnxq_status onnxq_misc_compress_shape(void *state, struct onnxq_op_ctx *ct
     int64_t dims[ONNXQ_MAX_DIMS];
     if (axis < 0) {
         dims[0] = (int64_t)kept;
-        onnxq_out_shape(opt_out(ctx, 0), x->dtype, 1, dims);
+        onnxq_out_shape(onnxq_opt_out(ctx, 0), x->dtype, 1, dims);
     } else {
         memcpy(dims, x->dims, sizeof(dims));
         dims[axis] = (int64_t)kept;
-        onnxq_out_shape(opt_out(ctx, 0), x->dtype, x->ndim, dims);
+        onnxq_out_shape(onnxq_opt_out(ctx, 0), x->dtype, x->ndim, dims);
     }
     return ONNXQ_OK;
 }
@@ -1355,10 +1340,10 @@ enum onnxq_status onnxq_misc_compress_run(void *state, struct onnxq_op_ctx *ctx)
     if (st)
         return st;
     const struct onnxq_tensor *x = ctx->inputs[0], *c = ctx->inputs[1];
-    struct onnxq_tensor *y = opt_out(ctx, 0);
+    struct onnxq_tensor *y = onnxq_opt_out(ctx, 0);
     if (!y || !kept)
         return ONNXQ_OK;
-    size_t blk = inner * onnxq_dtype_size(x->dtype), len = numel_of(c);
+    size_t blk = inner * onnxq_dtype_size(x->dtype), len = onnxq_numel_of(c);
     if (len > dim)
         len = dim;
     const char *xd = x->data;
@@ -1405,7 +1390,7 @@ static enum onnxq_status revseq_check(const struct revseq_state *s, struct onnxq
         return FAIL(ctx, ONNXQ_E_SHAPE, "sequence_lens must be 1-D of the batch size %lld",
                     (long long)x->dims[s->batch_axis]);
     int64_t tmax = x->dims[s->time_axis];
-    for (size_t i = 0; i < numel_of(l); i++) {
+    for (size_t i = 0; i < onnxq_numel_of(l); i++) {
         int64_t v = onnxq_tensor_get_i64(l, i);
         if (v < 0 || v > tmax)
             return FAIL(ctx, ONNXQ_E_SHAPE, "sequence_lens[%zu] = %lld is outside [0, %lld]", i, (long long)v,
@@ -1420,7 +1405,7 @@ enum onnxq_status onnxq_misc_revseq_shape(void *state, struct onnxq_op_ctx *ctx)
     if (st)
         return st;
     const struct onnxq_tensor *x = ctx->inputs[0];
-    onnxq_out_shape(opt_out(ctx, 0), x->dtype, x->ndim, x->dims);
+    onnxq_out_shape(onnxq_opt_out(ctx, 0), x->dtype, x->ndim, x->dims);
     return ONNXQ_OK;
 }
 
@@ -1431,7 +1416,7 @@ enum onnxq_status onnxq_misc_revseq_run(void *state, struct onnxq_op_ctx *ctx)
     if (st)
         return st;
     const struct onnxq_tensor *x = ctx->inputs[0], *l = ctx->inputs[1];
-    struct onnxq_tensor *y = opt_out(ctx, 0);
+    struct onnxq_tensor *y = onnxq_opt_out(ctx, 0);
     if (!y)
         return ONNXQ_OK;
     size_t nb = (size_t)x->dims[s->batch_axis], nt = (size_t)x->dims[s->time_axis];
@@ -1509,7 +1494,7 @@ enum onnxq_status onnxq_misc_gathernd_shape(void *state, struct onnxq_op_ctx *ct
         dims[nd++] = ind->dims[i];
     for (int i = b + k; i < d->ndim; i++)
         dims[nd++] = d->dims[i];
-    onnxq_out_shape(opt_out(ctx, 0), d->dtype, nd, dims);
+    onnxq_out_shape(onnxq_opt_out(ctx, 0), d->dtype, nd, dims);
     return ONNXQ_OK;
 }
 
@@ -1520,7 +1505,7 @@ enum onnxq_status onnxq_misc_gathernd_run(void *state, struct onnxq_op_ctx *ctx)
     if (st)
         return st;
     const struct onnxq_tensor *d = ctx->inputs[0], *ind = ctx->inputs[1];
-    struct onnxq_tensor *y = opt_out(ctx, 0);
+    struct onnxq_tensor *y = onnxq_opt_out(ctx, 0);
     if (!y)
         return ONNXQ_OK;
     size_t esz = onnxq_dtype_size(d->dtype);
@@ -1600,7 +1585,7 @@ static enum onnxq_status scatter_common(const struct scatter_state *s, struct on
                     onnxq_dtype_name(u->dtype), onnxq_dtype_name(d->dtype));
     if (s->reduction != RED_NONE && !dt_numeric(d->dtype))
         return FAIL(ctx, ONNXQ_E_UNSUPPORTED, "reduction on dtype %s", onnxq_dtype_name(d->dtype));
-    onnxq_out_shape(opt_out(ctx, 0), d->dtype, d->ndim, d->dims);
+    onnxq_out_shape(onnxq_opt_out(ctx, 0), d->dtype, d->ndim, d->dims);
     const struct onnxq_tensor *ind = ctx->inputs[1];
     shp(d->dims, d->ndim, sh->data, sizeof(sh->data));
     shp(ind->dims, ind->ndim, sh->indices, sizeof(sh->indices));
@@ -1612,8 +1597,8 @@ static enum onnxq_status scatter_common(const struct scatter_state *s, struct on
 static struct onnxq_tensor *scatter_copy_data(struct onnxq_op_ctx *ctx)
 {
     const struct onnxq_tensor *d = ctx->inputs[0];
-    struct onnxq_tensor *y = opt_out(ctx, 0);
-    size_t n = numel_of(d);
+    struct onnxq_tensor *y = onnxq_opt_out(ctx, 0);
+    size_t n = onnxq_numel_of(d);
     if (y && n)
         memcpy(y->data, d->data, n * onnxq_dtype_size(d->dtype));
     return y;
@@ -1730,7 +1715,7 @@ enum onnxq_status onnxq_misc_scatter_elements_run(void *state, struct onnxq_op_c
     struct onnxq_tensor *y = scatter_copy_data(ctx);
     if (!y)
         return ONNXQ_OK;
-    size_t esz = onnxq_dtype_size(d->dtype), m = numel_of(ind);
+    size_t esz = onnxq_dtype_size(d->dtype), m = onnxq_numel_of(ind);
     int nd = d->ndim;
     int64_t dstr[ONNXQ_MAX_DIMS], pos[ONNXQ_MAX_DIMS] = {0};
     for (int i = 0; i < nd; i++)
@@ -1804,7 +1789,7 @@ static enum onnxq_status maxunpool_dims(const struct maxunpool_state *s, struct 
     enum onnxq_status st;
     if ((st = need_numeric(ctx, 0, "X")) || (st = need_index(ctx, 1, "I")))
         return st;
-    const struct onnxq_tensor *x = ctx->inputs[0], *ind = ctx->inputs[1], *os = opt_in(ctx, 2);
+    const struct onnxq_tensor *x = ctx->inputs[0], *ind = ctx->inputs[1], *os = onnxq_opt_in(ctx, 2);
     char s1[128], s2[128];
     if (x->ndim != s->nk + 2 || ind->ndim != x->ndim || memcmp(x->dims, ind->dims, (size_t)x->ndim * 8) != 0)
         return FAIL(ctx, ONNXQ_E_SHAPE, "X %s and I %s must have one shape of rank %d",
@@ -1817,9 +1802,9 @@ static enum onnxq_status maxunpool_dims(const struct maxunpool_state *s, struct 
             return FAIL(ctx, ONNXQ_E_SHAPE, "output dim %d would be negative", i + 2);
     }
     memcpy(dims, inferred, (size_t)x->ndim * sizeof(int64_t));
-    if (!os || !numel_of(os))
+    if (!os || !onnxq_numel_of(os))
         return ONNXQ_OK;
-    if (!dt_index(os->dtype) || numel_of(os) != (size_t)x->ndim)
+    if (!dt_index(os->dtype) || onnxq_numel_of(os) != (size_t)x->ndim)
         return FAIL(ctx, ONNXQ_E_SHAPE, "output_shape must be %d int64 values", x->ndim);
     for (int i = 0; i < x->ndim; i++) {
         dims[i] = onnxq_tensor_get_i64(os, (size_t)i);
@@ -1836,7 +1821,7 @@ enum onnxq_status onnxq_misc_maxunpool_shape(void *state, struct onnxq_op_ctx *c
     enum onnxq_status st = maxunpool_dims(state, ctx, dims, inferred);
     if (st)
         return st;
-    onnxq_out_shape(opt_out(ctx, 0), ctx->inputs[0]->dtype, ctx->inputs[0]->ndim, dims);
+    onnxq_out_shape(onnxq_opt_out(ctx, 0), ctx->inputs[0]->dtype, ctx->inputs[0]->ndim, dims);
     return ONNXQ_OK;
 }
 
@@ -1847,11 +1832,11 @@ enum onnxq_status onnxq_misc_maxunpool_run(void *state, struct onnxq_op_ctx *ctx
     if (st)
         return st;
     const struct onnxq_tensor *x = ctx->inputs[0], *ind = ctx->inputs[1];
-    struct onnxq_tensor *y = opt_out(ctx, 0);
+    struct onnxq_tensor *y = onnxq_opt_out(ctx, 0);
     if (!y)
         return ONNXQ_OK;
     int nd = x->ndim;
-    size_t esz = onnxq_dtype_size(x->dtype), ny = numel_of(y), nx = numel_of(x);
+    size_t esz = onnxq_dtype_size(x->dtype), ny = onnxq_numel_of(y), nx = onnxq_numel_of(x);
     size_t ninf = (size_t)prod(inferred, 0, nd);
     bool same = memcmp(dims, inferred, (size_t)nd * sizeof(int64_t)) == 0;
     if (ny)
@@ -1919,7 +1904,7 @@ static enum onnxq_status loss_check(struct onnxq_op_ctx *ctx)
     enum onnxq_status st;
     if ((st = need_in(ctx, 0, "input")) || (st = need_index(ctx, 1, "target")))
         return st;
-    const struct onnxq_tensor *x = ctx->inputs[0], *t = ctx->inputs[1], *w = opt_in(ctx, 2);
+    const struct onnxq_tensor *x = ctx->inputs[0], *t = ctx->inputs[1], *w = onnxq_opt_in(ctx, 2);
     if (!dt_float(x->dtype))
         return FAIL(ctx, ONNXQ_E_UNSUPPORTED, "input dtype %s is not a float type", onnxq_dtype_name(x->dtype));
     char s1[128], s2[128];
@@ -1940,9 +1925,9 @@ static void loss_out_shape(const struct loss_state *s, struct onnxq_op_ctx *ctx)
 {
     const struct onnxq_tensor *x = ctx->inputs[0], *t = ctx->inputs[1];
     if (s->reduction == LOSS_NONE)
-        onnxq_out_shape(opt_out(ctx, 0), x->dtype, t->ndim, t->dims);
+        onnxq_out_shape(onnxq_opt_out(ctx, 0), x->dtype, t->ndim, t->dims);
     else
-        onnxq_out_shape(opt_out(ctx, 0), x->dtype, 0, NULL);
+        onnxq_out_shape(onnxq_opt_out(ctx, 0), x->dtype, 0, NULL);
 }
 
 /* loss[n, d] = -lp[n, target, d] * weight[target] (0 where target is
@@ -1951,8 +1936,8 @@ static void loss_out_shape(const struct loss_state *s, struct onnxq_op_ctx *ctx)
  * to read input 0. */
 static enum onnxq_status nll_core(const struct loss_state *s, struct onnxq_op_ctx *ctx, const double *lp)
 {
-    const struct onnxq_tensor *x = ctx->inputs[0], *t = ctx->inputs[1], *w = opt_in(ctx, 2);
-    struct onnxq_tensor *y = opt_out(ctx, 0);
+    const struct onnxq_tensor *x = ctx->inputs[0], *t = ctx->inputs[1], *w = onnxq_opt_in(ctx, 2);
+    struct onnxq_tensor *y = onnxq_opt_out(ctx, 0);
     size_t n = (size_t)x->dims[0], c = (size_t)x->dims[1], d = (size_t)prod(x->dims, 2, x->ndim);
     double sum = 0, wsum = 0;
     for (size_t i = 0; i < n; i++) {
@@ -2008,7 +1993,7 @@ enum onnxq_status onnxq_misc_sce_shape(void *state, struct onnxq_op_ctx *ctx)
         return st;
     loss_out_shape(state, ctx);
     const struct onnxq_tensor *x = ctx->inputs[0];
-    onnxq_out_shape(opt_out(ctx, 1), x->dtype, x->ndim, x->dims);
+    onnxq_out_shape(onnxq_opt_out(ctx, 1), x->dtype, x->ndim, x->dims);
     return ONNXQ_OK;
 }
 
@@ -2038,7 +2023,7 @@ enum onnxq_status onnxq_misc_sce_run(void *state, struct onnxq_op_ctx *ctx)
                 p[k * d] -= lse;
         }
     }
-    struct onnxq_tensor *lpo = opt_out(ctx, 1);
+    struct onnxq_tensor *lpo = onnxq_opt_out(ctx, 1);
     if (lpo)
         for (size_t i = 0; i < total; i++)
             onnxq_tensor_set_f64(lpo, i, lp[i]);
@@ -2269,7 +2254,7 @@ enum onnxq_status onnxq_misc_einsum_shape(void *state, struct onnxq_op_ctx *ctx)
     enum onnxq_status st = ein_make_plan(state, ctx, &p);
     if (st)
         return st;
-    onnxq_out_shape(opt_out(ctx, 0), ctx->inputs[0]->dtype, p.nout, p.out_dims);
+    onnxq_out_shape(onnxq_opt_out(ctx, 0), ctx->inputs[0]->dtype, p.nout, p.out_dims);
     return ONNXQ_OK;
 }
 
@@ -2342,8 +2327,8 @@ EIN_REF(int64_t, uint64_t, int64_t, i64)
 
 static enum onnxq_status ein_run_ref(struct onnxq_op_ctx *ctx, const struct ein_plan *p)
 {
-    struct onnxq_tensor *y = opt_out(ctx, 0);
-    size_t total = numel_of(y);
+    struct onnxq_tensor *y = onnxq_opt_out(ctx, 0);
+    size_t total = onnxq_numel_of(y);
     if (!total)
         return ONNXQ_OK;
     int64_t nr = 1;
@@ -2364,7 +2349,7 @@ static enum onnxq_status ein_run_ref(struct onnxq_op_ctx *ctx, const struct ein_
     /* other dtypes: through double copies */
     size_t sizes[EIN_MAX_IN], all = total;
     for (int i = 0; i < p->nin; i++) {
-        sizes[i] = numel_of(ctx->inputs[i]);
+        sizes[i] = onnxq_numel_of(ctx->inputs[i]);
         all += sizes[i];
     }
     double *buf = malloc(all * sizeof(double) + 1), *q = buf;
@@ -2456,7 +2441,7 @@ static enum onnxq_status ein_run_fast(struct onnxq_op_ctx *ctx, const struct ein
         K *= p->size[lk[q]];
     if (M > INT32_MAX || N > INT32_MAX || K > INT32_MAX)
         return ONNXQ_OK;
-    struct onnxq_tensor *y = opt_out(ctx, 0);
+    struct onnxq_tensor *y = onnxq_opt_out(ctx, 0);
     *done = true;
     if (!y || B * M * N == 0)
         return ONNXQ_OK;
@@ -2576,7 +2561,7 @@ enum onnxq_status onnxq_misc_det_shape(void *state, struct onnxq_op_ctx *ctx)
     char s1[128];
     if (x->ndim < 2 || x->dims[x->ndim - 1] != x->dims[x->ndim - 2])
         return FAIL(ctx, ONNXQ_E_SHAPE, "input %s is not [..., M, M]", shp(x->dims, x->ndim, s1, sizeof(s1)));
-    onnxq_out_shape(opt_out(ctx, 0), x->dtype, x->ndim - 2, x->dims);
+    onnxq_out_shape(onnxq_opt_out(ctx, 0), x->dtype, x->ndim - 2, x->dims);
     return ONNXQ_OK;
 }
 
@@ -2585,7 +2570,7 @@ enum onnxq_status onnxq_misc_det_run(void *state, struct onnxq_op_ctx *ctx)
 {
     (void)state;
     const struct onnxq_tensor *x = ctx->inputs[0];
-    struct onnxq_tensor *y = opt_out(ctx, 0);
+    struct onnxq_tensor *y = onnxq_opt_out(ctx, 0);
     if (!y)
         return ONNXQ_OK;
     size_t m = (size_t)x->dims[x->ndim - 1], nmat = (size_t)prod(x->dims, 0, x->ndim - 2);

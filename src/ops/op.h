@@ -128,6 +128,25 @@ enum onnxq_auto_pad {
  * node on an unknown value. */
 enum onnxq_status onnxq_attr_auto_pad(const struct onnxq_op_init *ictx, enum onnxq_auto_pad *out);
 
+/* Input / output `slot`, or NULL when it is omitted or beyond the node's
+ * count. */
+static inline const struct onnxq_tensor *onnxq_opt_in(const struct onnxq_op_ctx *ctx, size_t slot)
+{
+    return slot < ctx->n_inputs ? ctx->inputs[slot] : NULL;
+}
+
+static inline struct onnxq_tensor *onnxq_opt_out(const struct onnxq_op_ctx *ctx, size_t slot)
+{
+    return slot < ctx->n_outputs ? ctx->outputs[slot] : NULL;
+}
+
+/* Element count as a size_t (0 for a negative count). */
+static inline size_t onnxq_numel_of(const struct onnxq_tensor *t)
+{
+    int64_t n = onnxq_tensor_numel(t);
+    return n > 0 ? (size_t)n : 0;
+}
+
 /* Require input `slot` to be present; fails naming the node. */
 enum onnxq_status onnxq_need_input(const struct onnxq_op_ctx *ctx, size_t slot);
 /* Require a dtype on input slot. */

@@ -474,16 +474,6 @@ void onnxq_rnn_fini(void *state)
     free(state);
 }
 
-static const struct onnxq_tensor *opt_in(const struct onnxq_op_ctx *ctx, size_t i)
-{
-    return i < ctx->n_inputs ? ctx->inputs[i] : NULL;
-}
-
-static struct onnxq_tensor *opt_out(const struct onnxq_op_ctx *ctx, size_t i)
-{
-    return i < ctx->n_outputs ? ctx->outputs[i] : NULL;
-}
-
 static enum onnxq_status check_shape(const struct onnxq_op_ctx *ctx, size_t slot, const char *what, int ndim,
                                      const int64_t *want)
 {
@@ -549,9 +539,9 @@ static enum onnxq_status check_inputs(const struct rnn_state *s, const struct on
     int64_t hs[3] = {D, N, H}, hs1[3] = {N, D, H};
     if ((st = check_shape(ctx, 1, "W", 3, ws)) || (st = check_shape(ctx, 2, "R", 3, rs)))
         return st;
-    if (opt_in(ctx, 3) && (st = check_shape(ctx, 3, "B", 2, bs)))
+    if (onnxq_opt_in(ctx, 3) && (st = check_shape(ctx, 3, "B", 2, bs)))
         return st;
-    const struct onnxq_tensor *sl = opt_in(ctx, 4);
+    const struct onnxq_tensor *sl = onnxq_opt_in(ctx, 4);
     if (sl) {
         if (sl->dtype != ONNXQ_DT_INT32 && sl->dtype != ONNXQ_DT_INT64)
             return onnxq_op_fail(ctx->err, ctx->node, ONNXQ_E_UNSUPPORTED,
@@ -567,12 +557,12 @@ static enum onnxq_status check_inputs(const struct rnn_state *s, const struct on
                                      (long long)dm->T);
         }
     }
-    if (opt_in(ctx, 5) && (st = check_shape(ctx, 5, "initial_h", 3, s->layout ? hs1 : hs)))
+    if (onnxq_opt_in(ctx, 5) && (st = check_shape(ctx, 5, "initial_h", 3, s->layout ? hs1 : hs)))
         return st;
     if (s->cfg.kind == ONNXQ_RNN_LSTM) {
-        if (opt_in(ctx, 6) && (st = check_shape(ctx, 6, "initial_c", 3, s->layout ? hs1 : hs)))
+        if (onnxq_opt_in(ctx, 6) && (st = check_shape(ctx, 6, "initial_c", 3, s->layout ? hs1 : hs)))
             return st;
-        if (opt_in(ctx, 7) && (st = check_shape(ctx, 7, "P", 2, ps)))
+        if (onnxq_opt_in(ctx, 7) && (st = check_shape(ctx, 7, "P", 2, ps)))
             return st;
     }
     return ONNXQ_OK;
@@ -587,11 +577,11 @@ enum onnxq_status onnxq_rnn_shape(void *state, struct onnxq_op_ctx *ctx)
         return st;
     int64_t y0[4] = {dm.T, dm.D, dm.N, dm.H}, y1[4] = {dm.N, dm.T, dm.D, dm.H};
     int64_t h0[3] = {dm.D, dm.N, dm.H}, h1[3] = {dm.N, dm.D, dm.H};
-    onnxq_out_shape(opt_out(ctx, 0), ONNXQ_DT_FLOAT, 4, s->layout ? y1 : y0);
-    onnxq_out_shape(opt_out(ctx, 1), ONNXQ_DT_FLOAT, 3, s->layout ? h1 : h0);
+    onnxq_out_shape(onnxq_opt_out(ctx, 0), ONNXQ_DT_FLOAT, 4, s->layout ? y1 : y0);
+    onnxq_out_shape(onnxq_opt_out(ctx, 1), ONNXQ_DT_FLOAT, 3, s->layout ? h1 : h0);
     if (s->cfg.kind == ONNXQ_RNN_LSTM)
-        onnxq_out_shape(opt_out(ctx, 2), ONNXQ_DT_FLOAT, 3, s->layout ? h1 : h0);
-    else if (opt_out(ctx, 2))
+        onnxq_out_shape(onnxq_opt_out(ctx, 2), ONNXQ_DT_FLOAT, 3, s->layout ? h1 : h0);
+    else if (onnxq_opt_out(ctx, 2))
         return onnxq_op_fail(ctx->err, ctx->node, ONNXQ_E_INVALID_MODEL, "has %zu outputs; at most 2 expected",
                              ctx->n_outputs);
     return ONNXQ_OK;
@@ -616,9 +606,10 @@ enum onnxq_status onnxq_rnn_run(void *state, struct onnxq_op_ctx *ctx)
     struct onnxq_rnn_cfg cfg = s->cfg;
     cfg.hidden = H;
     bool lstm = cfg.kind == ONNXQ_RNN_LSTM;
-    const struct onnxq_tensor *sl = opt_in(ctx, 4);
-    const struct onnxq_tensor *h0 = opt_in(ctx, 5), *c0 = lstm ? opt_in(ctx, 6) : NULL;
-    struct onnxq_tensor *y = opt_out(ctx, 0), *yh = opt_out(ctx, 1), *yc = lstm ? opt_out(ctx, 2) : NULL;
+    const struct onnxq_tensor *sl = onnxq_opt_in(ctx, 4);
+    const struct onnxq_tensor *h0 = onnxq_opt_in(ctx, 5), *c0 = lstm ? onnxq_opt_in(ctx, 6) : NULL;
+    struct onnxq_tensor *y = onnxq_opt_out(ctx, 0), *yh = onnxq_opt_out(ctx, 1);
+    struct onnxq_tensor *yc = lstm ? onnxq_opt_out(ctx, 2) : NULL;
     struct onnxq_rnn_io io = {
         .T = T,
         .N = N,
@@ -626,8 +617,8 @@ enum onnxq_status onnxq_rnn_run(void *state, struct onnxq_op_ctx *ctx)
         .x = ctx->inputs[0]->data,
         .w = ctx->inputs[1]->data,
         .r = ctx->inputs[2]->data,
-        .b = opt_in(ctx, 3) ? opt_in(ctx, 3)->data : NULL,
-        .p = lstm && opt_in(ctx, 7) ? opt_in(ctx, 7)->data : NULL,
+        .b = onnxq_opt_in(ctx, 3) ? onnxq_opt_in(ctx, 3)->data : NULL,
+        .p = lstm && onnxq_opt_in(ctx, 7) ? onnxq_opt_in(ctx, 7)->data : NULL,
         .h0 = h0 ? h0->data : NULL,
         .c0 = c0 ? c0->data : NULL,
         .y = y ? y->data : NULL,

@@ -35,17 +35,6 @@ static size_t min_items(size_t bytes_per_item)
     return n ? n : 1;
 }
 
-static const struct onnxq_tensor *opt_in(const struct onnxq_op_ctx *ctx, size_t slot)
-{
-    return slot < ctx->n_inputs ? ctx->inputs[slot] : NULL;
-}
-
-static size_t numel_of(const struct onnxq_tensor *t)
-{
-    int64_t n = onnxq_tensor_numel(t);
-    return n > 0 ? (size_t)n : 0;
-}
-
 static const char *shape_str(const int64_t *dims, int nd, char *buf, size_t size)
 {
     onnxq_shape_format(dims, nd, buf, size);
@@ -73,7 +62,7 @@ static enum onnxq_status own_strings(struct onnxq_op_ctx *ctx, struct onnxq_tens
     if (!t || t->dtype != ONNXQ_DT_STRING || !t->data)
         return ONNXQ_OK;
     struct onnxq_bytes *b = t->data;
-    size_t n = numel_of(t);
+    size_t n = onnxq_numel_of(t);
     for (size_t i = 0; i < n; i++) {
         if (!b[i].len) {
             b[i].data = NULL;
@@ -97,7 +86,7 @@ static enum onnxq_status own_strings(struct onnxq_op_ctx *ctx, struct onnxq_tens
 static enum onnxq_status read_ints(const struct onnxq_op_ctx *ctx, size_t slot, const char *what, int64_t *out,
                                    size_t cap, size_t *n)
 {
-    const struct onnxq_tensor *t = opt_in(ctx, slot);
+    const struct onnxq_tensor *t = onnxq_opt_in(ctx, slot);
     if (!t)
         return FAIL(ctx, ONNXQ_E_INVALID_MODEL, "input '%s' is missing", what);
     if (t->dtype != ONNXQ_DT_INT64 && t->dtype != ONNXQ_DT_INT32)
@@ -105,7 +94,7 @@ static enum onnxq_status read_ints(const struct onnxq_op_ctx *ctx, size_t slot, 
                     onnxq_dtype_name(t->dtype));
     if (t->ndim > 1)
         return FAIL(ctx, ONNXQ_E_SHAPE, "input '%s' must be 1-D, not rank %d", what, t->ndim);
-    size_t k = numel_of(t);
+    size_t k = onnxq_numel_of(t);
     if (k > cap)
         return FAIL(ctx, ONNXQ_E_SHAPE, "input '%s' has %zu values; at most %zu allowed", what, k, cap);
     for (size_t i = 0; i < k; i++)
@@ -143,8 +132,8 @@ static enum onnxq_status copy_elems(struct onnxq_op_ctx *ctx, struct onnxq_tenso
 {
     if (!dst)
         return ONNXQ_OK;
-    size_t n = numel_of(src) * onnxq_dtype_size(src->dtype);
-    if (dst->dtype != src->dtype || numel_of(dst) != numel_of(src))
+    size_t n = onnxq_numel_of(src) * onnxq_dtype_size(src->dtype);
+    if (dst->dtype != src->dtype || onnxq_numel_of(dst) != onnxq_numel_of(src))
         return FAIL(ctx, ONNXQ_E_INTERNAL, "output does not match the input it copies");
     par_memcpy(ctx, dst->data, src->data, n);
     return own_strings(ctx, dst);
@@ -588,7 +577,7 @@ static enum onnxq_status get_axes(const struct axis_state *s, const struct onnxq
         memcpy(axes, s->axes, s->n_axes * sizeof(int64_t));
         return ONNXQ_OK;
     }
-    *has = opt_in(ctx, 1) != NULL;
+    *has = onnxq_opt_in(ctx, 1) != NULL;
     *n = 0;
     if (!*has)
         return ONNXQ_OK;
@@ -698,13 +687,13 @@ enum onnxq_status onnxq_tx_dropout_shape(void *state, struct onnxq_op_ctx *ctx)
     if (st)
         return st;
     const struct onnxq_tensor *x = ctx->inputs[0];
-    const struct onnxq_tensor *t = opt_in(ctx, 2);
+    const struct onnxq_tensor *t = onnxq_opt_in(ctx, 2);
     if (s->opset >= 12 && t) {
-        if (t->dtype != ONNXQ_DT_BOOL || numel_of(t) != 1)
+        if (t->dtype != ONNXQ_DT_BOOL || onnxq_numel_of(t) != 1)
             return FAIL(ctx, ONNXQ_E_SHAPE, "training_mode must be a bool scalar");
-        const struct onnxq_tensor *r = opt_in(ctx, 1);
+        const struct onnxq_tensor *r = onnxq_opt_in(ctx, 1);
         double ratio = 0.5;
-        if (r && numel_of(r) >= 1)
+        if (r && onnxq_numel_of(r) >= 1)
             ratio = onnxq_tensor_get_f64(r, 0);
         if (((const uint8_t *)t->data)[0] && ratio != 0.0)
             return FAIL(ctx, ONNXQ_E_UNSUPPORTED, "training mode with ratio %g is random; onnxq runs inference only",
@@ -723,7 +712,7 @@ enum onnxq_status onnxq_tx_dropout_run(void *state, struct onnxq_op_ctx *ctx)
     if (st || ctx->n_outputs < 2 || !ctx->outputs[1])
         return st;
     struct onnxq_tensor *m = ctx->outputs[1];
-    size_t n = numel_of(m);
+    size_t n = onnxq_numel_of(m);
     if (m->dtype == ONNXQ_DT_BOOL) {
         if (n)
             memset(m->data, 1, n);
@@ -1067,14 +1056,14 @@ static enum onnxq_status split_sizes(const struct split_state *s, const struct o
     const struct onnxq_tensor *x = ctx->inputs[0];
     size_t n = ctx->n_outputs;
     int64_t dim = x->dims[axis];
-    const struct onnxq_tensor *sp = (s->opset >= 13 || s->opset == 1) ? opt_in(ctx, 1) : NULL;
-    if (sp && numel_of(sp) == 0 && s->opset >= 13)
+    const struct onnxq_tensor *sp = (s->opset >= 13 || s->opset == 1) ? onnxq_opt_in(ctx, 1) : NULL;
+    if (sp && onnxq_numel_of(sp) == 0 && s->opset >= 13)
         sp = NULL;
     if (sp) {
         if (sp->dtype != ONNXQ_DT_INT64 && sp->dtype != ONNXQ_DT_INT32)
             return FAIL(ctx, ONNXQ_E_UNSUPPORTED, "input 'split' has dtype %s", onnxq_dtype_name(sp->dtype));
-        if (numel_of(sp) != n)
-            return FAIL(ctx, ONNXQ_E_SHAPE, "input 'split' has %zu values for %zu outputs", numel_of(sp), n);
+        if (onnxq_numel_of(sp) != n)
+            return FAIL(ctx, ONNXQ_E_SHAPE, "input 'split' has %zu values for %zu outputs", onnxq_numel_of(sp), n);
         for (size_t i = 0; i < n; i++)
             sizes[i] = onnxq_tensor_get_i64(sp, i);
     } else if (s->split) {
@@ -1248,14 +1237,14 @@ static enum onnxq_status slice_plan(const struct slice_state *s, const struct on
             return st;
         if (k != n)
             return FAIL(ctx, ONNXQ_E_SHAPE, "starts has %zu values, ends %zu", n, k);
-        has_axes = opt_in(ctx, 3) != NULL;
+        has_axes = onnxq_opt_in(ctx, 3) != NULL;
         if (has_axes) {
             if ((st = read_ints(ctx, 3, "axes", ax_, ONNXQ_MAX_DIMS, &k)))
                 return st;
             if (k != n)
                 return FAIL(ctx, ONNXQ_E_SHAPE, "axes has %zu values, starts %zu", k, n);
         }
-        has_steps = opt_in(ctx, 4) != NULL;
+        has_steps = onnxq_opt_in(ctx, 4) != NULL;
         if (has_steps) {
             if ((st = read_ints(ctx, 4, "steps", sp_, ONNXQ_MAX_DIMS, &k)))
                 return st;
@@ -1328,7 +1317,7 @@ static enum onnxq_status slice_impl(void *state, struct onnxq_op_ctx *ctx, bool 
     enum onnxq_status st = slice_plan(state, ctx, start, step, len);
     if (st)
         return st;
-    if (!numel_of(y))
+    if (!onnxq_numel_of(y))
         return ONNXQ_OK;
     strides_of(x->dims, x->ndim, str);
     size_t esz = onnxq_dtype_size(x->dtype);
@@ -1370,7 +1359,7 @@ static enum onnxq_status check_indices(const struct onnxq_op_ctx *ctx, const str
     if (idx->dtype != ONNXQ_DT_INT64 && idx->dtype != ONNXQ_DT_INT32)
         return FAIL(ctx, ONNXQ_E_UNSUPPORTED, "indices '%s' have dtype %s; expected int32 or int64",
                     ctx->node->inputs[1], onnxq_dtype_name(idx->dtype));
-    size_t n = numel_of(idx);
+    size_t n = onnxq_numel_of(idx);
     for (size_t i = 0; i < n; i++) {
         int64_t v = onnxq_tensor_get_i64(idx, i);
         if (v < -dim || v >= dim)
@@ -1442,7 +1431,7 @@ static enum onnxq_status gather_impl(void *state, struct onnxq_op_ctx *ctx, bool
         outer *= (size_t)x->dims[d];
     for (int d = axis + 1; d < x->ndim; d++)
         inner *= (size_t)x->dims[d];
-    struct gather_job j = {x->data, y->data, idx, numel_of(idx), inner * esz, x->dims[axis]};
+    struct gather_job j = {x->data, y->data, idx, onnxq_numel_of(idx), inner * esz, x->dims[axis]};
     size_t rows = outer * j.nidx;
     if (!rows || !inner)
         return ONNXQ_OK;
@@ -1497,7 +1486,7 @@ enum onnxq_status onnxq_tx_gather_elements_run(void *state, struct onnxq_op_ctx 
     enum onnxq_status st = onnxq_norm_axis(ctx, s->axis, x->ndim, &axis);
     if (st || (st = check_indices(ctx, idx, x->dims[axis])))
         return st;
-    size_t n = numel_of(idx), esz = onnxq_dtype_size(x->dtype);
+    size_t n = onnxq_numel_of(idx), esz = onnxq_dtype_size(x->dtype);
     int64_t xs[ONNXQ_MAX_DIMS], ix[ONNXQ_MAX_DIMS] = {0};
     strides_of(x->dims, x->ndim, xs);
     int64_t base = 0;  /* offset of ix in x, without the axis term */
@@ -1828,7 +1817,7 @@ static enum onnxq_status pad_plan(const struct pad_state *s, const struct onnxq_
         memcpy(pads, s->pads, n * sizeof(int64_t));
     else if ((st = read_ints(ctx, 1, "pads", pads, 2 * ONNXQ_MAX_DIMS, &n)))
         return st;
-    const struct onnxq_tensor *ax = s->opset >= 18 ? opt_in(ctx, 3) : NULL;
+    const struct onnxq_tensor *ax = s->opset >= 18 ? onnxq_opt_in(ctx, 3) : NULL;
     if (ax) {
         if ((st = read_ints(ctx, 3, "axes", axes, ONNXQ_MAX_DIMS, &na)))
             return st;
@@ -1968,14 +1957,14 @@ static enum onnxq_status pad_impl(void *state, struct onnxq_op_ctx *ctx, bool re
     enum onnxq_status st = pad_plan(s, ctx, j.pb, pe);
     if (st)
         return st;
-    if (!numel_of(y))
+    if (!onnxq_numel_of(y))
         return ONNXQ_OK;
     if (x->ndim == 0)
         return copy_elems(ctx, y, x);
     strides_of(x->dims, x->ndim, j.xs);
     memset(j.value, 0, sizeof(j.value));
-    const struct onnxq_tensor *cv = s->opset >= 11 ? opt_in(ctx, 2) : NULL;
-    if (cv && numel_of(cv)) {
+    const struct onnxq_tensor *cv = s->opset >= 11 ? onnxq_opt_in(ctx, 2) : NULL;
+    if (cv && onnxq_numel_of(cv)) {
         if (cv->dtype == x->dtype)
             memcpy(j.value, cv->data, j.esz);
         else if (x->dtype == ONNXQ_DT_STRING || cv->dtype == ONNXQ_DT_STRING)
@@ -1987,11 +1976,11 @@ static enum onnxq_status pad_impl(void *state, struct onnxq_op_ctx *ctx, bool re
         scalar_bytes(x->dtype, s->value, j.value);
     }
     size_t W = (size_t)y->dims[y->ndim - 1];
-    size_t rows = numel_of(y) / W;
+    size_t rows = onnxq_numel_of(y) / W;
     if (ref) {
         /* element by element */
         int64_t idx[ONNXQ_MAX_DIMS] = {0};
-        size_t n = numel_of(y);
+        size_t n = onnxq_numel_of(y);
         for (size_t p = 0; p < n; p++) {
             int64_t off = 0;
             bool constant = false;
@@ -2206,7 +2195,7 @@ enum onnxq_status onnxq_tx_cos_init(struct onnxq_op_init *ictx, void **state)
         return onnxq_fail(ictx->err, ONNXQ_E_NOMEM, "out of memory");
     const struct onnxq_attr *a = onnxq_node_attr(ictx->node, "value");
     if (a) {
-        if (!a->t || numel_of(&a->t->value) != 1 || a->t->value.dtype == ONNXQ_DT_STRING) {
+        if (!a->t || onnxq_numel_of(&a->t->value) != 1 || a->t->value.dtype == ONNXQ_DT_STRING) {
             free(s);
             return onnxq_op_fail(ictx->err, ictx->node, ONNXQ_E_INVALID_MODEL,
                                  "attribute 'value' must be a one-element numeric tensor");
@@ -2245,7 +2234,7 @@ enum onnxq_status onnxq_tx_cos_run(void *state, struct onnxq_op_ctx *ctx)
 {
     struct const_state *s = state;
     struct onnxq_tensor *y = ctx->outputs[0];
-    fill_elems(y->data, numel_of(y), s->value->data, onnxq_dtype_size(y->dtype));
+    fill_elems(y->data, onnxq_numel_of(y), s->value->data, onnxq_dtype_size(y->dtype));
     return ONNXQ_OK;
 }
 
@@ -2258,7 +2247,7 @@ static enum onnxq_status range_count(const struct onnxq_op_ctx *ctx, int64_t *co
         if ((st = onnxq_need_input(ctx, i)))
             return st;
         const struct onnxq_tensor *t = ctx->inputs[i];
-        if (numel_of(t) != 1)
+        if (onnxq_numel_of(t) != 1)
             return FAIL(ctx, ONNXQ_E_SHAPE, "input '%s' must be a scalar", ctx->node->inputs[i]);
         if (t->dtype != ctx->inputs[0]->dtype)
             return FAIL(ctx, ONNXQ_E_SHAPE, "inputs have different dtypes");
@@ -2315,7 +2304,7 @@ enum onnxq_status onnxq_tx_range_run(void *state, struct onnxq_op_ctx *ctx)
     (void)state;
     const struct onnxq_tensor *a = ctx->inputs[0], *c = ctx->inputs[2];
     struct onnxq_tensor *y = ctx->outputs[0];
-    size_t n = numel_of(y);
+    size_t n = onnxq_numel_of(y);
     if (onnxq_dtype_table[a->dtype].is_integer) {
         int64_t s0 = onnxq_tensor_get_i64(a, 0), d = onnxq_tensor_get_i64(c, 0);
         for (size_t i = 0; i < n; i++) {
@@ -2389,7 +2378,7 @@ enum onnxq_status onnxq_tx_nonzero_run(void *state, struct onnxq_op_ctx *ctx)
     (void)state;
     const struct onnxq_tensor *x = ctx->inputs[0];
     struct onnxq_tensor *y = ctx->outputs[0];
-    size_t n = numel_of(x), esz = onnxq_dtype_size(x->dtype), nnz = 0;
+    size_t n = onnxq_numel_of(x), esz = onnxq_dtype_size(x->dtype), nnz = 0;
     for (size_t i = 0; i < n; i++)
         nnz += elem_nonzero(x, i, esz);
     int r = x->ndim ? x->ndim : 1;
@@ -2455,7 +2444,7 @@ enum onnxq_status onnxq_tx_trilu_run(void *state, struct onnxq_op_ctx *ctx)
     const struct onnxq_tensor *x = ctx->inputs[0];
     struct onnxq_tensor *y = ctx->outputs[0];
     int64_t k = 0;
-    const struct onnxq_tensor *kt = opt_in(ctx, 1);
+    const struct onnxq_tensor *kt = onnxq_opt_in(ctx, 1);
     if (kt) {
         size_t n = 0;
         enum onnxq_status st = read_ints(ctx, 1, "k", &k, 1, &n);
@@ -2466,7 +2455,7 @@ enum onnxq_status onnxq_tx_trilu_run(void *state, struct onnxq_op_ctx *ctx)
     }
     size_t esz = onnxq_dtype_size(x->dtype);
     int64_t R = x->dims[x->ndim - 2], C = x->dims[x->ndim - 1];
-    size_t mats = R > 0 && C > 0 ? numel_of(x) / (size_t)(R * C) : 0;
+    size_t mats = R > 0 && C > 0 ? onnxq_numel_of(x) / (size_t)(R * C) : 0;
     const unsigned char *src = x->data;
     unsigned char *dst = y->data;
     for (size_t m = 0; m < mats; m++)
@@ -2673,25 +2662,25 @@ static enum onnxq_status resize_plan(const struct resize_state *s, const struct 
         if (s->n_scales_attr != (size_t)r)
             return FAIL(ctx, ONNXQ_E_SHAPE, "scales has %zu values for an input of rank %d", s->n_scales_attr, r);
     } else if (s->upsample || s->opset < 11) {
-        scales = opt_in(ctx, 1);
+        scales = onnxq_opt_in(ctx, 1);
         if (!scales)
             return FAIL(ctx, ONNXQ_E_INVALID_MODEL, "input 'scales' is missing");
     } else {
-        roi = opt_in(ctx, 1);
-        scales = opt_in(ctx, 2);
-        sizes = opt_in(ctx, 3);
-        if (scales && !numel_of(scales))
+        roi = onnxq_opt_in(ctx, 1);
+        scales = onnxq_opt_in(ctx, 2);
+        sizes = onnxq_opt_in(ctx, 3);
+        if (scales && !onnxq_numel_of(scales))
             scales = NULL;
-        if (sizes && !numel_of(sizes))
+        if (sizes && !onnxq_numel_of(sizes))
             sizes = NULL;
         if (!scales && !sizes)
             return FAIL(ctx, ONNXQ_E_INVALID_MODEL, "one of 'scales' and 'sizes' is required");
         if (scales && sizes)
             return FAIL(ctx, ONNXQ_E_INVALID_MODEL, "only one of 'scales' and 'sizes' may be given");
     }
-    if (roi && numel_of(roi) && s->coord == RC_TF_CROP) {
-        if (numel_of(roi) != 2 * na)
-            return FAIL(ctx, ONNXQ_E_SHAPE, "roi has %zu values; expected %zu", numel_of(roi), 2 * na);
+    if (roi && onnxq_numel_of(roi) && s->coord == RC_TF_CROP) {
+        if (onnxq_numel_of(roi) != 2 * na)
+            return FAIL(ctx, ONNXQ_E_SHAPE, "roi has %zu values; expected %zu", onnxq_numel_of(roi), 2 * na);
         if (onnxq_dtype_table[roi->dtype].is_integer || !onnxq_dtype_table[roi->dtype].is_float)
             return FAIL(ctx, ONNXQ_E_UNSUPPORTED, "roi dtype %s", onnxq_dtype_name(roi->dtype));
         for (size_t i = 0; i < na; i++) {
@@ -2702,8 +2691,8 @@ static enum onnxq_status resize_plan(const struct resize_state *s, const struct 
     if (sizes) {
         if (sizes->dtype != ONNXQ_DT_INT64 && sizes->dtype != ONNXQ_DT_INT32)
             return FAIL(ctx, ONNXQ_E_UNSUPPORTED, "sizes dtype %s", onnxq_dtype_name(sizes->dtype));
-        if (numel_of(sizes) != na)
-            return FAIL(ctx, ONNXQ_E_SHAPE, "sizes has %zu values; expected %zu", numel_of(sizes), na);
+        if (onnxq_numel_of(sizes) != na)
+            return FAIL(ctx, ONNXQ_E_SHAPE, "sizes has %zu values; expected %zu", onnxq_numel_of(sizes), na);
         for (size_t i = 0; i < na; i++) {
             int d = ax[i];
             p->out[d] = onnxq_tensor_get_i64(sizes, i);
@@ -2724,8 +2713,8 @@ static enum onnxq_status resize_plan(const struct resize_state *s, const struct 
             }
         }
     } else {
-        if (scales && numel_of(scales) != na)
-            return FAIL(ctx, ONNXQ_E_SHAPE, "scales has %zu values; expected %zu", numel_of(scales), na);
+        if (scales && onnxq_numel_of(scales) != na)
+            return FAIL(ctx, ONNXQ_E_SHAPE, "scales has %zu values; expected %zu", onnxq_numel_of(scales), na);
         if (scales && (scales->dtype == ONNXQ_DT_STRING || !onnxq_dtype_table[scales->dtype].is_float))
             return FAIL(ctx, ONNXQ_E_UNSUPPORTED, "scales dtype %s", onnxq_dtype_name(scales->dtype));
         for (size_t i = 0; i < na; i++) {
@@ -2749,7 +2738,7 @@ static enum onnxq_status resize_plan(const struct resize_state *s, const struct 
                       (s->coord != RC_TF_CROP || (p->roi0[d] == 0.0 && p->roi1[d] == 1.0));
     if (checked_numel(p->out, r) < 0)
         return FAIL(ctx, ONNXQ_E_SHAPE, "output is too large");
-    if (!numel_of(x) && checked_numel(p->out, r) > 0)
+    if (!onnxq_numel_of(x) && checked_numel(p->out, r) > 0)
         return FAIL(ctx, ONNXQ_E_SHAPE, "cannot resize an empty input to a non-empty output");
     return ONNXQ_OK;
 }
@@ -3211,7 +3200,7 @@ static enum onnxq_status rz_generic(const struct resize_state *s, const struct r
     struct onnxq_tensor *y = ctx->outputs[0];
     int64_t cur[ONNXQ_MAX_DIMS];
     memcpy(cur, p->in, (size_t)p->nd * sizeof(int64_t));
-    size_t n = numel_of(x);
+    size_t n = onnxq_numel_of(x);
     double *buf = malloc((n ? n : 1) * sizeof(double));
     if (!buf)
         return FAIL(ctx, ONNXQ_E_NOMEM, "out of memory");
@@ -3254,7 +3243,7 @@ static enum onnxq_status rz_generic(const struct resize_state *s, const struct r
         buf = nb;
         cur[a] = p->out[a];
     }
-    size_t m = numel_of(y);
+    size_t m = onnxq_numel_of(y);
     if (y->dtype == ONNXQ_DT_FLOAT)
         for (size_t i = 0; i < m; i++)
             ((float *)y->data)[i] = (float)buf[i];
@@ -3274,7 +3263,7 @@ static enum onnxq_status resize_impl(void *state, struct onnxq_op_ctx *ctx, bool
         return st;
     const struct onnxq_tensor *x = ctx->inputs[0];
     struct onnxq_tensor *y = ctx->outputs[0];
-    if (!numel_of(y))
+    if (!onnxq_numel_of(y))
         return ONNXQ_OK;
     if (p.nd == 0)
         return copy_elems(ctx, y, x);
@@ -3295,7 +3284,7 @@ static enum onnxq_status resize_impl(void *state, struct onnxq_op_ctx *ctx, bool
             rz_nearest_ref(&j);
         else {
             size_t W = (size_t)p.out[p.nd - 1];
-            onnxq_parallel_for(ctx, numel_of(y) / W, min_items(W * j.esz), rz_nearest_rows, &j);
+            onnxq_parallel_for(ctx, onnxq_numel_of(y) / W, min_items(W * j.esz), rz_nearest_rows, &j);
         }
         st = own_strings(ctx, y);
         goto out;
@@ -3306,7 +3295,7 @@ static enum onnxq_status resize_impl(void *state, struct onnxq_op_ctx *ctx, bool
     if (plane) {
         j.ah = p.nd >= 2 ? p.nd - 2 : -1;
         size_t W = (size_t)p.out[p.nd - 1];
-        onnxq_parallel_for(ctx, numel_of(y) / W, min_items(W * 16), rz_plane_rows, &j);
+        onnxq_parallel_for(ctx, onnxq_numel_of(y) / W, min_items(W * 16), rz_plane_rows, &j);
     } else {
         st = rz_generic(s, &p, ax, ctx);
     }
