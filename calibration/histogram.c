@@ -1,10 +1,12 @@
 #include "calibration/histogram.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
+#include "core/threadpool.h"
 
 enum onnxq_status onnxq_hist_init(struct onnxq_hist *h, uint32_t bins, struct onnxq_error *err)
 {
@@ -69,30 +71,39 @@ static int64_t floor_shift(int64_t a, int k)
     return a >= 0 ? a / d : -((-a + d - 1) / d);
 }
 
-/* Coarsen the grid by 2^k: bin i moves into bin B + floor((i - B) / 2^k). */
+/* Coarsen a grid of 2*B counters by 2^k: bin i moves into bin
+ * B + floor((i - B) / 2^k). A bin's target is at or nearer the centre than
+ * the bin itself, so walking each half from the centre outwards empties
+ * every target slot of its old content before anything is added into it.
+ * Written once for the 64-bit histograms and the 32-bit partials. */
+#define DEFINE_COARSEN(name, type)                                                                                     \
+    static void name(type *c, int64_t B, int k)                                                                        \
+    {                                                                                                                  \
+        if (k <= 0)                                                                                                    \
+            return;                                                                                                    \
+        for (int64_t i = B - 1; i >= 0; i--) {                                                                         \
+            int64_t j = B + floor_shift(i - B, k);                                                                     \
+            if (j != i) {                                                                                              \
+                c[j] += c[i];                                                                                          \
+                c[i] = 0;                                                                                              \
+            }                                                                                                          \
+        }                                                                                                              \
+        for (int64_t i = B; i < 2 * B; i++) {                                                                          \
+            int64_t j = B + floor_shift(i - B, k);                                                                     \
+            if (j != i) {                                                                                              \
+                c[j] += c[i];                                                                                          \
+                c[i] = 0;                                                                                              \
+            }                                                                                                          \
+        }                                                                                                              \
+    }
+DEFINE_COARSEN(coarsen_counts, uint64_t)
+DEFINE_COARSEN(coarsen_counts32, uint32_t)
+
 static void coarsen(struct onnxq_hist *h, int k)
 {
     if (k <= 0)
         return;
-    int64_t B = h->bins;
-    uint64_t *c = h->counts;
-    /* A bin's target is at or nearer the centre than the bin itself, so
-     * walking each half from the centre outwards empties every target slot
-     * of its old content before anything is added into it. */
-    for (int64_t i = B - 1; i >= 0; i--) {
-        int64_t j = B + floor_shift(i - B, k);
-        if (j != i) {
-            c[j] += c[i];
-            c[i] = 0;
-        }
-    }
-    for (int64_t i = B; i < 2 * B; i++) {
-        int64_t j = B + floor_shift(i - B, k);
-        if (j != i) {
-            c[j] += c[i];
-            c[i] = 0;
-        }
-    }
+    coarsen_counts(h->counts, h->bins, k);
     h->exp += k;
 }
 
@@ -136,7 +147,31 @@ static inline int64_t bin_of(const struct onnxq_hist *h, double x)
     return i;
 }
 
-void onnxq_hist_add_reference(struct onnxq_hist *h, const float *x, size_t n, double ema)
+/* splitmix64 finaliser: the window's pick, a fixed function of its index */
+static inline size_t window_pick(size_t w, size_t k)
+{
+    uint64_t z = (uint64_t)w * 0x9e3779b97f4a7c15ull + 0x632be59bd9b4e019ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    return (size_t)(((z >> 32) * (uint64_t)k) >> 32); /* in [0, k) without a division (k < 2^32) */
+}
+
+size_t onnxq_hist_sample_window(size_t n, uint64_t sample)
+{
+    if (!sample || n <= sample)
+        return 1;
+    size_t blocks = (n + ONNXQ_HIST_SAMPLE_BLOCK - 1) / ONNXQ_HIST_SAMPLE_BLOCK;
+    size_t windows = (size_t)((sample + ONNXQ_HIST_SAMPLE_BLOCK - 1) / ONNXQ_HIST_SAMPLE_BLOCK);
+    return (blocks + windows - 1) / windows;
+}
+
+bool onnxq_hist_block_sampled(size_t block, size_t window)
+{
+    return window <= 1 || block % window == window_pick(block / window, window);
+}
+
+void onnxq_hist_add_reference_sampled(struct onnxq_hist *h, const float *x, size_t n, double ema, uint64_t sample)
 {
     double bmin = INFINITY, bmax = -INFINITY;
     for (size_t i = 0; i < n; i++) {
@@ -156,16 +191,25 @@ void onnxq_hist_add_reference(struct onnxq_hist *h, const float *x, size_t n, do
         return;  /* nothing finite */
     double amax = fmax(fabs(bmin), fabs(bmax));
     coarsen(h, needed_growth(h, amax));
+    size_t window = onnxq_hist_sample_window(n, sample);
     for (size_t i = 0; i < n; i++) {
         double v = x[i];
         if (!isfinite(v))
             continue;
-        h->counts[bin_of(h, v)]++;
-        h->count++;
+        if (onnxq_hist_block_sampled(i / ONNXQ_HIST_SAMPLE_BLOCK, window)) {
+            h->counts[bin_of(h, v)]++;
+            h->count++;
+        }
+        h->finite++;
         h->sum += v;
         h->sum_sq += v * v;
     }
     update_batch_stats(h, bmin, bmax, ema);
+}
+
+void onnxq_hist_add_reference(struct onnxq_hist *h, const float *x, size_t n, double ema)
+{
+    onnxq_hist_add_reference_sampled(h, x, n, ema, 0);
 }
 
 /* Extremes and sums of x[0..n) in fixed-width lanes the compiler turns into
@@ -219,38 +263,345 @@ static void scan(const float *x, size_t n, float *out_min, float *out_max, doubl
     *out_sq = sq;
 }
 
-void onnxq_hist_add(struct onnxq_hist *h, const float *x, size_t n, double ema)
+/* Smallest exp' >= exp with bins * 2^exp' > amax (needed_growth, closed
+ * form): amax = m 2^q with m in [0.5, 1) fits iff log2(bins) + exp' >= q. */
+static int exp_for(uint32_t bins, int exp, double amax)
+{
+    if (!(amax > 0))
+        return exp;
+    int q, lb = 0;
+    frexp(amax, &q);
+    while ((1u << lb) < bins)
+        lb++;
+    return q - lb > exp ? q - lb : exp;
+}
+
+/* A histogram under construction: the observed one itself (c), or a
+ * thread's partial (s: NSUB interleaved 32-bit copies, so that runs of equal
+ * values, such as the zeros after a ReLU, do not serialise on one counter). */
+#define NSUB 4
+struct onnxq_hist_part {
+    uint64_t *c;
+    uint32_t *s;
+    int exp;
+    uint64_t binned;
+    int32_t lo, hi;  /* bins of s touched (hi < lo: none), all that merging reads and clears */
+};
+
+/* Statistics of one chunk, reduced in chunk order (deterministic sums). */
+struct onnxq_hist_chunk {
+    float mn, mx;
+    double sum, sq;
+    uint64_t finite, nan, inf;
+};
+
+/* Extremes and sums of every value of one chunk, NaN/Inf counted apart. */
+static void chunk_scan_slow(const float *x, size_t n, struct onnxq_hist_chunk *r)
+{
+    float mn = INFINITY, mx = -INFINITY;
+    double sum = 0, sq = 0;
+    uint64_t fin = 0, nan = 0, inf = 0;
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i];
+        if (isnan(v)) {
+            nan++;
+            continue;
+        }
+        if (isinf(v)) {
+            inf++;
+            continue;
+        }
+        mn = v < mn ? v : mn;
+        mx = v > mx ? v : mx;
+        sum += v;
+        sq += (double)v * v;
+        fin++;
+    }
+    *r = (struct onnxq_hist_chunk){.mn = mn, .mx = mx, .sum = sum, .sq = sq, .finite = fin, .nan = nan, .inf = inf};
+}
+
+/* Bin indices of n finite values on the grid of width 1/inv (inv = 2^-exp,
+ * a normal float): x * inv is exact, and floor is written as truncation
+ * minus one below zero so that the loop vectorises (|x * inv| < bins <=
+ * 2^24, so the float of the truncation is exact). A negative x whose scaled
+ * value underflows to -0 belongs in bin -1 (floor of a tiny negative), as
+ * the reference's double arithmetic gives. */
+static void bin_index(const float *restrict x, int32_t *restrict idx, size_t n, float inv, int32_t B, int32_t top)
+{
+    for (size_t l = 0; l < n; l++) {
+        float v = x[l], sv = v * inv;
+        int32_t t = (int32_t)sv;
+        int32_t j = t + B - (int32_t)(sv < (float)t) - (int32_t)((v < 0.0f) & (sv == 0.0f));
+        idx[l] = j < 0 ? 0 : (j > top ? top : j);
+    }
+}
+
+#define BIN_GROUP 256
+
+/* Bin x[0..n) on a's grid (which holds every finite value of x); finite
+ * values only when check_finite (the chunk had NaN/Inf). */
+static void bin_values(struct onnxq_hist_part *a, uint32_t bins, const float *x, size_t n, bool check_finite)
+{
+    const int32_t B = (int32_t)bins, top = 2 * B - 1;
+    size_t skipped = 0;
+    if (a->exp > -120 && a->exp < 120 && !check_finite) {
+        const float inv = ldexpf(1.0f, -a->exp);
+        int32_t idx[BIN_GROUP];
+        for (size_t i = 0; i < n; i += BIN_GROUP) {
+            size_t m = n - i < BIN_GROUP ? n - i : BIN_GROUP, l = 0;
+            bin_index(x + i, idx, m, inv, B, top);
+            if (a->s) {
+                int32_t lo = a->lo, hi = a->hi;
+                for (size_t q = 0; q < m; q++) {
+                    lo = idx[q] < lo ? idx[q] : lo;
+                    hi = idx[q] > hi ? idx[q] : hi;
+                }
+                a->lo = lo;
+                a->hi = hi;
+                uint32_t *s = a->s;
+                const size_t stride = 2 * (size_t)bins;
+                for (; l + NSUB <= m; l += NSUB)
+                    for (int u = 0; u < NSUB; u++)
+                        s[(size_t)u * stride + (size_t)idx[l + u]]++;
+                for (; l < m; l++)
+                    s[idx[l]]++;
+            } else {
+                for (; l < m; l++)
+                    a->c[idx[l]]++;
+            }
+        }
+        a->binned += n;
+        return;
+    }
+    /* rare cases (NaN/Inf in the chunk, extreme scales): plain code, first copy */
+    for (size_t i = 0; i < n; i++) {
+        if (check_finite && !isfinite(x[i])) {
+            skipped++;
+            continue;
+        }
+        int64_t j = (int64_t)floor(ldexp((double)x[i], -a->exp)) + B;
+        j = j < 0 ? 0 : (j > top ? top : j);
+        if (a->s) {
+            a->s[j]++;
+            a->lo = (int32_t)j < a->lo ? (int32_t)j : a->lo;
+            a->hi = (int32_t)j > a->hi ? (int32_t)j : a->hi;
+        } else
+            a->c[j]++;
+    }
+    a->binned += n - skipped;
+}
+
+struct add_job {
+    const float *x;
+    size_t n, chunk, nchunks, window;
+    uint32_t bins;
+    struct onnxq_hist_part *part;   /* per slot */
+    struct onnxq_hist_chunk *res;   /* per chunk */
+    atomic_size_t next;
+};
+
+/* Scan chunk c, grow a's grid to hold it, bin its sampled blocks. */
+static void do_chunk(const struct add_job *J, size_t c, struct onnxq_hist_part *a, struct onnxq_hist_chunk *r)
+{
+    size_t b = c * J->chunk, e = b + J->chunk < J->n ? b + J->chunk : J->n;
+    const float *x = J->x;
+    float mn, mx;
+    double sum, sq;
+    scan(x + b, e - b, &mn, &mx, &sum, &sq);
+    bool slow = !isfinite(sum) || !isfinite(sq) || !isfinite(mn) || !isfinite(mx);
+    if (slow)
+        chunk_scan_slow(x + b, e - b, r);
+    else
+        *r = (struct onnxq_hist_chunk){.mn = mn, .mx = mx, .sum = sum, .sq = sq, .finite = e - b};
+    if (!r->finite)
+        return;
+    int ex = exp_for(J->bins, a->exp, fmax(fabs((double)r->mn), fabs((double)r->mx)));
+    if (ex > a->exp) {
+        if (a->s) {
+            if (a->lo <= a->hi) {
+                for (int u = 0; u < NSUB; u++)
+                    coarsen_counts32(a->s + (size_t)u * 2 * J->bins, J->bins, ex - a->exp);
+                int64_t B = J->bins;
+                a->lo = (int32_t)(B + floor_shift(a->lo - B, ex - a->exp));
+                a->hi = (int32_t)(B + floor_shift(a->hi - B, ex - a->exp));
+            }
+        } else {
+            coarsen_counts(a->c, J->bins, ex - a->exp);
+        }
+        a->exp = ex;
+    }
+    const size_t BL = ONNXQ_HIST_SAMPLE_BLOCK, k = J->window;
+    if (k <= 1) {
+        bin_values(a, J->bins, x + b, e - b, slow);
+        return;
+    }
+    /* chunk bounds are multiples of BL: a block lies in one chunk. The
+     * picked blocks are gathered so that binning runs on long rows. */
+    float buf[BIN_GROUP];
+    size_t nb = 0;
+    size_t fb = b / BL, lb = (e + BL - 1) / BL;
+    for (size_t w = fb / k; w * k < lb; w++) {
+        size_t sb = w * k + window_pick(w, k);
+        if (sb >= fb && sb < lb) {
+            size_t s0 = sb * BL, s1 = s0 + BL < J->n ? s0 + BL : J->n;
+            if (nb + BL > BIN_GROUP) {
+                bin_values(a, J->bins, buf, nb, slow);
+                nb = 0;
+            }
+            memcpy(buf + nb, x + s0, (s1 - s0) * sizeof(float));
+            nb += s1 - s0;
+        }
+    }
+    if (nb)
+        bin_values(a, J->bins, buf, nb, slow);
+}
+
+static void add_task(void *arg, size_t begin, size_t end)
+{
+    struct add_job *J = arg;
+    for (size_t slot = begin; slot < end; slot++) {
+        for (;;) {
+            size_t c = atomic_fetch_add_explicit(&J->next, 1, memory_order_relaxed);
+            if (c >= J->nchunks)
+                break;
+            do_chunk(J, c, &J->part[slot], &J->res[c]);
+        }
+    }
+}
+
+/* Chunks: at most MAX_CHUNKS of at least MIN_CHUNK values, multiples of the
+ * sample block; tensors under PAR_MIN values stay on the calling thread
+ * (waking the pool costs more), as do histograms above PAR_MAX_BINS. */
+#define MIN_CHUNK 32768
+#define MAX_CHUNKS 256
+#define PAR_MIN 131072
+#define PAR_MAX_BINS 65536
+
+enum onnxq_status onnxq_hist_workspace_init(struct onnxq_hist_workspace *w, uint32_t bins,
+                                            struct onnxq_threadpool *pool, struct onnxq_error *err)
+{
+    memset(w, 0, sizeof(*w));
+    w->pool = pool;
+    w->bins = bins;
+    if (bins > PAR_MAX_BINS)
+        return ONNXQ_OK;
+    int slots = onnxq_threadpool_size(pool);
+    size_t per = NSUB * 2 * (size_t)bins;
+    w->part = calloc((size_t)slots, sizeof(*w->part));
+    w->chunk = calloc(MAX_CHUNKS, sizeof(*w->chunk));
+    uint32_t *c = calloc((size_t)slots * per, sizeof(uint32_t));
+    if (!w->part || !w->chunk || !c) {
+        free(c);
+        onnxq_hist_workspace_free(w);
+        return onnxq_fail(err, ONNXQ_E_NOMEM, "out of memory for %d partial histograms", slots);
+    }
+    for (int i = 0; i < slots; i++)
+        w->part[i].s = c + (size_t)i * per;
+    w->slots = slots;
+    return ONNXQ_OK;
+}
+
+void onnxq_hist_workspace_free(struct onnxq_hist_workspace *w)
+{
+    if (!w)
+        return;
+    if (w->part)
+        free(w->part[0].s);
+    free(w->part);
+    free(w->chunk);
+    memset(w, 0, sizeof(*w));
+}
+
+static void total_add(struct onnxq_hist_chunk *tot, const struct onnxq_hist_chunk *r)
+{
+    tot->mn = r->finite && r->mn < tot->mn ? r->mn : tot->mn;
+    tot->mx = r->finite && r->mx > tot->mx ? r->mx : tot->mx;
+    tot->sum += r->sum;
+    tot->sq += r->sq;
+    tot->finite += r->finite;
+    tot->nan += r->nan;
+    tot->inf += r->inf;
+}
+
+void onnxq_hist_add_sampled(struct onnxq_hist *h, const float *x, size_t n, double ema, uint64_t sample,
+                            struct onnxq_hist_workspace *w)
 {
     if (n == 0)
         return;
-    float bmin, bmax;
-    double s, ss;
-    scan(x, n, &bmin, &bmax, &s, &ss);
-    if (!isfinite(s) || !isfinite(ss) || !isfinite(bmin) || !isfinite(bmax)) {
-        onnxq_hist_add_reference(h, x, n, ema);
-        return;
-    }
-    double amax = fmax(fabs((double)bmin), fabs((double)bmax));
-    coarsen(h, needed_growth(h, amax));
-    /* binning: x * 2^-exp is exact in float while the scale and result stay
-     * in range; otherwise fall back to double */
-    uint64_t *c = h->counts;
-    int32_t B = (int32_t)h->bins, top = 2 * B - 1;
-    if (h->exp > -100 && h->exp < 100) {
-        float inv = ldexpf(1.0f, -h->exp);
-        for (size_t i = 0; i < n; i++) {
-            int32_t j = (int32_t)floorf(x[i] * inv) + B;
-            j = j < 0 ? 0 : (j > top ? top : j);
-            c[j]++;
+    struct add_job J = {.x = x, .n = n, .bins = h->bins, .window = onnxq_hist_sample_window(n, sample)};
+    J.chunk = (n + MAX_CHUNKS - 1) / MAX_CHUNKS;
+    J.chunk = (J.chunk + ONNXQ_HIST_SAMPLE_BLOCK - 1) / ONNXQ_HIST_SAMPLE_BLOCK * ONNXQ_HIST_SAMPLE_BLOCK;
+    if (J.chunk < MIN_CHUNK)
+        J.chunk = MIN_CHUNK;
+    J.nchunks = (n + J.chunk - 1) / J.chunk;
+    atomic_init(&J.next, 0);
+    struct onnxq_hist_chunk tot = {.mn = INFINITY, .mx = -INFINITY};
+    uint64_t binned = 0;
+    /* Partials pay off for long runs of binning (interleaved copies, and a
+     * merge that reads the touched bins); a small or sampled tensor on one
+     * thread bins straight into h. 32-bit partials hold one call < 2^31. */
+    bool par = w && w->slots > 1 && n >= PAR_MIN;
+    bool parts = w && w->slots && w->bins == h->bins && n < ((size_t)1 << 31) &&
+                 (par || (J.window == 1 && n >= PAR_MIN));
+    if (!parts) {
+        /* straight into h, chunk by chunk (the same chunks, so the same sums) */
+        struct onnxq_hist_part a = {.c = h->counts, .exp = h->exp, .binned = 0};
+        for (size_t c = 0; c < J.nchunks; c++) {
+            struct onnxq_hist_chunk r;
+            do_chunk(&J, c, &a, &r);
+            total_add(&tot, &r);
         }
+        h->exp = a.exp;
+        binned = a.binned;
     } else {
-        for (size_t i = 0; i < n; i++)
-            c[bin_of(h, x[i])]++;
+        J.part = w->part;
+        J.res = w->chunk;
+        for (int i = 0; i < w->slots; i++) {
+            w->part[i].exp = h->exp;
+            w->part[i].binned = 0;
+            w->part[i].lo = INT32_MAX;
+            w->part[i].hi = -1;
+        }
+        if (par)
+            onnxq_threadpool_run(w->pool, (size_t)w->slots, 1, add_task, &J);
+        else
+            add_task(&J, 0, 1);
+        for (size_t c = 0; c < J.nchunks; c++)
+            total_add(&tot, &J.res[c]);
+        int e = h->exp;
+        for (int i = 0; i < w->slots; i++)
+            e = w->part[i].binned && w->part[i].exp > e ? w->part[i].exp : e;
+        coarsen(h, e - h->exp);
+        int64_t B = h->bins;
+        for (int i = 0; i < w->slots; i++) {
+            struct onnxq_hist_part *p = &w->part[i];
+            if (!p->binned)
+                continue;
+            int k = e - p->exp;
+            for (int u = 0; p->lo <= p->hi && u < NSUB; u++) {
+                uint32_t *sc = p->s + (size_t)u * 2 * (size_t)B;
+                for (int64_t j = p->lo; j <= p->hi; j++)
+                    if (sc[j])
+                        h->counts[B + floor_shift(j - B, k)] += sc[j];
+                memset(sc + p->lo, 0, (size_t)(p->hi - p->lo + 1) * sizeof(uint32_t));
+            }
+            binned += p->binned;
+        }
     }
-    h->count += n;
-    h->sum += s;
-    h->sum_sq += ss;
-    update_batch_stats(h, bmin, bmax, ema);
+    h->nan_count += tot.nan;
+    h->inf_count += tot.inf;
+    if (!tot.finite)
+        return; /* nothing finite: as the reference, no batch */
+    h->finite += tot.finite;
+    h->count += binned;
+    h->sum += tot.sum;
+    h->sum_sq += tot.sq;
+    update_batch_stats(h, tot.mn, tot.mx, ema);
+}
+
+void onnxq_hist_add(struct onnxq_hist *h, const float *x, size_t n, double ema)
+{
+    onnxq_hist_add_sampled(h, x, n, ema, 0, NULL);
 }
 
 enum onnxq_status onnxq_hist_merge(struct onnxq_hist *dst, const struct onnxq_hist *src, struct onnxq_error *err)
@@ -265,6 +616,7 @@ enum onnxq_status onnxq_hist_merge(struct onnxq_hist *dst, const struct onnxq_hi
         if (src->counts[i])
             dst->counts[B + floor_shift(i - B, k)] += src->counts[i];
     dst->count += src->count;
+    dst->finite += src->finite;
     dst->nan_count += src->nan_count;
     dst->inf_count += src->inf_count;
     dst->sum += src->sum;
@@ -294,7 +646,7 @@ enum onnxq_status onnxq_hist_merge(struct onnxq_hist *dst, const struct onnxq_hi
 
 bool onnxq_hist_equal(const struct onnxq_hist *a, const struct onnxq_hist *b)
 {
-    if (a->bins != b->bins || a->count != b->count || a->nan_count != b->nan_count || a->inf_count != b->inf_count ||
+    if (a->bins != b->bins || a->count != b->count || a->finite != b->finite || a->nan_count != b->nan_count || a->inf_count != b->inf_count ||
         a->min != b->min || a->max != b->max)
         return false;
     /* equal grids after aligning: compare on the coarser one */

@@ -9,7 +9,21 @@
  * grid is the coarser one and counts are integers.
  *
  * Memory per tensor is O(bins), independent of how many samples stream
- * through. NaN and +-Inf are counted and kept out of min/max/histogram. */
+ * through. NaN and +-Inf are counted and kept out of min/max/histogram.
+ *
+ * Subsampling (onnxq_hist_add_sampled with sample > 0): count, NaN/Inf
+ * counts, min, max, sum and sum of squares always cover every value; only
+ * the histogram bins a subsample. The tensor is cut into blocks of
+ * ONNXQ_HIST_SAMPLE_BLOCK consecutive values and the blocks into windows of
+ * k blocks, k = ceil(blocks / ceil(sample / BLOCK)); the histogram takes one
+ * block per window, at an offset given by a fixed hash of the window index
+ * (stratified sampling: every value has probability 1/k, no aliasing with
+ * row or channel strides). The choice depends only on the position in the
+ * tensor, never on the data, the run or the thread count, so a sharded run
+ * merges into exactly the histogram of the full run. `count` stays the
+ * histogram's total (what the range methods normalise by); `finite` counts
+ * every finite value.
+ * About `sample` values per call are binned (at most sample + BLOCK - 1). */
 #ifndef ONNXQ_CALIBRATION_HISTOGRAM_H
 #define ONNXQ_CALIBRATION_HISTOGRAM_H
 
@@ -19,17 +33,25 @@
 
 #include "onnxq/onnxq.h"
 
+struct onnxq_threadpool;
+
 #define ONNXQ_HIST_DEFAULT_BINS 2048
 /* Below any float32 subnormal: the grid starts here until data arrives. */
 #define ONNXQ_HIST_MIN_EXP (-160)
 /* EMA constant of the moving-average min/max (as in common practice). */
 #define ONNXQ_EMA_DEFAULT 0.01
+/* Histogram subsampling: values per block, and the default cap on values
+ * binned per tensor per sample (0 = every value). See docs/calibration.md
+ * for the accuracy this keeps. */
+#define ONNXQ_HIST_SAMPLE_BLOCK 16
+#define ONNXQ_HIST_DEFAULT_SAMPLE 65536
 
 struct onnxq_hist {
     uint32_t bins;     /* per side; total 2*bins counters */
     int exp;           /* bin width = 2^exp */
     uint64_t *counts;  /* 2*bins; bin i covers [(i - bins) w, (i - bins + 1) w) */
-    uint64_t count;    /* finite values */
+    uint64_t count;    /* values in the histogram (== sum of counts) */
+    uint64_t finite;   /* finite values observed, every one (== count unless subsampled) */
     uint64_t nan_count;
     uint64_t inf_count;
     double min, max;   /* over finite values; +inf/-inf when none */
@@ -45,9 +67,36 @@ enum onnxq_status onnxq_hist_init(struct onnxq_hist *h, uint32_t bins, struct on
 void onnxq_hist_free(struct onnxq_hist *h);
 void onnxq_hist_reset(struct onnxq_hist *h);
 
-/* Add one batch of values (one tensor of one run). `ema` is the EMA
- * constant (0 < ema <= 1). */
+/* Add one batch of values (one tensor of one run), every value binned, on
+ * the calling thread. `ema` is the EMA constant (0 < ema <= 1). */
 void onnxq_hist_add(struct onnxq_hist *h, const float *x, size_t n, double ema);
+
+/* Scratch for parallel adds: one partial histogram per pool thread and
+ * per-chunk results, allocated once so that adding cannot fail. */
+struct onnxq_hist_part;
+struct onnxq_hist_chunk;
+struct onnxq_hist_workspace {
+    struct onnxq_threadpool *pool; /* borrowed; NULL: calling thread only */
+    uint32_t bins;
+    int slots;                     /* partial histograms (0: serial only) */
+    struct onnxq_hist_part *part;
+    struct onnxq_hist_chunk *chunk;
+};
+
+/* `pool` may be NULL. Histograms with more than 2^16 bins per side are
+ * binned on the calling thread (the partials would not fit in cache). */
+enum onnxq_status onnxq_hist_workspace_init(struct onnxq_hist_workspace *w, uint32_t bins,
+                                            struct onnxq_threadpool *pool, struct onnxq_error *err);
+void onnxq_hist_workspace_free(struct onnxq_hist_workspace *w);
+
+/* onnxq_hist_add with a histogram subsample of about `sample` values
+ * (0 = every value; see the top of this file) and, with a workspace of the
+ * same bins, the work spread over its pool: fixed chunks claimed by the
+ * threads, each binning into its own partial histogram on its own grid,
+ * merged exactly. Chunking does not depend on the thread count, so the
+ * result (sums included) is the same for any pool. */
+void onnxq_hist_add_sampled(struct onnxq_hist *h, const float *x, size_t n, double ema, uint64_t sample,
+                            struct onnxq_hist_workspace *w);
 
 /* dst += src, exactly (grids aligned by pair merging). Both must have the
  * same bins. The EMA fields are combined as batch-weighted means, which is
@@ -67,5 +116,14 @@ bool onnxq_hist_equal(const struct onnxq_hist *a, const struct onnxq_hist *b);
 /* Plain reference for onnxq_hist_add: one value at a time, no fast path.
  * Tests compare the optimized version against it (exact: counts are integers). */
 void onnxq_hist_add_reference(struct onnxq_hist *h, const float *x, size_t n, double ema);
+
+/* Plain reference for onnxq_hist_add_sampled: the subsample written as its
+ * definition (value i is binned iff its block is its window's pick). */
+void onnxq_hist_add_reference_sampled(struct onnxq_hist *h, const float *x, size_t n, double ema, uint64_t sample);
+
+/* Blocks per window for n values and a sample cap (1: every value), and
+ * whether block b is binned. Exposed for the reference and the tests. */
+size_t onnxq_hist_sample_window(size_t n, uint64_t sample);
+bool onnxq_hist_block_sampled(size_t block, size_t window);
 
 #endif

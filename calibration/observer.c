@@ -17,6 +17,20 @@ enum onnxq_status onnxq_observer_init(struct onnxq_observer *o, uint32_t bins, d
         return onnxq_fail(err, ONNXQ_E_INVALID_ARG, "EMA constant must be in (0, 1], got %g", ema);
     o->bins = bins;
     o->ema = ema;
+    o->hist_sample = ONNXQ_HIST_DEFAULT_SAMPLE;
+    o->run_samples = 1;
+    return onnxq_hist_workspace_init(&o->ws, bins, NULL, err);
+}
+
+enum onnxq_status onnxq_observer_set_threadpool(struct onnxq_observer *o, struct onnxq_threadpool *pool,
+                                               struct onnxq_error *err)
+{
+    struct onnxq_hist_workspace w;
+    enum onnxq_status st = onnxq_hist_workspace_init(&w, o->bins, pool, err);
+    if (st)
+        return st;
+    onnxq_hist_workspace_free(&o->ws);
+    o->ws = w;
     return ONNXQ_OK;
 }
 
@@ -34,6 +48,7 @@ void onnxq_observer_clear(struct onnxq_observer *o)
         free(o->nonfloat[i]);
     free(o->nonfloat);
     onnxq_strmap_free(&o->nonfloat_index);
+    onnxq_hist_workspace_free(&o->ws);
     memset(o, 0, sizeof(*o));
 }
 
@@ -107,7 +122,8 @@ enum onnxq_status onnxq_observer_add(struct onnxq_observer *o, const char *name,
     struct onnxq_observed *r = record(o, name, err);
     if (!r)
         return ONNXQ_E_NOMEM;
-    onnxq_hist_add(&r->hist, t->data, t->nbytes / sizeof(float), o->ema);
+    uint64_t cap = o->hist_sample * (o->run_samples ? o->run_samples : 1);
+    onnxq_hist_add_sampled(&r->hist, t->data, t->nbytes / sizeof(float), o->ema, cap, &o->ws);
     return ONNXQ_OK;
 }
 

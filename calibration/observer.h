@@ -20,6 +20,13 @@ struct onnxq_observed {
 struct onnxq_observer {
     uint32_t bins;
     double ema;
+    /* histogram subsample cap per tensor per sample (0 = bin every value;
+     * default ONNXQ_HIST_DEFAULT_SAMPLE) and samples per run (the batch),
+     * which scales it */
+    uint64_t hist_sample;
+    size_t run_samples;
+    /* per-thread partial histograms on the executor's pool (or none) */
+    struct onnxq_hist_workspace ws;
     struct onnxq_strmap index;  /* name -> position + 1 */
     struct onnxq_observed *t;
     size_t n, cap;
@@ -35,6 +42,11 @@ struct onnxq_observer {
 
 enum onnxq_status onnxq_observer_init(struct onnxq_observer *o, uint32_t bins, double ema, struct onnxq_error *err);
 void onnxq_observer_clear(struct onnxq_observer *o);
+
+/* Spread the observer's work over `pool` (borrowed; typically the
+ * executor's, idle while the node hook runs). NULL: calling thread only. */
+enum onnxq_status onnxq_observer_set_threadpool(struct onnxq_observer *o, struct onnxq_threadpool *pool,
+                                               struct onnxq_error *err);
 
 /* Observe one tensor under `name` (float32 only; other dtypes are ignored). */
 enum onnxq_status onnxq_observer_add(struct onnxq_observer *o, const char *name, const struct onnxq_tensor *t,

@@ -273,6 +273,8 @@ enum onnxq_status onnxq_calib_table_write(const struct onnxq_calib_table *t, con
         const struct onnxq_hist *h = &e->hist;
         json_object *o = json_object_new_object();
         json_object_object_add(o, "count", json_object_new_int64((int64_t)h->count));
+        /* every finite value; larger than count when the histogram was subsampled */
+        json_object_object_add(o, "finite", json_object_new_int64((int64_t)h->finite));
         json_object_object_add(o, "nan", json_object_new_int64((int64_t)h->nan_count));
         json_object_object_add(o, "inf", json_object_new_int64((int64_t)h->inf_count));
         json_object_object_add(o, "min", jdouble(h->min));
@@ -386,6 +388,11 @@ enum onnxq_status onnxq_calib_table_read(const char *path, struct onnxq_calib_ta
             !get_double(o, "avg_min", &h->avg_min) || !get_double(o, "avg_max", &h->avg_max) ||
             !get_double(o, "ema_min", &h->ema_min) || !get_double(o, "ema_max", &h->ema_max))
             BAD("%s: tensor '%s': missing or malformed stats", path, name);
+        json_object *fin;
+        if (!json_object_object_get_ex(o, "finite", &fin))
+            h->finite = h->count; /* tables from before histogram subsampling */
+        else if (!get_u64(o, "finite", &h->finite) || h->finite < h->count)
+            BAD("%s: tensor '%s': malformed finite count", path, name);
         json_object *ranges, *hist, *am;
         for (int q = 0; q < ONNXQ_QTYPE_COUNT; q++)
             e->auto_method[q] = ONNXQ_CALIB_METHOD_COUNT;

@@ -79,8 +79,12 @@ enum onnxq_status onnxq_cli_observe(struct onnxq_context *ctx, const struct onnx
     }
     if ((st = onnxq_dataset_open(data, decl, nin, dopts, &ds, err)))
         goto out;
-    if (observe)
+    if (observe) {
         onnxq_exec_set_hook(e, onnxq_observer_hook, obs);
+        /* the pool idles while the hook runs: the observer bins on it */
+        if ((st = onnxq_observer_set_threadpool(obs, onnxq_exec_threadpool(e), err)))
+            goto out;
+    }
     size_t nb = onnxq_dataset_batches(ds), total = onnxq_dataset_size(ds), done = 0;
     struct progress pr = {.tty = isatty(2) != 0, .quiet = quiet, .start = onnxq_cli_now(), .total = total};
     if (!quiet)
@@ -91,6 +95,9 @@ enum onnxq_status onnxq_cli_observe(struct onnxq_context *ctx, const struct onnx
             goto out;
         double t1 = onnxq_cli_now();
         stats->data_seconds += t1 - t0;
+        size_t bs = in[0].ndim ? (size_t)in[0].dims[0] : 1;
+        if (observe)
+            obs->run_samples = bs ? bs : 1;
         for (size_t i = 0; observe && i < nin; i++)
             if ((st = onnxq_observer_add(obs, decl[i]->name, &in[i], err)))
                 goto out;
@@ -100,7 +107,6 @@ enum onnxq_status onnxq_cli_observe(struct onnxq_context *ctx, const struct onnx
             goto out;
         }
         stats->run_seconds += onnxq_cli_now() - t1;
-        size_t bs = in[0].ndim ? (size_t)in[0].dims[0] : 1;
         for (size_t i = 0; i < nin; i++)
             onnxq_tensor_clear(&in[i]);
         for (size_t i = 0; i < nout; i++)
@@ -121,6 +127,8 @@ out:
     free(out);
     free(decl);
     onnxq_dataset_free(ds);
+    if (observe && obs) /* the pool goes with the executor */
+        onnxq_observer_set_threadpool(obs, NULL, NULL);
     onnxq_exec_free(e);
     return st;
 }
@@ -135,7 +143,7 @@ enum onnxq_status onnxq_cli_check_observed(const struct onnxq_observer *obs, siz
             fprintf(stderr, "onnxq: warning: tensor '%s': %llu NaN and %llu Inf values were counted and left out\n",
                     obs->t[i].name, (unsigned long long)h->nan_count, (unsigned long long)h->inf_count);
         }
-        if (h->count == 0)
+        if (h->finite == 0)
             return onnxq_fail(err, ONNXQ_E_DATA,
                               "tensor '%s': every observed value was NaN or Inf; no range can be computed",
                               obs->t[i].name);

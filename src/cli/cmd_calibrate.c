@@ -18,11 +18,17 @@
 #include "exec/exec.h"
 #include "quant/quantize.h"
 
+#define ONNXQ_STR_(x) #x
+#define ONNXQ_STR(x) ONNXQ_STR_(x)
+
 static const char usage_head[] =
     "onnxq calibrate MODEL --data PATH -o TABLE.json [--method LIST|all] [--bins N] [--percentile P]\n"
-    "                [--ema C] [--keep-histograms] [--threads N] [--quiet]\n"
+    "                [--ema C] [--hist-sample N] [--keep-histograms] [--threads N] [--quiet]\n"
     "onnxq calibrate --merge A.json B.json [...] -o TABLE.json\n"
-    "  --method: comma-separated from minmax, avg_minmax, ema, percentile, entropy, mse (default: all)\n";
+    "  --method: comma-separated from minmax, avg_minmax, ema, percentile, entropy, mse (default: all)\n"
+    "  --hist-sample N: the histograms bin about N values per tensor per sample, a fixed stratified\n"
+    "                subsample (count, min, max, NaN/Inf and sums still cover every value); 0 bins\n"
+    "                every value (default: " ONNXQ_STR(ONNXQ_HIST_DEFAULT_SAMPLE) ", see docs/calibration.md)\n";
 
 static void usage(FILE *f)
 {
@@ -101,6 +107,7 @@ int onnxq_cmd_calibrate(struct onnxq_context *ctx, int argc, char **argv)
     const char *model_path = NULL, *data = NULL, *out_path = NULL;
     unsigned methods = (1u << ONNXQ_CALIB_METHOD_COUNT) - 1;
     uint32_t bins = ONNXQ_HIST_DEFAULT_BINS;
+    uint64_t hist_sample = ONNXQ_HIST_DEFAULT_SAMPLE;
     double ema = ONNXQ_EMA_DEFAULT;
     bool keep_hist = false, quiet = false, merge = false, observe = true;
     struct onnxq_range_params params;
@@ -149,6 +156,15 @@ int onnxq_cmd_calibrate(struct onnxq_context *ctx, int argc, char **argv)
                 fprintf(stderr, "onnxq: error: --percentile must be in (50, 100]\n");
                 goto out;
             }
+        } else if (strcmp(a, "--hist-sample") == 0 && v) {
+            char *end;
+            const char *arg = argv[++i];
+            unsigned long long n = strtoull(arg, &end, 10);
+            if (end == arg || *end || arg[0] == '-') {
+                fprintf(stderr, "onnxq: error: --hist-sample takes a count >= 0 (0: every value), got '%s'\n", arg);
+                goto out;
+            }
+            hist_sample = n;
         } else if (strcmp(a, "--ema") == 0 && v) {
             ema = strtod(argv[++i], NULL);
         } else if (strcmp(a, "--keep-histograms") == 0) {
@@ -200,8 +216,12 @@ int onnxq_cmd_calibrate(struct onnxq_context *ctx, int argc, char **argv)
     size_t with_nan = 0;
     /* the same graph preparation as `onnxq quantize`, so tensor names match */
     if (onnxq_model_load(ctx, model_path, &m, &err) != ONNXQ_OK || onnxq_quant_prepare(m, quiet, &err) != ONNXQ_OK ||
-        onnxq_observer_init(&obs, bins, ema, &err) != ONNXQ_OK ||
-        onnxq_cli_observe(ctx, m, data, &dopts, observe, quiet, &obs, &os, &err) != ONNXQ_OK ||
+        onnxq_observer_init(&obs, bins, ema, &err) != ONNXQ_OK) {
+        rc = onnxq_cli_report(&err);
+        goto out;
+    }
+    obs.hist_sample = hist_sample;
+    if (onnxq_cli_observe(ctx, m, data, &dopts, observe, quiet, &obs, &os, &err) != ONNXQ_OK ||
         onnxq_cli_check_observed(&obs, &with_nan, &err) != ONNXQ_OK) {
         rc = onnxq_cli_report(&err);
         goto out;

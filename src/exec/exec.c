@@ -592,6 +592,11 @@ void onnxq_exec_set_hook(struct onnxq_exec *e, onnxq_node_hook hook, void *user)
     e->hook_user = user;
 }
 
+struct onnxq_threadpool *onnxq_exec_threadpool(const struct onnxq_exec *e)
+{
+    return e ? e->pool : NULL;
+}
+
 size_t onnxq_exec_n_inputs(const struct onnxq_exec *e)
 {
     return e->n_feed;

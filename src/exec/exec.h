@@ -17,6 +17,7 @@
 #include "onnxq/onnxq.h"
 
 struct onnxq_exec;
+struct onnxq_threadpool;
 
 /* Called after every node of the top-level graph, with the node and its
  * outputs (omitted optional outputs are NULL). Return non-zero to stop the
@@ -37,6 +38,11 @@ enum onnxq_status onnxq_exec_new_subgraph(const struct onnxq_exec *parent, const
 void onnxq_exec_free(struct onnxq_exec *e);
 
 void onnxq_exec_set_hook(struct onnxq_exec *e, onnxq_node_hook hook, void *user);
+
+/* The executor's thread pool (NULL when it has none). It is idle while the
+ * node hook runs, so a hook may run parallel loops on it (the calibration
+ * observer does). */
+struct onnxq_threadpool *onnxq_exec_threadpool(const struct onnxq_exec *e);
 
 /* Graph inputs that the caller must feed (initializers listed as inputs are
  * optional overrides and excluded), and graph outputs. */
