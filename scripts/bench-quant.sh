@@ -19,7 +19,7 @@
 #                           (INT8 embedding + FP32 hey_jarvis) with FP32
 #   oww_ww   openWakeWord hey_jarvis; calib/eval as oww_emb (FP32 embeddings)
 # Calibration and evaluation sets use different seeds / sentences / voices.
-# Methods (--methods, default minmax,avg_minmax,percentile,entropy,mse) with
+# Methods (--methods, default minmax,avg_minmax,percentile,entropy,mse,auto) with
 # placement auto, plus minmax with --placement full (unless --no-full).
 # Every model is calibrated once (`onnxq calibrate --method all`) and quantized
 # per method from that table (`onnxq quantize --calib-table`).
@@ -69,7 +69,7 @@ M=models/cache
 NODE_DIR=scripts/node
 
 MODELS="det,rec,cls,silero,oww_emb,oww_ww"
-METHODS="minmax,avg_minmax,percentile,entropy,mse"
+METHODS="minmax,avg_minmax,percentile,entropy,mse,auto"
 FULL=1 THREADS=2 FRESH=0
 usage() {
   sed -n '2p' "$0" | sed 's/^# /usage: scripts\//' >&2
@@ -162,7 +162,7 @@ for k in ${MODELS//,/ }; do
   case "$k" in det|rec|cls|silero|oww_emb|oww_ww) ;; *) die "unknown model '$k'" ;; esac
 done
 for m in "${METHOD_LIST[@]}"; do
-  case "$m" in minmax|avg_minmax|ema|percentile|entropy|mse) ;; *) die "unknown method '$m'" ;; esac
+  case "$m" in minmax|avg_minmax|ema|percentile|entropy|mse|auto) ;; *) die "unknown method '$m'" ;; esac
 done
 
 want det && { images det_calib det 100 101; images det_eval det 50 201; }
