@@ -836,9 +836,16 @@ enum onnxq_status onnxq_quantize_model(struct onnxq_model *m, const struct onnxq
     /* 2. fold Relu after a quantized op: with uint8 and range [0, max] the
      * QuantizeLinear saturation is the Relu. */
     if (o->act_type == ONNXQ_QTYPE_UINT8) {
+        /* find every fold first: the index borrows the graph's name strings
+         * as keys, so nothing may be renamed or removed while it lives */
         struct onnxq_graph_index idx;
         if ((st = onnxq_graph_index_build(g, &idx, err)))
             goto out_st;
+        struct onnxq_node **relu_of = calloc(n0 ? n0 : 1, sizeof(*relu_of));
+        if (!relu_of) {
+            onnxq_graph_index_free(&idx);
+            goto oom;
+        }
         for (size_t i = 0; i < n0; i++) {
             if (!quant[i] || orig[i]->n_outputs != 1)
                 continue;
@@ -848,10 +855,17 @@ enum onnxq_status onnxq_quantize_model(struct onnxq_model *m, const struct onnxq
             struct onnxq_node *relu = e->consumers[0].node;
             if (strcmp(relu->op_type, "Relu") != 0 || !default_domain(relu) || is_graph_output(g, relu->outputs[0]))
                 continue;
+            relu_of[i] = relu;
+        }
+        onnxq_graph_index_free(&idx);
+        for (size_t i = 0; i < n0; i++) {
+            struct onnxq_node *relu = relu_of[i];
+            if (!relu || !orig[i])
+                continue;
             /* the producer now writes the Relu's output name directly */
             char *nm = onnxq_strdup(relu->outputs[0]);
             if (!nm) {
-                onnxq_graph_index_free(&idx);
+                free(relu_of);
                 goto oom;
             }
             free(orig[i]->outputs[0]);
@@ -867,7 +881,7 @@ enum onnxq_status onnxq_quantize_model(struct onnxq_model *m, const struct onnxq
                 }
             r->relu_folded++;
         }
-        onnxq_graph_index_free(&idx);
+        free(relu_of);
     }
 
     /* 3. the tensors to quantize: data inputs and consumed outputs of
