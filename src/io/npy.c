@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/error.h"
@@ -241,6 +242,9 @@ enum onnxq_status onnxq_write_file_atomic(const char *path, const void *data, si
         free(tmp);
         return st;
     }
+    /* mkstemp creates 0600; give the file the usual mode of an output file,
+     * as onnxq_model_save does */
+    (void)fchmod(fd, 0644);
     const uint8_t *p = data;
     size_t done = 0;
     while (done < size) {
