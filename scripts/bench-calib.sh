@@ -3,17 +3,20 @@
 # Prints a table; never asserts. Measures:
 #   - peak RSS of `onnxq calibrate` with N1 and N2 samples (bounded memory:
 #     the two should differ by little)
-#   - throughput with observers vs the same run without them
+#   - throughput with observers (default histogram subsample, and every value
+#     binned with --hist-sample 0) vs the same run without them; the three
+#     runs are interleaved REPS times (shared machine: compare best and median)
 #   - total time and the KL (entropy) search time with N2 samples
-# usage: scripts/bench-calib.sh [N1 [N2 [SIZE]]]   (defaults 50 500 640)
+# usage: [ONNXQ=path/to/onnxq] [REPS=3] scripts/bench-calib.sh [N1 [N2 [SIZE]]]   (defaults 50 500 640)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 N1=${1:-50}
 N2=${2:-500}
 SIZE=${3:-640}
-ONNXQ=build/src/cli/onnxq
+REPS=${REPS:-3}
+ONNXQ=${ONNXQ:-build/src/cli/onnxq}
 MODEL=models/cache/ppocr_det.onnx
-[ -x "$ONNXQ" ] || { echo "bench-calib: build first (scripts/test.sh or meson compile -C build)" >&2; exit 1; }
+[ -x "$ONNXQ" ] || { echo "bench-calib: build first (scripts/test.sh or meson compile -C build), or set ONNXQ" >&2; exit 1; }
 [ -f "$MODEL" ] || models/fetch.sh >/dev/null
 DATA=out/bench/calib_det_${SIZE}
 if [ ! -f "$DATA/labels.json" ] || [ "$(ls "$DATA" | grep -c -E '\.(png|jpg)$')" -lt "$N2" ]; then
@@ -28,26 +31,39 @@ run() { # label, extra args...
   local label=$1; shift
   /usr/bin/time -v "$ONNXQ" calibrate "$MODEL" --data "$DATA" "${PRE[@]}" "$@" >"$tmp/$label.out" 2>"$tmp/$label.err" || {
     echo "bench-calib: $label failed:" >&2; tail -5 "$tmp/$label.err" >&2; exit 1; }
-  rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$tmp/$label.err")
-  wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$tmp/$label.err")
-  echo "$rss" >"$tmp/$label.rss"
+  awk -F': ' '/Maximum resident set size/ {print $2}' "$tmp/$label.err" >"$tmp/$label.rss"
+}
+# the summaries (stdout) carry the rates; progress lines go to stderr
+rate_plain() { sed -n 's/.*(\([0-9.]*\) samples\/s).*/\1/p' "$tmp/$1.out"; }
+rate_obs() { sed -n 's/.*model+observers [0-9.]*s (\([0-9.]*\) samples\/s).*/\1/p' "$tmp/$1.out"; }
+stats() { # values... -> "best median"
+  printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {m = NR % 2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2; printf "%s %s", v[NR], m}'
 }
 
-run plain_n1 --calib-count "$N1" --no-observers
-run minmax_n1 --calib-count "$N1" --method minmax -o "$tmp/t1.json"
+P=(); O=(); X=()
+for r in $(seq "$REPS"); do
+  run "plain_$r" --calib-count "$N1" --no-observers
+  run "obs_$r" --calib-count "$N1" --method minmax -o "$tmp/t1.json"
+  run "exact_$r" --calib-count "$N1" --method minmax --hist-sample 0 -o "$tmp/t0.json"
+  P+=("$(rate_plain "plain_$r")"); O+=("$(rate_obs "obs_$r")"); X+=("$(rate_obs "exact_$r")")
+done
 run minmax_n2 --calib-count "$N2" --method minmax -o "$tmp/t2.json"
 run entropy_n2 --calib-count "$N2" --method entropy -o "$tmp/t3.json"
-# the summaries (stdout) carry the rates; progress lines go to stderr
-plain_rate=$(sed -n 's/.*(\([0-9.]*\) samples\/s).*/\1/p' "$tmp/plain_n1.out")
-obs_rate=$(sed -n 's/.*model+observers [0-9.]*s (\([0-9.]*\) samples\/s).*/\1/p' "$tmp/minmax_n1.out")
 
-r1=$(cat "$tmp/minmax_n1.rss"); r2=$(cat "$tmp/minmax_n2.rss")
-printf '\nCalibration on %s, input 1x3x%sx%s, 2 threads\n\n' "$MODEL" "$SIZE" "$SIZE"
-printf '%-34s %s\n' "measure" "value"
-printf '%-34s %s\n' "peak RSS, $N1 samples (minmax)" "$r1 kB"
-printf '%-34s %s\n' "peak RSS, $N2 samples (minmax)" "$r2 kB"
-awk -v a="$r1" -v b="$r2" 'BEGIN { printf "%-34s %+.1f %%\n", "RSS difference", (b - a) * 100.0 / a }'
-printf '%-34s %s samples/s\n' "executor alone ($N1 samples)" "${plain_rate:-?}"
-printf '%-34s %s samples/s\n' "executor + observers ($N1)" "${obs_rate:-?}"
-awk -v a="${plain_rate:-0}" -v b="${obs_rate:-0}" 'BEGIN { if (a > 0) printf "%-34s %.3f\n", "throughput ratio (observed/plain)", b / a }'
+read -r pb pm <<<"$(stats "${P[@]}")"
+read -r ob om <<<"$(stats "${O[@]}")"
+read -r xb xm <<<"$(stats "${X[@]}")"
+r1=$(cat "$tmp/obs_1.rss"); r2=$(cat "$tmp/minmax_n2.rss")
+printf '\nCalibration on %s, input 1x3x%sx%s, 2 threads, %s interleaved repetitions\n\n' "$MODEL" "$SIZE" "$SIZE" "$REPS"
+printf '%-44s %s\n' "measure" "value"
+printf '%-44s %s\n' "peak RSS, $N1 samples (minmax)" "$r1 kB"
+printf '%-44s %s\n' "peak RSS, $N2 samples (minmax)" "$r2 kB"
+awk -v a="$r1" -v b="$r2" 'BEGIN { printf "%-44s %+.1f %%\n", "RSS difference", (b - a) * 100.0 / a }'
+printf '%-44s %s\n' "executor alone, samples/s (each run)" "${P[*]}"
+printf '%-44s %s\n' "+ observers (default subsample)" "${O[*]}"
+printf '%-44s %s\n' "+ observers (--hist-sample 0, every value)" "${X[*]}"
+awk -v pb="$pb" -v pm="$pm" -v ob="$ob" -v om="$om" -v xb="$xb" -v xm="$xm" 'BEGIN {
+  printf "%-44s best %.3f, median %.3f\n", "throughput ratio observed/plain (default)", ob / pb, om / pm
+  printf "%-44s best %.3f, median %.3f\n", "throughput ratio observed/plain (exact)", xb / pb, xm / pm }'
 grep -h "time:" "$tmp/entropy_n2.out" | sed "s/^ */entropy, $N2 samples: /"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -10,6 +10,7 @@
 #include "calibration/ranges.h"
 #include "calibration/observer.h"
 #include "calibration/table.h"
+#include "core/threadpool.h"
 #include "testutil.h"
 
 /* splitmix64: deterministic test data independent of libc's rand() */
@@ -185,6 +186,167 @@ static void range_of(const struct onnxq_hist *h, enum onnxq_calib_method m, enum
     struct onnxq_error err;
     ck_assert_msg(onnxq_range_compute(h, "t", m, qt, &p, lo, hi, &err) == ONNXQ_OK, "%s", err.message);
 }
+
+/* Data whose scale grows along the tensor (so later chunks need coarser
+ * grids than earlier ones), with NaN/Inf in one place, zeros in runs (as
+ * after a ReLU), and a length that is not a multiple of the sample block. */
+static float *awkward(size_t n, uint64_t seed)
+{
+    float *g = gaussian(n, seed);
+    for (size_t i = 0; i < n; i++) {
+        g[i] *= (float)ldexp(1.0, (int)(i * 12 / n) - 4);
+        if ((i / 777) % 3 == 0 && g[i] < 0)
+            g[i] = 0;
+    }
+    g[n / 3] = NAN;
+    g[n / 3 + 5] = INFINITY;
+    g[n - 2] = -INFINITY;
+    return g;
+}
+
+static void assert_same_hist(const struct onnxq_hist *a, const struct onnxq_hist *b, const char *what)
+{
+    ck_assert_msg(onnxq_hist_equal(a, b), "%s: histograms differ (count %llu/%llu, finite %llu/%llu, exp %d/%d)", what,
+                  (unsigned long long)a->count, (unsigned long long)b->count, (unsigned long long)a->finite,
+                  (unsigned long long)b->finite, a->exp, b->exp);
+    ck_assert_uint_eq(onnxq_hist_total(a), a->count);
+    ck_assert(a->batches == b->batches && a->avg_min == b->avg_min && a->avg_max == b->avg_max);
+    /* sums: float block partials vs the reference's double running sum */
+    double scale = sqrt((double)b->finite * b->sum_sq);
+    ck_assert_msg(fabs(a->sum - b->sum) <= 1e-6 * scale, "%s: sum %.9g vs %.9g", what, a->sum, b->sum);
+    ck_assert_msg(fabs(a->sum_sq - b->sum_sq) <= 1e-6 * b->sum_sq, "%s: sum_sq %.9g vs %.9g", what, a->sum_sq,
+                  b->sum_sq);
+}
+
+START_TEST(parallel_sampled_add_matches_reference)
+{
+    /* The fast path (chunks over a 2-thread pool, 32-bit partials on their
+     * own grids, vectorised binning) against the plain reference, exactly:
+     * every value (sample 0) and subsampled, big tensors (parallel) and
+     * small ones (calling thread), with and without a pool. */
+    const size_t sizes[] = {1000003, 150001, 5000, 17};
+    const uint64_t samples[] = {0, 65536, 4096, 1};
+    struct onnxq_threadpool *pool = onnxq_threadpool_new(2);
+    struct onnxq_hist_workspace ws[2];
+    struct onnxq_error err;
+    ck_assert_int_eq(onnxq_hist_workspace_init(&ws[0], 1024, pool, &err), ONNXQ_OK);
+    ck_assert_int_eq(onnxq_hist_workspace_init(&ws[1], 1024, NULL, &err), ONNXQ_OK);
+    for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++) {
+        size_t n = sizes[si];
+        float *g = awkward(n, 100 + si);
+        for (size_t k = 0; k < sizeof(samples) / sizeof(samples[0]); k++) {
+            struct onnxq_hist ref = new_hist(1024), fast[3] = {new_hist(1024), new_hist(1024), new_hist(1024)};
+            /* two batches: the second starts from the grid the first left */
+            for (int rep = 0; rep < 2; rep++) {
+                const float *x = g + (rep ? n / 2 : 0);
+                size_t m = rep ? n - n / 2 : n;
+                onnxq_hist_add_reference_sampled(&ref, x, m, ONNXQ_EMA_DEFAULT, samples[k]);
+                onnxq_hist_add_sampled(&fast[0], x, m, ONNXQ_EMA_DEFAULT, samples[k], &ws[0]);
+                onnxq_hist_add_sampled(&fast[1], x, m, ONNXQ_EMA_DEFAULT, samples[k], &ws[1]);
+                onnxq_hist_add_sampled(&fast[2], x, m, ONNXQ_EMA_DEFAULT, samples[k], NULL);
+            }
+            char what[96];
+            for (int f = 0; f < 3; f++) {
+                snprintf(what, sizeof(what), "n=%zu sample=%llu variant %d", n, (unsigned long long)samples[k], f);
+                assert_same_hist(&fast[f], &ref, what);
+            }
+            /* chunking does not depend on the pool: bit-identical sums */
+            ck_assert(fast[0].sum == fast[1].sum && fast[0].sum_sq == fast[2].sum_sq);
+            ck_assert_uint_eq(ref.finite + ref.nan_count + ref.inf_count, n + (n - n / 2));
+            ck_assert(ref.nan_count >= 1 && ref.inf_count >= 2);
+            if (samples[k] == 0)
+                ck_assert_uint_eq(ref.count, ref.finite);
+            else if (n / 2 > samples[k])
+                /* about `sample` per call: at most sample + one block */
+                ck_assert_msg(ref.count <= 2 * (samples[k] + ONNXQ_HIST_SAMPLE_BLOCK) && ref.count >= samples[k] / 2,
+                              "n=%zu sample=%llu: %llu binned", n, (unsigned long long)samples[k],
+                              (unsigned long long)ref.count);
+            onnxq_hist_free(&ref);
+            for (int f = 0; f < 3; f++)
+                onnxq_hist_free(&fast[f]);
+        }
+        free(g);
+    }
+    onnxq_hist_workspace_free(&ws[0]);
+    onnxq_hist_workspace_free(&ws[1]);
+    onnxq_threadpool_free(pool);
+}
+END_TEST
+
+START_TEST(sampled_merge_equals_full_run)
+{
+    /* The subsample depends on positions only: shards merge into exactly the
+     * histogram of one run over all batches. */
+    float *g = gaussian(8 * 200000, 5);
+    for (size_t i = 6 * 200000; i < 8 * 200000; i++)
+        g[i] *= 40;
+    struct onnxq_hist all = new_hist(2048), a = new_hist(2048), b = new_hist(2048);
+    for (int k = 0; k < 8; k++) {
+        onnxq_hist_add_sampled(&all, g + k * 200000, 200000, ONNXQ_EMA_DEFAULT, 8192, NULL);
+        onnxq_hist_add_sampled(k % 2 ? &a : &b, g + k * 200000, 200000, ONNXQ_EMA_DEFAULT, 8192, NULL);
+    }
+    struct onnxq_error err;
+    ck_assert_int_eq(onnxq_hist_merge(&a, &b, &err), ONNXQ_OK);
+    ck_assert(onnxq_hist_equal(&a, &all));
+    ck_assert_uint_eq(all.finite, 8 * 200000);
+    ck_assert(all.count < all.finite / 20);
+    onnxq_hist_free(&all);
+    onnxq_hist_free(&a);
+    onnxq_hist_free(&b);
+    free(g);
+}
+END_TEST
+
+START_TEST(subsampled_ranges_close_to_full)
+{
+    /* 40 batches of 500k values (a large activation seen on 40 samples), at
+     * the default cap of 65536 per batch (2.6M of 20M values binned), from a
+     * Gaussian and a Laplace(1). Tolerances are relative to the full
+     * histogram's range, per end. They are sampling error, not bias: the
+     * 99.99 and 99.999 percentiles rest on about 260 and 26 binned tail
+     * values (Laplace, heavier tail: up to 1.8% and 4.4% off here); the
+     * one-sided (uint8) MSE search follows the sparse tail too (5.0% on the
+     * Laplace here); the KL threshold grows with the number of binned values
+     * (see entropy_on_gaussian_between_percentiles), 2-6% lower here. With
+     * more samples the subsample grows and these shrink. */
+    const size_t batch = 500000, nb = 40;
+    const struct {
+        enum onnxq_calib_method m;
+        double pct, tol;
+    } checks[] = {
+        {ONNXQ_CALIB_PERCENTILE, 99.99, 0.03},
+        {ONNXQ_CALIB_PERCENTILE, 99.999, 0.08},
+        {ONNXQ_CALIB_MSE, 0, 0.08},
+        {ONNXQ_CALIB_ENTROPY, 0, 0.10},
+    };
+    for (int dist = 0; dist < 2; dist++) {
+        float *x = dist ? laplace(batch * nb, 1.0, 77) : gaussian(batch * nb, 76);
+        struct onnxq_hist full = new_hist(2048), sub = new_hist(2048);
+        for (size_t k = 0; k < nb; k++) {
+            onnxq_hist_add(&full, x + k * batch, batch, ONNXQ_EMA_DEFAULT);
+            onnxq_hist_add_sampled(&sub, x + k * batch, batch, ONNXQ_EMA_DEFAULT, ONNXQ_HIST_DEFAULT_SAMPLE, NULL);
+        }
+        ck_assert(sub.finite == full.finite && sub.min == full.min && sub.max == full.max);
+        for (size_t c = 0; c < sizeof(checks) / sizeof(checks[0]); c++) {
+            for (int q = 0; q < ONNXQ_QTYPE_COUNT; q++) {
+                double flo, fhi, slo, shi;
+                range_of(&full, checks[c].m, (enum onnxq_qtype)q, checks[c].pct, &flo, &fhi);
+                range_of(&sub, checks[c].m, (enum onnxq_qtype)q, checks[c].pct, &slo, &shi);
+                double dev = fmax(fabs(shi - fhi) / fabs(fhi), flo != 0 ? fabs(slo - flo) / fabs(flo) : 0);
+                fprintf(stderr, "subsampled %s %s %s %g: full [%g, %g] sampled [%g, %g] dev %.4f\n",
+                        dist ? "laplace" : "gauss", onnxq_calib_methods[checks[c].m].name, onnxq_qtype_names[q],
+                        checks[c].pct, flo, fhi, slo, shi, dev);
+                ck_assert_msg(dev <= checks[c].tol, "%s %s: subsampled range [%g, %g] vs full [%g, %g] (%.3f > %.3f)",
+                              onnxq_calib_methods[checks[c].m].name, onnxq_qtype_names[q], slo, shi, flo, fhi, dev,
+                              checks[c].tol);
+            }
+        }
+        onnxq_hist_free(&full);
+        onnxq_hist_free(&sub);
+        free(x);
+    }
+}
+END_TEST
 
 START_TEST(minmax_variants_hand_computed)
 {
@@ -425,6 +587,8 @@ int main(void)
     tcase_add_test(tc, rebinning_keeps_mass_and_is_exact);
     tcase_add_test(tc, optimized_add_matches_reference);
     tcase_add_test(tc, merge_is_exact_commutative_associative);
+    tcase_add_test(tc, parallel_sampled_add_matches_reference);
+    tcase_add_test(tc, sampled_merge_equals_full_run);
     suite_add_tcase(s, tc);
     TCase *tr = tcase_create("ranges");
     tcase_set_timeout(tr, 120);
@@ -432,6 +596,7 @@ int main(void)
     tcase_add_test(tr, percentile_matches_gaussian_quantiles);
     tcase_add_test(tr, mse_clip_for_laplace_is_about_9_9_b);
     tcase_add_test(tr, entropy_on_gaussian_between_percentiles);
+    tcase_add_test(tr, subsampled_ranges_close_to_full);
     tcase_add_test(tr, qparams_hand_computed);
     tcase_add_test(tr, all_nan_tensor_is_an_error);
     tcase_add_test(tr, table_merge_equals_full_run);
