@@ -466,6 +466,56 @@ START_TEST(tiny_weights_enlarge_the_scale_for_the_bias)
 }
 END_TEST
 
+START_TEST(float_readers_keep_the_float_tensor)
+{
+    /* x feeds conv a (INT8) and conv b (excluded: float). x is not written
+     * by an INT8 op, so b keeps reading x itself: a DQ(Q(x)) in front of b
+     * would only convert back and forth. */
+    struct onnxq_error err;
+    struct onnxq_model *m = make_model(0.3f, 0);
+    struct onnxq_graph *g = m->graph;
+    int64_t wd[4] = {4, 3, 1, 1}, yd[4] = {1, 4, 32, 32};
+    onnxq_graph_add_init(g, init_f("wb", 4, wd, 0.5f));
+    const char *bin[2] = {"x", "wb"}, *bout[1] = {"yb"};
+    onnxq_graph_insert_node(g, g->n_nodes, onnxq_node_new("Conv", "convb", 2, bin, 1, bout));
+    struct onnxq_value_info *no = realloc(g->outputs, 2 * sizeof(*no));
+    ck_assert(no);
+    g->outputs = no;
+    memset(&g->outputs[1], 0, sizeof(g->outputs[1]));
+    set_vi(&g->outputs[1], "yb", 4, yd);
+    g->n_outputs = 2;
+    ck_assert_msg(onnxq_model_validate(m, &err) == ONNXQ_OK, "%s", err.message);
+    struct onnxq_calib_table t;
+    calibrate(m, &t);
+    struct onnxq_quant_options o;
+    onnxq_quant_options_init(&o);
+    o.placement = ONNXQ_PLACEMENT_FULL;
+    const char *excl[2] = {"convb", NULL};
+    o.exclude_nodes = excl;
+    struct onnxq_quant_report r;
+    ck_assert_msg(onnxq_quantize_model(m, &t, &o, &r, &err) == ONNXQ_OK, "%s", err.message);
+    const struct onnxq_node *a = NULL, *b = NULL;
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        if (g->nodes[i]->name && strcmp(g->nodes[i]->name, "conv1") == 0)
+            a = g->nodes[i];
+        if (g->nodes[i]->name && strcmp(g->nodes[i]->name, "convb") == 0)
+            b = g->nodes[i];
+    }
+    ck_assert(a && b);
+    ck_assert_str_eq(b->inputs[0], "x");
+    ck_assert_str_ne(a->inputs[0], "x");
+    /* conv1 reads the DequantizeLinear of the QuantizeLinear of x */
+    bool via_dq = false;
+    for (size_t i = 0; i < g->n_nodes; i++)
+        if (strcmp(g->nodes[i]->op_type, "DequantizeLinear") == 0 &&
+            strcmp(g->nodes[i]->outputs[0], a->inputs[0]) == 0)
+            via_dq = true;
+    ck_assert(via_dq);
+    onnxq_calib_table_clear(&t);
+    onnxq_model_free(m);
+}
+END_TEST
+
 START_TEST(table_without_the_tensors_is_named)
 {
     struct onnxq_error err;
@@ -494,6 +544,7 @@ int main(void)
     tcase_add_test(tc, quantize_conv_relu_conv);
     tcase_add_test(tc, tiny_weights_enlarge_the_scale_for_the_bias);
     tcase_add_test(tc, table_without_the_tensors_is_named);
+    tcase_add_test(tc, float_readers_keep_the_float_tensor);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }
