@@ -155,7 +155,11 @@ def main():
                 if extra:  # whole-network QDQ: ORT has no integer form for some ops (informational)
                     print("info " + what, flush=True)
                 else:
-                    check(share >= 0.9 and fused["roundtrips"] == 0 and fused["unfolded_weights"] == 0, what)
+                    # det has dense 3x3 convs the cost rule computes in INT8 (14 at 640x640);
+                    # cls none (its only candidate, the first conv on the image, is faster in float)
+                    enough = placed["quantized"] >= (5 if kind == "det" else 0)
+                    check(enough and share >= 0.9 and fused["roundtrips"] == 0 and fused["unfolded_weights"] == 0,
+                          what)
             except RuntimeError as e:
                 check(False, "%s: ORT optimized graph: %s" % (name, e))
             worst_ref, worst_own, agree = 1.0, 1.0, 0
