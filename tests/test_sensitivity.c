@@ -66,7 +66,9 @@ static void set_vi(struct onnxq_value_info *vi, const char *name, int ndim, cons
     }
 }
 
-static struct onnxq_model *make_model(void)
+/* act1: the op after conv1 ("Relu", folded into conv1; or "Sigmoid", a
+ * quantizable op of its own) */
+static struct onnxq_model *make_model(const char *act1)
 {
     uint64_t rs = 7;
     struct onnxq_model *m = calloc(1, sizeof(*m));
@@ -105,7 +107,7 @@ static struct onnxq_model *make_model(void)
     const char *c3in[3] = {"t2", "w3", "b3"}, *c3out[1] = {"y"};
     int64_t pads[4] = {1, 1, 1, 1};
     struct onnxq_node *n[5] = {
-        onnxq_node_new("Conv", "conv1", 3, c1in, 1, c1out), onnxq_node_new("Relu", "relu1", 1, r1in, 1, r1out),
+        onnxq_node_new("Conv", "conv1", 3, c1in, 1, c1out), onnxq_node_new(act1, "relu1", 1, r1in, 1, r1out),
         onnxq_node_new("Conv", "conv2", 3, c2in, 1, c2out), onnxq_node_new("Tanh", "tanh2", 1, tin, 1, tout),
         onnxq_node_new("Conv", "conv3", 3, c3in, 1, c3out)};
     onnxq_node_set_ints(n[0], "pads", pads, 4);
@@ -181,12 +183,12 @@ struct fixture {
     char *dir;
 };
 
-static void fixture_init(struct fixture *f)
+static void fixture_init_act(struct fixture *f, const char *act1)
 {
     struct onnxq_error err;
     struct onnxq_dataset_options dopts;
     memset(f, 0, sizeof(*f));
-    f->m = make_model();
+    f->m = make_model(act1);
     calibrate(f->m, &f->t);
     onnxq_quant_options_init(&f->qo);
     /* every conv in INT8 whatever the latency cost rule decides for tiny convs */
@@ -197,6 +199,11 @@ static void fixture_init(struct fixture *f)
     ck_assert_int_eq(f->es.n_samples, N_SAMPLES);
     ck_assert_msg(onnxq_sens_session_new(ctx, f->m, &f->t, &f->qo, &f->es, &f->s, &err) == ONNXQ_OK, "%s",
                   err.message);
+}
+
+static void fixture_init(struct fixture *f)
+{
+    fixture_init_act(f, "Relu");
 }
 
 static void fixture_clear(struct fixture *f)
@@ -252,6 +259,27 @@ START_TEST(groups_follow_the_plan)
         ck_assert(!onnxq_sens_group_at(f.s, i)->weight_only);
     ck_assert_int_eq(onnxq_sens_find_group(f.s, "conv3"), 2);
     ck_assert_int_eq(onnxq_sens_find_group(f.s, "tanh2"), -1);
+    fixture_clear(&f);
+}
+END_TEST
+
+/* A Sigmoid between conv1 and conv2 is quantized (placement full), yet
+ * excluding it alone from the all-quantized model changes nothing: its
+ * input and output keep their Q/DQ pairs for conv1 and conv2. It is a
+ * group all the same (quantized alone it differs from FP32), so that
+ * every group float is exactly FP32. */
+START_TEST(a_node_masked_by_its_neighbours_is_a_group)
+{
+    struct fixture f;
+    struct onnxq_error err;
+    struct onnxq_fidelity fd;
+    fixture_init_act(&f, "Sigmoid");
+    ck_assert_uint_eq(onnxq_sens_n_groups(f.s), 4);
+    ck_assert_int_eq(onnxq_sens_find_group(f.s, "relu1"), 1);
+    ck_assert_str_eq(onnxq_sens_group_at(f.s, 0)->members, "conv1");
+    const char *every[5] = {"conv1", "relu1", "conv2", "conv3", NULL};
+    ck_assert_int_eq(onnxq_sens_measure(f.s, every, &fd, &err), ONNXQ_OK);
+    ck_assert(isinf(onnxq_fidelity_sqnr_db(&fd)) && fd.count == N_SAMPLES * 8 * 16 * 16);
     fixture_clear(&f);
 }
 END_TEST
@@ -495,6 +523,7 @@ static Suite *suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, groups_follow_the_plan);
+    tcase_add_test(tc, a_node_masked_by_its_neighbours_is_a_group);
     tcase_add_test(tc, ranking_puts_the_outlier_layer_first);
     tcase_add_test(tc, max_loss_keeps_exactly_the_outlier_layer_float);
     tcase_add_test(tc, max_loss_with_an_external_metric);

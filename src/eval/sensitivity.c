@@ -420,43 +420,60 @@ static bool append_member(char **list, const char *name)
     return true;
 }
 
-/* The plan's groups: every node of the prepared model whose exclusion
- * changes the quantized model; its group members are the nodes that the
- * all-quantized model lacks and the excluded variant has back (folded Relu). */
+/* The plan's groups. Candidates C are the nodes the all-quantized model
+ * rewired; with every candidate float the model is the FP32 one (restored
+ * weights). A candidate is a group when quantizing it alone changes that
+ * model: measured from all-float rather than by excluding it from
+ * all-quantized, because a quantized node whose input and output tensors
+ * neighbours quantize anyway would look unchanged there, yet still be
+ * quantized when those neighbours are float. Members: nodes the lone
+ * variant lacks (a folded Relu). Weight-only: its lone variant computes
+ * nothing in INT8. */
 static enum onnxq_status find_groups(struct onnxq_sens_session *s, const struct onnxq_model *prep,
                                      struct onnxq_error *err)
 {
     enum onnxq_status st;
-    struct onnxq_model *all = NULL, *v = NULL;
+    struct onnxq_model *all = NULL, *none = NULL, *v = NULL;
     struct onnxq_graph_index idx = {0};
-    struct onnxq_quant_report ra, rv;
+    struct onnxq_quant_report rv;
     const struct onnxq_graph *pg = prep->graph;
-    if ((st = onnxq_sens_build(s, NULL, &all, &ra, err)) || (st = onnxq_graph_index_build(all->graph, &idx, err)))
-        goto out;
+    const char **cand = calloc(pg->n_nodes + 1, sizeof(char *)), **others = calloc(pg->n_nodes + 1, sizeof(char *));
+    size_t nc = 0;
     s->groups = calloc(pg->n_nodes + 1, sizeof(*s->groups));
-    if (!s->groups)
+    if (!cand || !others || !s->groups)
         goto oom;
+    if ((st = onnxq_sens_build(s, NULL, &all, NULL, err)) || (st = onnxq_graph_index_build(all->graph, &idx, err)))
+        goto out;
     for (size_t i = 0; i < pg->n_nodes; i++) {
         const struct onnxq_node *pn = pg->nodes[i];
         const struct onnxq_node *an = find_node(all->graph, pn->name);
-        if (!an || !rewired(&idx, an, pn))
-            continue;
-        const char *one[2] = {pn->name, NULL};
-        if ((st = onnxq_sens_build(s, one, &v, &rv, err)))
+        /* a node the all-quantized model lacks was folded into another */
+        if (an && rewired(&idx, an, pn))
+            cand[nc++] = pn->name;
+    }
+    if ((st = onnxq_sens_build(s, cand, &none, NULL, err)))
+        goto out;
+    for (size_t c = 0; c < nc; c++) {
+        size_t w = 0;
+        for (size_t i = 0; i < nc; i++)
+            if (i != c)
+                others[w++] = cand[i];
+        others[w] = NULL;
+        if ((st = onnxq_sens_build(s, others, &v, &rv, err)))
             goto out;
-        if (!onnxq_model_equal(all, v, NULL, 0)) {
+        if (!onnxq_model_equal(none, v, NULL, 0)) {
+            const struct onnxq_node *pn = find_node(pg, cand[c]);
             struct onnxq_sens_group *g = &s->groups[s->n_groups];
-            /* computes in INT8 when excluding it lowers the quantized count */
-            g->weight_only = quantized_ops(&rv) == quantized_ops(&ra);
+            g->weight_only = quantized_ops(&rv) == 0;
             if (!(g->node = xstrdup(pn->name)) || !(g->op_type = xstrdup(pn->op_type)) ||
                 !append_member(&g->members, pn->name)) {
                 group_clear(g);
                 goto oom;
             }
             s->n_groups++;
-            for (size_t k = 0; k < v->graph->n_nodes; k++) {
-                const char *nm = v->graph->nodes[k]->name;
-                if (nm && strcmp(nm, pn->name) != 0 && find_node(prep->graph, nm) && !find_node(all->graph, nm) &&
+            for (size_t k = 0; k < none->graph->n_nodes; k++) {
+                const char *nm = none->graph->nodes[k]->name;
+                if (nm && strcmp(nm, pn->name) != 0 && find_node(pg, nm) && !find_node(v->graph, nm) &&
                     !append_member(&g->members, nm))
                     goto oom;
             }
@@ -468,8 +485,11 @@ static enum onnxq_status find_groups(struct onnxq_sens_session *s, const struct 
 oom:
     st = onnxq_fail(err, ONNXQ_E_NOMEM, "out of memory");
 out:
+    free(cand);
+    free(others);
     onnxq_graph_index_free(&idx);
     onnxq_model_free(all);
+    onnxq_model_free(none);
     onnxq_model_free(v);
     return st;
 }
