@@ -10,6 +10,7 @@ struct onnxq_observe_stats {
     size_t samples, batches;
     double data_seconds;  /* decoding and preprocessing */
     double run_seconds;   /* executor and observers */
+    double observe_seconds; /* of which in the observers (node hook and model inputs) */
     char source[256];     /* dataset description */
 };
 

@@ -246,9 +246,10 @@ int onnxq_cmd_calibrate(struct onnxq_context *ctx, int argc, char **argv)
         if (with_nan)
             printf(", %zu with NaN/Inf", with_nan);
         printf("\n  time: total %.2fs, data %.2fs, model+observers %.2fs (%.2f samples/s), ranges %.2fs (KL search "
-               "%.2fs)\n  table: %s\n",
+               "%.2fs)\n  observers: %.2fs of the model+observers time (%.1f%%)\n  table: %s\n",
                t_total, os.data_seconds, os.run_seconds, os.run_seconds > 0 ? (double)os.samples / os.run_seconds : 0,
-               t_ranges, kl, out_path);
+               t_ranges, kl, os.observe_seconds, os.run_seconds > 0 ? 100 * os.observe_seconds / os.run_seconds : 0,
+               out_path);
     }
     rc = 0;
 out:
