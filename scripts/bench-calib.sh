@@ -36,16 +36,21 @@ run() { # label, extra args...
 # the summaries (stdout) carry the rates; progress lines go to stderr
 rate_plain() { sed -n 's/.*(\([0-9.]*\) samples\/s).*/\1/p' "$tmp/$1.out"; }
 rate_obs() { sed -n 's/.*model+observers [0-9.]*s (\([0-9.]*\) samples\/s).*/\1/p' "$tmp/$1.out"; }
+# share of the run spent in the observers, timed inside the run (load blurs it less than two runs)
+share() { sed -n 's/.*observers: [0-9.]*s of the model+observers time (\([0-9.]*\)%).*/\1/p' "$tmp/$1.out"; }
+cpu() { awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {printf "%.2f", u + s}' "$tmp/$1.err"; }
 stats() { # values... -> "best median"
   printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {m = NR % 2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2; printf "%s %s", v[NR], m}'
 }
 
-P=(); O=(); X=()
+P=(); O=(); X=(); SO=(); SX=(); CP=(); CO=(); CX=()
 for r in $(seq "$REPS"); do
   run "plain_$r" --calib-count "$N1" --no-observers
   run "obs_$r" --calib-count "$N1" --method minmax -o "$tmp/t1.json"
   run "exact_$r" --calib-count "$N1" --method minmax --hist-sample 0 -o "$tmp/t0.json"
   P+=("$(rate_plain "plain_$r")"); O+=("$(rate_obs "obs_$r")"); X+=("$(rate_obs "exact_$r")")
+  SO+=("$(share "obs_$r")"); SX+=("$(share "exact_$r")")
+  CP+=("$(cpu "plain_$r")"); CO+=("$(cpu "obs_$r")"); CX+=("$(cpu "exact_$r")")
 done
 run minmax_n2 --calib-count "$N2" --method minmax -o "$tmp/t2.json"
 run entropy_n2 --calib-count "$N2" --method entropy -o "$tmp/t3.json"
@@ -65,5 +70,21 @@ printf '%-44s %s\n' "+ observers (--hist-sample 0, every value)" "${X[*]}"
 awk -v pb="$pb" -v pm="$pm" -v ob="$ob" -v om="$om" -v xb="$xb" -v xm="$xm" 'BEGIN {
   printf "%-44s best %.3f, median %.3f\n", "throughput ratio observed/plain (default)", ob / pb, om / pm
   printf "%-44s best %.3f, median %.3f\n", "throughput ratio observed/plain (exact)", xb / pb, xm / pm }'
+read -r sob som <<<"$(stats "${SO[@]}")"
+read -r sxb sxm <<<"$(stats "${SX[@]}")"
+printf '%-44s %s\n' "observer share of run time, % (default)" "${SO[*]}"
+printf '%-44s %s\n' "observer share of run time, % (exact)" "${SX[*]}"
+# stats gives the largest first: the smallest share is the best run
+sob=$(printf '%s\n' "${SO[@]}" | sort -g | head -1); sxb=$(printf '%s\n' "${SX[@]}" | sort -g | head -1)
+awk -v b="$sob" -v m="$som" -v xb="$sxb" -v xm="$sxm" 'BEGIN {
+  printf "%-44s best %.3f, median %.3f\n", "in-run ratio 1 - share (default)", 1 - b / 100, 1 - m / 100
+  printf "%-44s best %.3f, median %.3f\n", "in-run ratio 1 - share (exact)", 1 - xb / 100, 1 - xm / 100 }'
+printf '%-44s %s\n' "CPU seconds, plain (user+sys, whole run)" "${CP[*]}"
+printf '%-44s %s\n' "CPU seconds, + observers (default)" "${CO[*]}"
+printf '%-44s %s\n' "CPU seconds, + observers (exact)" "${CX[*]}"
+read -r cpb cpm <<<"$(stats "${CP[@]}")"; cpb=$(printf '%s\n' "${CP[@]}" | sort -g | head -1)
+read -r cob com <<<"$(stats "${CO[@]}")"; cob=$(printf '%s\n' "${CO[@]}" | sort -g | head -1)
+awk -v a="$cpb" -v b="$cob" -v am="$cpm" -v bm="$com" 'BEGIN {
+  printf "%-44s best %.3f, median %.3f\n", "CPU-time ratio plain/observed (default)", a / b, am / bm }'
 grep -h "time:" "$tmp/entropy_n2.out" | sed "s/^ */entropy, $N2 samples: /"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
