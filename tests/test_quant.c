@@ -287,11 +287,19 @@ START_TEST(fold_weight_form_by_hand)
         const struct onnxq_constant *s = find_init_dt(g, ONNXQ_DT_FLOAT);
         ck_assert(q && s);
         if (form == ONNXQ_WFORM_DQ) {
-            /* no zero-point input (it defaults to 0) */
+            /* an explicit int8 zero point of 0 per channel (ORT needs it to
+             * make QGemm) */
             for (size_t i = 0; i < g->n_nodes; i++)
-                if (strcmp(g->nodes[i]->op_type, "DequantizeLinear") == 0)
-                    ck_assert_uint_eq(g->nodes[i]->n_inputs, 2);
-            ck_assert_uint_eq(g->n_inits, 2);
+                if (strcmp(g->nodes[i]->op_type, "DequantizeLinear") == 0) {
+                    ck_assert_uint_eq(g->nodes[i]->n_inputs, 3);
+                    const struct onnxq_constant *z = NULL;
+                    for (size_t k = 0; k < g->n_inits; k++)
+                        if (strcmp(g->inits[k]->name, g->nodes[i]->inputs[2]) == 0)
+                            z = g->inits[k];
+                    ck_assert(z && z->value.dtype == ONNXQ_DT_INT8 && z->value.ndim == 1 && z->value.dims[0] == 2);
+                    ck_assert(((const int8_t *)z->value.data)[0] == 0 && ((const int8_t *)z->value.data)[1] == 0);
+                }
+            ck_assert_uint_eq(g->n_inits, 3);
             ck_assert_int_eq(s->value.ndim, 1);
         } else {
             ck_assert_int_eq(s->value.ndim, 4);

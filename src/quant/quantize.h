@@ -32,7 +32,10 @@
  *   quantize.c for the latency-aware cost rule); `full` quantizes every
  *   supported op. Model inputs and outputs stay float; non-float tensors
  *   are never quantized.
- * Only the main graph is rewritten; If/Loop bodies stay float. */
+ * If/Loop/Scan bodies (quant/subgraph.h): their Conv/Gemm/MatMul/LSTM/
+ * GRU/RNN weights are stored in the Cast -> Mul form and compute stays
+ * float (the calibration hook observes only the main graph, so body
+ * activations have no ranges). */
 #ifndef ONNXQ_QUANT_QUANTIZE_H
 #define ONNXQ_QUANT_QUANTIZE_H
 
