@@ -577,6 +577,7 @@ static enum onnxq_status make_suffix(struct onnxq_model *m, const struct onnxq_m
     struct onnxq_graph *g = m->graph;
     struct onnxq_strmap same = {0};     /* unchanged tensor -> 1 (data) or 2 (constant) */
     struct onnxq_strmap bnodes = {0};   /* base node name -> node */
+    struct onnxq_strmap bprod = {0};    /* base tensor -> its producer (unnamed nodes: weight Cast/Mul) */
     struct onnxq_strmap need = {0};
     bool *prefix = calloc(g->n_nodes + 1, sizeof(bool));
     memset(x, 0, sizeof(*x));
@@ -588,10 +589,14 @@ static enum onnxq_status make_suffix(struct onnxq_model *m, const struct onnxq_m
     x->feeds = calloc(slots, sizeof(char *));
     if (!prefix || !x->out_slot || !x->feeds)
         goto oom;
-    for (size_t i = 0; i < base->graph->n_nodes; i++)
-        if (base->graph->nodes[i]->name && !onnxq_strmap_put(&bnodes, base->graph->nodes[i]->name,
-                                                             base->graph->nodes[i]))
+    for (size_t i = 0; i < base->graph->n_nodes; i++) {
+        struct onnxq_node *bn = base->graph->nodes[i];
+        if (bn->name && *bn->name && !onnxq_strmap_put(&bnodes, bn->name, bn))
             goto oom;
+        for (size_t k = 0; k < bn->n_outputs; k++)
+            if (*bn->outputs[k] && !onnxq_strmap_put(&bprod, bn->outputs[k], bn))
+                goto oom;
+    }
     for (size_t i = 0; i < g->n_inputs; i++)
         if (!onnxq_strmap_put(&same, g->inputs[i].name, (void *)1))
             goto oom;
@@ -602,7 +607,11 @@ static enum onnxq_status make_suffix(struct onnxq_model *m, const struct onnxq_m
     }
     for (size_t i = 0; i < g->n_nodes; i++) {
         const struct onnxq_node *n = g->nodes[i];
-        const struct onnxq_node *b = n->name ? onnxq_strmap_get(&bnodes, n->name) : NULL;
+        const struct onnxq_node *b = n->name && *n->name ? onnxq_strmap_get(&bnodes, n->name)
+                                     : n->n_outputs && *n->outputs[0] ? onnxq_strmap_get(&bprod, n->outputs[0])
+                                                                      : NULL;
+        if (b && (!n->name || !*n->name) && b->name && *b->name)
+            b = NULL;  /* an unnamed node matches an unnamed one */
         bool ok = b && strcmp(n->op_type, b->op_type) == 0 && n->n_inputs == b->n_inputs &&
                   n->n_outputs == b->n_outputs && attrs_match(n, b) &&
                   strcmp(n->domain ? n->domain : "", b->domain ? b->domain : "") == 0;
@@ -711,6 +720,7 @@ out:
     free(prefix);
     onnxq_strmap_free(&same);
     onnxq_strmap_free(&bnodes);
+    onnxq_strmap_free(&bprod);
     onnxq_strmap_free(&need);
     return st;
 }
