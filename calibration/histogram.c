@@ -1,5 +1,6 @@
 #include "calibration/histogram.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -578,6 +579,19 @@ void onnxq_hist_add_sampled(struct onnxq_hist *h, const float *x, size_t n, doub
             if (!p->binned)
                 continue;
             int k = e - p->exp;
+            if (k == 0 && p->lo <= p->hi) {
+                /* same grid (the usual case once the range is known): one
+                 * vectorisable pass over the touched bins of the copies */
+                const size_t st = 2 * (size_t)B;
+                const uint32_t *s0 = p->s, *s1 = s0 + st, *s2 = s1 + st, *s3 = s2 + st;
+                static_assert(NSUB == 4, "the same-grid merge adds four copies");
+                for (int64_t j = p->lo; j <= p->hi; j++)
+                    h->counts[j] += (uint64_t)s0[j] + s1[j] + s2[j] + s3[j];
+                for (int u = 0; u < NSUB; u++)
+                    memset(p->s + (size_t)u * st + p->lo, 0, (size_t)(p->hi - p->lo + 1) * sizeof(uint32_t));
+                binned += p->binned;
+                continue;
+            }
             for (int u = 0; p->lo <= p->hi && u < NSUB; u++) {
                 uint32_t *sc = p->s + (size_t)u * 2 * (size_t)B;
                 for (int64_t j = p->lo; j <= p->hi; j++)
