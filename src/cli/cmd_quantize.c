@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "cli/cli_calib.h"
 #include "cli/cli_data.h"
+#include "cli/cli_quant.h"
 #include "core/context.h"
 #include "core/error.h"
 #include "eval/compare.h"
@@ -44,24 +45,6 @@ static const char usage_head[] =
 static void usage(FILE *f)
 {
     fprintf(f, "usage: %s%s\n", usage_head, onnxq_cli_data_usage);
-}
-
-/* Split "a,b,c" into a NULL-terminated list (one malloc'd block). */
-static char **split_list(const char *s)
-{
-    size_t n = 1, len = strlen(s);
-    for (const char *p = s; *p; p++)
-        n += *p == ',';
-    char **v = malloc((n + 1) * sizeof(char *) + len + 1);
-    if (!v)
-        return NULL;
-    char *buf = (char *)(v + n + 1);
-    memcpy(buf, s, len + 1);
-    size_t k = 0;
-    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ","))
-        v[k++] = tok;
-    v[k] = NULL;
-    return v;
 }
 
 static long file_size(const char *path)
@@ -362,14 +345,10 @@ int onnxq_cmd_quantize(struct onnxq_context *ctx, int argc, char **argv)
 {
     const char *model_path = NULL, *data = NULL, *out_path = NULL, *table_path = NULL, *save_table = NULL;
     bool quiet = false, json = false;
-    uint32_t bins = ONNXQ_HIST_DEFAULT_BINS;
-    struct onnxq_range_params params;
     struct onnxq_dataset_options dopts;
-    struct onnxq_quant_options qo;
-    char **op_types = NULL, **excl_nodes = NULL, **excl_ops = NULL;
-    onnxq_range_params_init(&params);
+    struct onnxq_cli_quant cq;
     onnxq_dataset_options_init(&dopts);
-    onnxq_quant_options_init(&qo);
+    onnxq_cli_quant_init(&cq);
     int rc = 2;
     struct onnxq_error err;
     struct onnxq_model *m = NULL;
@@ -392,6 +371,11 @@ int onnxq_cmd_quantize(struct onnxq_context *ctx, int argc, char **argv)
             goto out;
         }
         if (d > 0)
+            continue;
+        int qd = onnxq_cli_quant_option(argc, argv, &i, &cq);
+        if (qd < 0)
+            goto out;
+        if (qd > 0)
             continue;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
@@ -425,49 +409,6 @@ int onnxq_cmd_quantize(struct onnxq_context *ctx, int argc, char **argv)
                 goto out;
             }
             eval_count = (size_t)n;
-        }
-        else if (strcmp(a, "--method") == 0 && v) {
-            if (onnxq_calib_method_parse(argv[++i], &qo.method, &err) != ONNXQ_OK) {
-                fprintf(stderr, "onnxq: error: %s\n", err.message);
-                goto out;
-            }
-        } else if (strcmp(a, "--activation-type") == 0 && v) {
-            const char *t = argv[++i];
-            if (strcmp(t, "uint8") == 0)
-                qo.act_type = ONNXQ_QTYPE_UINT8;
-            else if (strcmp(t, "int8") == 0)
-                qo.act_type = ONNXQ_QTYPE_INT8;
-            else {
-                fprintf(stderr, "onnxq: error: --activation-type takes uint8 or int8\n");
-                goto out;
-            }
-        } else if (strcmp(a, "--placement") == 0 && v) {
-            const char *t = argv[++i];
-            if (strcmp(t, "auto") == 0)
-                qo.placement = ONNXQ_PLACEMENT_AUTO;
-            else if (strcmp(t, "full") == 0)
-                qo.placement = ONNXQ_PLACEMENT_FULL;
-            else {
-                fprintf(stderr, "onnxq: error: --placement takes auto or full\n");
-                goto out;
-            }
-        } else if (strcmp(a, "--per-tensor") == 0) {
-            qo.per_tensor = true;
-        } else if (strcmp(a, "--reduce-range") == 0) {
-            qo.reduce_range = true;
-        } else if (strcmp(a, "--op-types") == 0 && v) {
-            free(op_types);
-            op_types = split_list(argv[++i]);
-        } else if (strcmp(a, "--exclude-nodes") == 0 && v) {
-            free(excl_nodes);
-            excl_nodes = split_list(argv[++i]);
-        } else if (strcmp(a, "--exclude-op-types") == 0 && v) {
-            free(excl_ops);
-            excl_ops = split_list(argv[++i]);
-        } else if (strcmp(a, "--bins") == 0 && v) {
-            bins = (uint32_t)strtoul(argv[++i], NULL, 10);
-        } else if (strcmp(a, "--percentile") == 0 && v) {
-            params.percentile = strtod(argv[++i], NULL);
         } else if (strcmp(a, "--json") == 0) {
             json = true;
         } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
@@ -511,9 +452,6 @@ int onnxq_cmd_quantize(struct onnxq_context *ctx, int argc, char **argv)
         fprintf(stderr, "onnxq: error: --eval-cmd must contain {model} (replaced by the INT8 model's path)\n");
         goto out;
     }
-    qo.op_types = (const char *const *)op_types;
-    qo.exclude_nodes = (const char *const *)excl_nodes;
-    qo.exclude_op_types = (const char *const *)excl_ops;
     rc = 1;
 
     double t0 = onnxq_cli_now(), t_load, t_prep, t_calib = 0, t_quant, t_save;
@@ -522,7 +460,7 @@ int onnxq_cmd_quantize(struct onnxq_context *ctx, int argc, char **argv)
         goto out;
     }
     t_load = onnxq_cli_now() - t0;
-    if (check_excluded(m, excl_nodes, &err) != ONNXQ_OK) {
+    if (check_excluded(m, cq.excl_nodes, &err) != ONNXQ_OK) {
         rc = onnxq_cli_report(&err);
         goto out;
     }
@@ -543,11 +481,11 @@ int onnxq_cmd_quantize(struct onnxq_context *ctx, int argc, char **argv)
     } else {
         struct onnxq_observe_stats os;
         size_t with_nan;
-        unsigned methods = 1u << qo.method;
-        if (onnxq_observer_init(&obs, bins, ONNXQ_EMA_DEFAULT, &err) != ONNXQ_OK ||
+        unsigned methods = 1u << cq.qo.method;
+        if (onnxq_observer_init(&obs, cq.bins, ONNXQ_EMA_DEFAULT, &err) != ONNXQ_OK ||
             onnxq_cli_observe(ctx, m, data, &dopts, true, quiet, &obs, &os, &err) != ONNXQ_OK ||
             onnxq_cli_check_observed(&obs, &with_nan, &err) != ONNXQ_OK ||
-            onnxq_calib_table_build(&obs, model_path, os.samples, methods, &params, &table, NULL, &err) != ONNXQ_OK) {
+            onnxq_calib_table_build(&obs, model_path, os.samples, methods, &cq.params, &table, NULL, &err) != ONNXQ_OK) {
             rc = onnxq_cli_report(&err);
             goto out;
         }
@@ -560,7 +498,7 @@ int onnxq_cmd_quantize(struct onnxq_context *ctx, int argc, char **argv)
     t_calib = onnxq_cli_now() - t0;
     t0 = onnxq_cli_now();
     if (max_loss) {
-        if (fit_budget(ctx, &m, data, &dopts, eval_count, &table, &qo, &spec, eval_cmd, quiet, &es, &sess, &ml, &rep,
+        if (fit_budget(ctx, &m, data, &dopts, eval_count, &table, &cq.qo, &spec, eval_cmd, quiet, &es, &sess, &ml, &rep,
                        &err) != ONNXQ_OK) {
             rc = onnxq_cli_report(&err);
             goto out;
@@ -574,7 +512,7 @@ int onnxq_cmd_quantize(struct onnxq_context *ctx, int argc, char **argv)
                     sb, onnxq_sens_n_groups(sess), ml.metric, ml.metric_all);
             goto out;
         }
-    } else if (onnxq_quantize_model(m, &table, &qo, &rep, &err) != ONNXQ_OK) {
+    } else if (onnxq_quantize_model(m, &table, &cq.qo, &rep, &err) != ONNXQ_OK) {
         rc = onnxq_cli_report(&err);
         goto out;
     }
@@ -605,7 +543,7 @@ int onnxq_cmd_quantize(struct onnxq_context *ctx, int argc, char **argv)
     if (report_path) {
         struct report_args ra = {.path = report_path, .model_path = model_path, .out_path = out_path,
                                  .data = data, .max_loss = max_loss, .dopts = &dopts, .eval_count = eval_count,
-                                 .table = &table, .qo = &qo, .rep = &rep, .sens = &ml.ranking, .ml = &ml, .spec = &spec,
+                                 .table = &table, .qo = &cq.qo, .rep = &rep, .sens = &ml.ranking, .ml = &ml, .spec = &spec,
                                  .in_size = in_size, .out_size = out_size, .quiet = quiet};
         if (write_report(ctx, m, &ra, &err) != ONNXQ_OK) {
             rc = onnxq_cli_report(&err);
@@ -616,10 +554,10 @@ int onnxq_cmd_quantize(struct onnxq_context *ctx, int argc, char **argv)
         json_object *root = json_object_new_object();
         json_object_object_add(root, "model", json_object_new_string(model_path));
         json_object_object_add(root, "output", json_object_new_string(out_path));
-        json_object_object_add(root, "method", json_object_new_string(onnxq_calib_methods[qo.method].name));
-        json_object_object_add(root, "activation_type", json_object_new_string(onnxq_qtype_names[qo.act_type]));
+        json_object_object_add(root, "method", json_object_new_string(onnxq_calib_methods[cq.qo.method].name));
+        json_object_object_add(root, "activation_type", json_object_new_string(onnxq_qtype_names[cq.qo.act_type]));
         json_object_object_add(root, "placement",
-                               json_object_new_string(qo.placement == ONNXQ_PLACEMENT_FULL ? "full" : "auto"));
+                               json_object_new_string(cq.qo.placement == ONNXQ_PLACEMENT_FULL ? "full" : "auto"));
         json_object *ops = json_object_new_object();
         for (size_t i = 0; i < rep.n_ops; i++) {
             json_object *o = json_object_new_object();
@@ -650,8 +588,8 @@ int onnxq_cmd_quantize(struct onnxq_context *ctx, int argc, char **argv)
         json_object_put(root);
     } else if (!quiet) {
         printf("quantized %s -> %s (%s, %s activations, %s weights, placement %s)\n", model_path, out_path,
-               onnxq_calib_methods[qo.method].name, onnxq_qtype_names[qo.act_type],
-               qo.per_tensor ? "per-tensor" : "per-channel", qo.placement == ONNXQ_PLACEMENT_FULL ? "full" : "auto");
+               onnxq_calib_methods[cq.qo.method].name, onnxq_qtype_names[cq.qo.act_type],
+               cq.qo.per_tensor ? "per-tensor" : "per-channel", cq.qo.placement == ONNXQ_PLACEMENT_FULL ? "full" : "auto");
         printf("  %-22s %9s %9s\n", "op type", "int8", "float");
         for (size_t i = 0; i < rep.n_ops; i++)
             printf("  %-22s %9zu %9zu\n", rep.ops[i].op, rep.ops[i].quantized, rep.ops[i].kept_float);
@@ -670,9 +608,7 @@ out:
     onnxq_maxloss_result_clear(&ml);
     onnxq_sens_session_free(sess);
     onnxq_eval_set_clear(&es);
-    free(op_types);
-    free(excl_nodes);
-    free(excl_ops);
+    onnxq_cli_quant_clear(&cq);
     onnxq_observer_clear(&obs);
     onnxq_calib_table_clear(&table);
     onnxq_model_free(m);

@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "cli/cli_calib.h"
 #include "cli/cli_data.h"
+#include "cli/cli_quant.h"
 #include "core/context.h"
 #include "core/error.h"
 #include "eval/sensitivity.h"
@@ -33,23 +34,6 @@ static void usage(FILE *f)
     fprintf(f, "usage: %s%s\n", usage_head, onnxq_cli_data_usage);
 }
 
-static char **split_list(const char *s)
-{
-    size_t n = 1, len = strlen(s);
-    for (const char *p = s; *p; p++)
-        n += *p == ',';
-    char **v = malloc((n + 1) * sizeof(char *) + len + 1);
-    if (!v)
-        return NULL;
-    char *buf = (char *)(v + n + 1);
-    memcpy(buf, s, len + 1);
-    size_t k = 0;
-    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ","))
-        v[k++] = tok;
-    v[k] = NULL;
-    return v;
-}
-
 static json_object *json_num(double v)
 {
     /* JSON has no infinity: identical outputs are reported as null */
@@ -67,14 +51,10 @@ int onnxq_cmd_sensitivity(struct onnxq_context *ctx, int argc, char **argv)
     const char *model_path = NULL, *data = NULL, *table_path = NULL;
     bool quiet = false, json = false, prefix_cache = true;
     size_t samples = 16;
-    uint32_t bins = ONNXQ_HIST_DEFAULT_BINS;
-    struct onnxq_range_params params;
     struct onnxq_dataset_options dopts;
-    struct onnxq_quant_options qo;
-    char **op_types = NULL, **excl_nodes = NULL, **excl_ops = NULL;
-    onnxq_range_params_init(&params);
+    struct onnxq_cli_quant cq;
     onnxq_dataset_options_init(&dopts);
-    onnxq_quant_options_init(&qo);
+    onnxq_cli_quant_init(&cq);
     int rc = 2;
     struct onnxq_error err;
     struct onnxq_model *m = NULL;
@@ -91,6 +71,11 @@ int onnxq_cmd_sensitivity(struct onnxq_context *ctx, int argc, char **argv)
             goto out;
         }
         if (d > 0)
+            continue;
+        int qd = onnxq_cli_quant_option(argc, argv, &i, &cq);
+        if (qd < 0)
+            goto out;
+        if (qd > 0)
             continue;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
@@ -110,48 +95,6 @@ int onnxq_cmd_sensitivity(struct onnxq_context *ctx, int argc, char **argv)
                 goto out;
             }
             samples = (size_t)n;
-        } else if (strcmp(a, "--method") == 0 && v) {
-            if (onnxq_calib_method_parse(argv[++i], &qo.method, &err) != ONNXQ_OK) {
-                fprintf(stderr, "onnxq: error: %s\n", err.message);
-                goto out;
-            }
-        } else if (strcmp(a, "--activation-type") == 0 && v) {
-            const char *t = argv[++i];
-            if (strcmp(t, "uint8") == 0)
-                qo.act_type = ONNXQ_QTYPE_UINT8;
-            else if (strcmp(t, "int8") == 0)
-                qo.act_type = ONNXQ_QTYPE_INT8;
-            else {
-                fprintf(stderr, "onnxq: error: --activation-type takes uint8 or int8\n");
-                goto out;
-            }
-        } else if (strcmp(a, "--placement") == 0 && v) {
-            const char *t = argv[++i];
-            if (strcmp(t, "auto") == 0)
-                qo.placement = ONNXQ_PLACEMENT_AUTO;
-            else if (strcmp(t, "full") == 0)
-                qo.placement = ONNXQ_PLACEMENT_FULL;
-            else {
-                fprintf(stderr, "onnxq: error: --placement takes auto or full\n");
-                goto out;
-            }
-        } else if (strcmp(a, "--per-tensor") == 0) {
-            qo.per_tensor = true;
-        } else if (strcmp(a, "--reduce-range") == 0) {
-            qo.reduce_range = true;
-        } else if (strcmp(a, "--op-types") == 0 && v) {
-            free(op_types);
-            op_types = split_list(argv[++i]);
-        } else if (strcmp(a, "--exclude-nodes") == 0 && v) {
-            free(excl_nodes);
-            excl_nodes = split_list(argv[++i]);
-        } else if (strcmp(a, "--exclude-op-types") == 0 && v) {
-            free(excl_ops);
-            excl_ops = split_list(argv[++i]);
-        } else if (strcmp(a, "--bins") == 0 && v) {
-            bins = (uint32_t)strtoul(argv[++i], NULL, 10);
-        } else if (strcmp(a, "--percentile") == 0 && v) {
-            params.percentile = strtod(argv[++i], NULL);
         } else if (strcmp(a, "--no-prefix-cache") == 0) {
             prefix_cache = false;
         } else if (strcmp(a, "--json") == 0) {
@@ -180,9 +123,6 @@ int onnxq_cmd_sensitivity(struct onnxq_context *ctx, int argc, char **argv)
         usage(stderr);
         goto out;
     }
-    qo.op_types = (const char *const *)op_types;
-    qo.exclude_nodes = (const char *const *)excl_nodes;
-    qo.exclude_op_types = (const char *const *)excl_ops;
     rc = 1;
 
     double t0 = onnxq_cli_now(), t_prep, t_calib, t_eval, t_groups;
@@ -200,10 +140,10 @@ int onnxq_cmd_sensitivity(struct onnxq_context *ctx, int argc, char **argv)
     } else {
         struct onnxq_observe_stats os;
         size_t with_nan;
-        if (onnxq_observer_init(&obs, bins, ONNXQ_EMA_DEFAULT, &err) != ONNXQ_OK ||
+        if (onnxq_observer_init(&obs, cq.bins, ONNXQ_EMA_DEFAULT, &err) != ONNXQ_OK ||
             onnxq_cli_observe(ctx, m, data, &dopts, true, quiet, &obs, &os, &err) != ONNXQ_OK ||
             onnxq_cli_check_observed(&obs, &with_nan, &err) != ONNXQ_OK ||
-            onnxq_calib_table_build(&obs, model_path, os.samples, 1u << qo.method, &params, &table, NULL, &err) !=
+            onnxq_calib_table_build(&obs, model_path, os.samples, 1u << cq.qo.method, &cq.params, &table, NULL, &err) !=
                 ONNXQ_OK) {
             rc = onnxq_cli_report(&err);
             goto out;
@@ -218,7 +158,7 @@ int onnxq_cmd_sensitivity(struct onnxq_context *ctx, int argc, char **argv)
     }
     t_eval = onnxq_cli_now() - t0;
     t0 = onnxq_cli_now();
-    if (onnxq_sens_session_new(ctx, m, &table, &qo, &es, &sess, &err) != ONNXQ_OK) {
+    if (onnxq_sens_session_new(ctx, m, &table, &cq.qo, &es, &sess, &err) != ONNXQ_OK) {
         rc = onnxq_cli_report(&err);
         goto out;
     }
@@ -233,10 +173,10 @@ int onnxq_cmd_sensitivity(struct onnxq_context *ctx, int argc, char **argv)
     if (json) {
         json_object *root = json_object_new_object();
         json_object_object_add(root, "model", json_object_new_string(model_path));
-        json_object_object_add(root, "method", json_object_new_string(onnxq_calib_methods[qo.method].name));
-        json_object_object_add(root, "activation_type", json_object_new_string(onnxq_qtype_names[qo.act_type]));
+        json_object_object_add(root, "method", json_object_new_string(onnxq_calib_methods[cq.qo.method].name));
+        json_object_object_add(root, "activation_type", json_object_new_string(onnxq_qtype_names[cq.qo.act_type]));
         json_object_object_add(root, "placement",
-                               json_object_new_string(qo.placement == ONNXQ_PLACEMENT_FULL ? "full" : "auto"));
+                               json_object_new_string(cq.qo.placement == ONNXQ_PLACEMENT_FULL ? "full" : "auto"));
         json_object_object_add(root, "samples", json_object_new_int64((int64_t)res.samples));
         json_object *all = json_object_new_object(), *none = json_object_new_object();
         json_object_object_add(all, "sqnr_db", json_num(res.sqnr_all));
@@ -277,8 +217,8 @@ int onnxq_cmd_sensitivity(struct onnxq_context *ctx, int argc, char **argv)
         json_object_put(root);
     } else {
         printf("sensitivity of %s: %zu groups (%s, %s activations, placement %s), %zu samples\n", model_path, res.n,
-               onnxq_calib_methods[qo.method].name, onnxq_qtype_names[qo.act_type],
-               qo.placement == ONNXQ_PLACEMENT_FULL ? "full" : "auto", res.samples);
+               onnxq_calib_methods[cq.qo.method].name, onnxq_qtype_names[cq.qo.act_type],
+               cq.qo.placement == ONNXQ_PLACEMENT_FULL ? "full" : "auto", res.samples);
         printf("  output SQNR, every group quantized: %.2f dB (cosine %.5f)\n", res.sqnr_all, res.cosine_all);
         printf("  output SQNR, every group float:     %.2f dB (cosine %.5f)\n", res.sqnr_none,
                res.cosine_none);
@@ -300,9 +240,7 @@ out:
     onnxq_sens_result_clear(&res);
     onnxq_sens_session_free(sess);
     onnxq_eval_set_clear(&es);
-    free(op_types);
-    free(excl_nodes);
-    free(excl_ops);
+    onnxq_cli_quant_clear(&cq);
     onnxq_observer_clear(&obs);
     onnxq_calib_table_clear(&table);
     onnxq_model_free(m);
