@@ -25,7 +25,7 @@ static const char usage_head[] =
     "onnxq calibrate MODEL --data PATH -o TABLE.json [--method LIST|all] [--bins N] [--percentile P]\n"
     "                [--ema C] [--hist-sample N] [--keep-histograms] [--threads N] [--quiet]\n"
     "onnxq calibrate --merge A.json B.json [...] -o TABLE.json\n"
-    "  --method: comma-separated from minmax, avg_minmax, ema, percentile, entropy, mse (default: all)\n"
+    "  --method: comma-separated from minmax, avg_minmax, ema, percentile, entropy, mse, auto (default: all)\n"
     "  --hist-sample N: the histograms bin about N values per tensor per sample, a fixed stratified\n"
     "                subsample (count, min, max, NaN/Inf and sums still cover every value); 0 bins\n"
     "                every value (default: " ONNXQ_STR(ONNXQ_HIST_DEFAULT_SAMPLE) ", see docs/calibration.md)\n";
