@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs all onnxq tests:
 #   1. release build in build/: every default meson test suite
-#   2. AddressSanitizer+UBSan build in build-asan/: the `badinput` suite
+#   2. AddressSanitizer+UBSan build in build-asan/: the `badinput` suite and
+#      the quantizer, calibration and evaluation unit suites
 # Extra arguments go to the first `meson test` (e.g. scripts/test.sh --suite unit).
 # Exits non-zero if any step or any test fails.
 set -euo pipefail
@@ -65,6 +66,11 @@ step "test (sanitizers, suite badinput)"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_stacktrace=1}"
 run_tests build-asan --num-processes 2 --suite badinput
+
+# the quantizer, calibration and evaluation suites under the sanitizers too
+# (fast ones: about 45 s together in the debug build)
+step "test (sanitizers, quantizer/calibration/evaluation suites)"
+run_tests build-asan --num-processes 2 quant subgraph_quant ranges calib dataset graph eval report sensitivity compare
 
 echo
 echo "test.sh: ${passed} passed, ${failed} failed, ${skipped} skipped"
