@@ -8,13 +8,7 @@
 
 #include "core/error.h"
 #include "io/npy.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
+#include "core/clock.h"
 
 void onnxq_calib_table_clear(struct onnxq_calib_table *t)
 {
@@ -119,13 +113,13 @@ enum onnxq_status onnxq_calib_table_compute(struct onnxq_calib_table *t, unsigne
                     continue;
                 /* auto without stored candidates runs its own KL search */
                 bool timed = m == ONNXQ_CALIB_ENTROPY || m == ONNXQ_CALIB_AUTO;
-                double t0 = timed ? now_s() : 0;
+                double t0 = timed ? onnxq_now_seconds() : 0;
                 enum onnxq_calib_method chosen;
                 enum onnxq_status st = onnxq_range_compute_choice(&e->hist, e->name, (enum onnxq_calib_method)m,
                                                                   (enum onnxq_qtype)q, &t->params, &e->lo[q][m],
                                                                   &e->hi[q][m], &chosen, err);
                 if (timed)
-                    kl += now_s() - t0;
+                    kl += onnxq_now_seconds() - t0;
                 if (st)
                     return st;
                 e->has_range[q][m] = true;

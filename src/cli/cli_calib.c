@@ -7,15 +7,9 @@
 #include <unistd.h>
 
 #include "cli/cli_calib.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "exec/exec.h"
-
-double onnxq_cli_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 struct progress {
     bool tty, quiet;
@@ -27,7 +21,7 @@ static void progress_update(struct progress *p, size_t done, bool final)
 {
     if (p->quiet)
         return;
-    double t = onnxq_cli_now(), el = t - p->start;
+    double t = onnxq_now_seconds(), el = t - p->start;
     double rate = el > 0 ? (double)done / el : 0;
     double eta = rate > 0 ? (double)(p->total - done) / rate : 0;
     if (p->tty) {
@@ -59,9 +53,9 @@ static int timed_observer_hook(void *user, const struct onnxq_node *node, struct
                                size_t n_outputs)
 {
     struct timed_hook *th = user;
-    double t0 = onnxq_cli_now();
+    double t0 = onnxq_now_seconds();
     int r = onnxq_observer_hook(th->obs, node, outputs, n_outputs);
-    th->seconds += onnxq_cli_now() - t0;
+    th->seconds += onnxq_now_seconds() - t0;
     return r;
 }
 
@@ -104,14 +98,14 @@ enum onnxq_status onnxq_cli_observe(struct onnxq_context *ctx, const struct onnx
             goto out;
     }
     size_t nb = onnxq_dataset_batches(ds), total = onnxq_dataset_size(ds), done = 0;
-    struct progress pr = {.tty = isatty(2) != 0, .quiet = quiet, .start = onnxq_cli_now(), .total = total};
+    struct progress pr = {.tty = isatty(2) != 0, .quiet = quiet, .start = onnxq_now_seconds(), .total = total};
     if (!quiet)
         fprintf(stderr, "onnxq: calibrate: %s\n", onnxq_dataset_describe(ds));
     for (size_t b = 0; b < nb; b++) {
-        double t0 = onnxq_cli_now();
+        double t0 = onnxq_now_seconds();
         if ((st = onnxq_dataset_get_batch(ds, b, in, err)))
             goto out;
-        double t1 = onnxq_cli_now();
+        double t1 = onnxq_now_seconds();
         stats->data_seconds += t1 - t0;
         size_t bs = in[0].ndim ? (size_t)in[0].dims[0] : 1;
         if (observe)
@@ -119,13 +113,13 @@ enum onnxq_status onnxq_cli_observe(struct onnxq_context *ctx, const struct onnx
         for (size_t i = 0; observe && i < nin; i++)
             if ((st = onnxq_observer_add(obs, decl[i]->name, &in[i], err)))
                 goto out;
-        th.seconds += onnxq_cli_now() - t1;
+        th.seconds += onnxq_now_seconds() - t1;
         if ((st = onnxq_exec_run(e, inp, out, err))) {
             if (obs->failed)
                 *err = obs->error;
             goto out;
         }
-        stats->run_seconds += onnxq_cli_now() - t1;
+        stats->run_seconds += onnxq_now_seconds() - t1;
         for (size_t i = 0; i < nin; i++)
             onnxq_tensor_clear(&in[i]);
         for (size_t i = 0; i < nout; i++)

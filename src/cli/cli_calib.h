@@ -14,8 +14,6 @@ struct onnxq_observe_stats {
     char source[256];     /* dataset description */
 };
 
-double onnxq_cli_now(void);
-
 /* Run every batch of `data` through the model; with `observe`, feed the
  * observer (model inputs and every node output). Progress on stderr unless
  * quiet. */

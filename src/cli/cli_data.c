@@ -22,7 +22,7 @@ static int parse_triple(const char *s, float out[3])
     return *s ? -1 : 0;
 }
 
-static int parse_size_t(const char *s, size_t *out)
+int onnxq_cli_parse_count(const char *s, size_t *out)
 {
     char *end;
     unsigned long long v = strtoull(s, &end, 10);
@@ -96,19 +96,19 @@ int onnxq_cli_data_option(int argc, char **argv, int *i, struct onnxq_dataset_op
             return -1;
         }
     } else if (strcmp(a, "--calib-count") == 0) {
-        if (!v || parse_size_t(v, &o->count) != 0) {
+        if (!v || onnxq_cli_parse_count(v, &o->count) != 0) {
             *error = "--calib-count takes a sample count";
             return -1;
         }
     } else if (strcmp(a, "--seed") == 0) {
         size_t s;
-        if (!v || parse_size_t(v, &s) != 0) {
+        if (!v || onnxq_cli_parse_count(v, &s) != 0) {
             *error = "--seed takes a non-negative integer";
             return -1;
         }
         o->seed = s;
     } else if (strcmp(a, "--batch") == 0) {
-        if (!v || parse_size_t(v, &o->batch) != 0 || o->batch == 0) {
+        if (!v || onnxq_cli_parse_count(v, &o->batch) != 0 || o->batch == 0) {
             *error = "--batch takes a count >= 1";
             return -1;
         }

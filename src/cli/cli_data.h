@@ -10,4 +10,7 @@ int onnxq_cli_data_option(int argc, char **argv, int *i, struct onnxq_dataset_op
 
 extern const char onnxq_cli_data_usage[];
 
+/* A decimal count >= 0 (no sign, nothing after it): 0 and *out set, or -1. */
+int onnxq_cli_parse_count(const char *s, size_t *out);
+
 #endif

@@ -12,6 +12,7 @@
 #include "calibration/table.h"
 #include "cli/cli.h"
 #include "cli/cli_calib.h"
+#include "core/clock.h"
 #include "cli/cli_data.h"
 #include "core/context.h"
 #include "core/error.h"
@@ -157,10 +158,9 @@ int onnxq_cmd_calibrate(struct onnxq_context *ctx, int argc, char **argv)
                 goto out;
             }
         } else if (strcmp(a, "--hist-sample") == 0 && v) {
-            char *end;
             const char *arg = argv[++i];
-            unsigned long long n = strtoull(arg, &end, 10);
-            if (end == arg || *end || arg[0] == '-') {
+            size_t n;
+            if (onnxq_cli_parse_count(arg, &n) != 0) {
                 fprintf(stderr, "onnxq: error: --hist-sample takes a count >= 0 (0: every value), got '%s'\n", arg);
                 goto out;
             }
@@ -211,7 +211,7 @@ int onnxq_cmd_calibrate(struct onnxq_context *ctx, int argc, char **argv)
         goto out;
     }
     rc = 1;
-    double t_start = onnxq_cli_now();
+    double t_start = onnxq_now_seconds();
     struct onnxq_observe_stats os;
     size_t with_nan = 0;
     /* the same graph preparation as `onnxq quantize`, so tensor names match */
@@ -232,14 +232,14 @@ int onnxq_cmd_calibrate(struct onnxq_context *ctx, int argc, char **argv)
         rc = 0;
         goto out;
     }
-    double kl = 0, t_ranges = onnxq_cli_now();
+    double kl = 0, t_ranges = onnxq_now_seconds();
     if (onnxq_calib_table_build(&obs, model_path, os.samples, methods, &params, &table, &kl, &err) != ONNXQ_OK ||
         onnxq_calib_table_write(&table, out_path, keep_hist, &err) != ONNXQ_OK) {
         rc = onnxq_cli_report(&err);
         goto out;
     }
-    t_ranges = onnxq_cli_now() - t_ranges;
-    double t_total = onnxq_cli_now() - t_start;
+    t_ranges = onnxq_now_seconds() - t_ranges;
+    double t_total = onnxq_now_seconds() - t_start;
     if (!quiet) {
         printf("calibrated %s on %zu samples (%zu batches): %zu float tensors observed", model_path, os.samples,
                os.batches, obs.n);

@@ -12,6 +12,7 @@
 #include "calibration/table.h"
 #include "cli/cli.h"
 #include "cli/cli_calib.h"
+#include "core/clock.h"
 #include "cli/cli_data.h"
 #include "cli/cli_quant.h"
 #include "core/context.h"
@@ -57,10 +58,7 @@ static long file_size(const char *path)
 static enum onnxq_status check_excluded(const struct onnxq_model *m, char **names, struct onnxq_error *err)
 {
     for (char **p = names; p && *p; p++) {
-        bool found = false;
-        for (size_t i = 0; i < m->graph->n_nodes && !found; i++)
-            found = m->graph->nodes[i]->name && strcmp(m->graph->nodes[i]->name, *p) == 0;
-        if (!found)
+        if (!onnxq_graph_find_node(m->graph, *p))
             return onnxq_fail(err, ONNXQ_E_INVALID_ARG, "--exclude-nodes: the model has no node named '%s'", *p);
     }
     return ONNXQ_OK;
@@ -401,14 +399,10 @@ int onnxq_cmd_quantize(struct onnxq_context *ctx, int argc, char **argv)
         else if (strcmp(a, "--report") == 0 && v)
             report_path = argv[++i];
         else if (strcmp(a, "--eval-count") == 0 && v) {
-            char *end;
-            const char *c = argv[++i];
-            unsigned long long n = strtoull(c, &end, 10);
-            if (end == c || *end || *c == '-') {
+            if (onnxq_cli_parse_count(argv[++i], &eval_count) != 0) {
                 fprintf(stderr, "onnxq: error: --eval-count takes a sample count (0 = every sample of --data)\n");
                 goto out;
             }
-            eval_count = (size_t)n;
         } else if (strcmp(a, "--json") == 0) {
             json = true;
         } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
@@ -454,25 +448,25 @@ int onnxq_cmd_quantize(struct onnxq_context *ctx, int argc, char **argv)
     }
     rc = 1;
 
-    double t0 = onnxq_cli_now(), t_load, t_prep, t_calib = 0, t_quant, t_save;
+    double t0 = onnxq_now_seconds(), t_load, t_prep, t_calib = 0, t_quant, t_save;
     if (onnxq_model_load(ctx, model_path, &m, &err) != ONNXQ_OK) {
         rc = onnxq_cli_report(&err);
         goto out;
     }
-    t_load = onnxq_cli_now() - t0;
+    t_load = onnxq_now_seconds() - t0;
     if (check_excluded(m, cq.excl_nodes, &err) != ONNXQ_OK) {
         rc = onnxq_cli_report(&err);
         goto out;
     }
     /* graph clean-ups, in table order; the table is calibrated on the
      * prepared model so that tensor names match */
-    t0 = onnxq_cli_now();
+    t0 = onnxq_now_seconds();
     if (onnxq_quant_prepare(m, quiet, &err) != ONNXQ_OK) {
         rc = onnxq_cli_report(&err);
         goto out;
     }
-    t_prep = onnxq_cli_now() - t0;
-    t0 = onnxq_cli_now();
+    t_prep = onnxq_now_seconds() - t0;
+    t0 = onnxq_now_seconds();
     if (table_path) {
         if (onnxq_calib_table_read(table_path, &table, &err) != ONNXQ_OK) {
             rc = onnxq_cli_report(&err);
@@ -495,8 +489,8 @@ int onnxq_cmd_quantize(struct onnxq_context *ctx, int argc, char **argv)
         }
         onnxq_observer_clear(&obs);
     }
-    t_calib = onnxq_cli_now() - t0;
-    t0 = onnxq_cli_now();
+    t_calib = onnxq_now_seconds() - t0;
+    t0 = onnxq_now_seconds();
     if (max_loss) {
         if (fit_budget(ctx, &m, data, &dopts, eval_count, &table, &cq.qo, &spec, eval_cmd, quiet, &es, &sess, &ml, &rep,
                        &err) != ONNXQ_OK) {
@@ -516,7 +510,7 @@ int onnxq_cmd_quantize(struct onnxq_context *ctx, int argc, char **argv)
         rc = onnxq_cli_report(&err);
         goto out;
     }
-    t_quant = onnxq_cli_now() - t0;
+    t_quant = onnxq_now_seconds() - t0;
     size_t n_quant = 0, n_float = 0;
     for (size_t i = 0; i < rep.n_ops; i++) {
         n_quant += rep.ops[i].quantized;
@@ -533,12 +527,12 @@ int onnxq_cmd_quantize(struct onnxq_context *ctx, int argc, char **argv)
             goto out;
         }
     }
-    t0 = onnxq_cli_now();
+    t0 = onnxq_now_seconds();
     if (onnxq_model_save(m, out_path, NULL, &err) != ONNXQ_OK) {
         rc = onnxq_cli_report(&err);
         goto out;
     }
-    t_save = onnxq_cli_now() - t0;
+    t_save = onnxq_now_seconds() - t0;
     long in_size = file_size(model_path), out_size = file_size(out_path);
     if (report_path) {
         struct report_args ra = {.path = report_path, .model_path = model_path, .out_path = out_path,

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "core/clock.h"
 #include "core/context.h"
 #include "core/error.h"
 #include "exec/exec.h"
@@ -73,13 +74,11 @@ struct profile {
     } ops[128];
 };
 
-static double now_ms(void);
-
 static int profile_hook(void *user, const struct onnxq_node *node, struct onnxq_tensor *const *outputs, size_t n_out)
 {
     (void)outputs, (void)n_out;
     struct profile *p = user;
-    double t = now_ms();
+    double t = (onnxq_now_seconds() * 1e3);
     size_t i = 0;
     while (i < p->n && strcmp(p->ops[i].op, node->op_type) != 0)
         i++;
@@ -91,13 +90,6 @@ static int profile_hook(void *user, const struct onnxq_node *node, struct onnxq_
     }
     p->last = t;
     return 0;
-}
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -265,13 +257,13 @@ int onnxq_cmd_run(struct onnxq_context *ctx, int argc, char **argv)
     if (profile)
         onnxq_exec_set_hook(e, profile_hook, &prof);
     for (int r = 0; r < repeat; r++) {
-        double t0 = now_ms();
+        double t0 = (onnxq_now_seconds() * 1e3);
         prof.last = t0;
         if (onnxq_exec_run(e, inp, out, &err) != ONNXQ_OK) {
             rc = onnxq_cli_report(&err);
             goto out;
         }
-        times[r] = now_ms() - t0;
+        times[r] = (onnxq_now_seconds() * 1e3) - t0;
         if (r + 1 < repeat)
             for (size_t i = 0; i < nout; i++)
                 onnxq_tensor_clear(&out[i]);

@@ -11,6 +11,7 @@
 #include "calibration/table.h"
 #include "cli/cli.h"
 #include "cli/cli_calib.h"
+#include "core/clock.h"
 #include "cli/cli_data.h"
 #include "cli/cli_quant.h"
 #include "core/context.h"
@@ -87,14 +88,10 @@ int onnxq_cmd_sensitivity(struct onnxq_context *ctx, int argc, char **argv)
         else if (strcmp(a, "--calib-table") == 0 && v)
             table_path = argv[++i];
         else if (strcmp(a, "--samples") == 0 && v) {
-            char *end;
-            const char *s = argv[++i];
-            unsigned long long n = strtoull(s, &end, 10);
-            if (end == s || *end || *s == '-') {
+            if (onnxq_cli_parse_count(argv[++i], &samples) != 0) {
                 fprintf(stderr, "onnxq: error: --samples takes a count (0 = every sample of --data)\n");
                 goto out;
             }
-            samples = (size_t)n;
         } else if (strcmp(a, "--no-prefix-cache") == 0) {
             prefix_cache = false;
         } else if (strcmp(a, "--json") == 0) {
@@ -125,13 +122,13 @@ int onnxq_cmd_sensitivity(struct onnxq_context *ctx, int argc, char **argv)
     }
     rc = 1;
 
-    double t0 = onnxq_cli_now(), t_prep, t_calib, t_eval, t_groups;
+    double t0 = onnxq_now_seconds(), t_prep, t_calib, t_eval, t_groups;
     if (onnxq_model_load(ctx, model_path, &m, &err) != ONNXQ_OK || onnxq_quant_prepare(m, quiet, &err) != ONNXQ_OK) {
         rc = onnxq_cli_report(&err);
         goto out;
     }
-    t_prep = onnxq_cli_now() - t0;
-    t0 = onnxq_cli_now();
+    t_prep = onnxq_now_seconds() - t0;
+    t0 = onnxq_now_seconds();
     if (table_path) {
         if (onnxq_calib_table_read(table_path, &table, &err) != ONNXQ_OK) {
             rc = onnxq_cli_report(&err);
@@ -150,20 +147,20 @@ int onnxq_cmd_sensitivity(struct onnxq_context *ctx, int argc, char **argv)
         }
         onnxq_observer_clear(&obs);
     }
-    t_calib = onnxq_cli_now() - t0;
-    t0 = onnxq_cli_now();
+    t_calib = onnxq_now_seconds() - t0;
+    t0 = onnxq_now_seconds();
     if (onnxq_eval_set_load(ctx, m, data, &dopts, samples, &es, &err) != ONNXQ_OK) {
         rc = onnxq_cli_report(&err);
         goto out;
     }
-    t_eval = onnxq_cli_now() - t0;
-    t0 = onnxq_cli_now();
+    t_eval = onnxq_now_seconds() - t0;
+    t0 = onnxq_now_seconds();
     if (onnxq_sens_session_new(ctx, m, &table, &cq.qo, &es, &sess, &err) != ONNXQ_OK) {
         rc = onnxq_cli_report(&err);
         goto out;
     }
     onnxq_sens_set_prefix_cache(sess, prefix_cache);
-    t_groups = onnxq_cli_now() - t0;
+    t_groups = onnxq_now_seconds() - t0;
     if (!quiet)
         fprintf(stderr, "onnxq: sensitivity: %zu groups, %zu samples\n", onnxq_sens_n_groups(sess), es.n_samples);
     if (onnxq_sensitivity_run(sess, quiet ? NULL : progress, NULL, &res, &err) != ONNXQ_OK) {

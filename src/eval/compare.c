@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/strmap.h"
 #include "exec/exec.h"
@@ -30,18 +31,6 @@ void onnxq_compare_options_init(struct onnxq_compare_options *o)
 {
     memset(o, 0, sizeof(*o));
     o->tensors = true;
-}
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static bool default_domain(const struct onnxq_node *n)
-{
-    return !n->domain || !*n->domain || strcmp(n->domain, "ai.onnx") == 0;
 }
 
 static const char *str_or_empty(const char *s)
@@ -147,14 +136,6 @@ static void cmp_free(struct cmp *s)
     onnxq_strmap_free(&s->by_pre);
 }
 
-static bool is_graph_output(const struct onnxq_graph *g, const char *name)
-{
-    for (size_t i = 0; i < g->n_outputs; i++)
-        if (strcmp(g->outputs[i].name, name) == 0)
-            return true;
-    return false;
-}
-
 /* Build the candidate list with the matching rules of compare.h. */
 static enum onnxq_status build_matches(struct cmp *s, const struct onnxq_model *fp32, const struct onnxq_model *int8,
                                        struct onnxq_error *err)
@@ -168,12 +149,12 @@ static enum onnxq_status build_matches(struct cmp *s, const struct onnxq_model *
     /* T -> DequantizeLinear(QuantizeLinear(T)) output, first in node order */
     for (size_t i = 0; i < gq->n_nodes; i++) {
         const struct onnxq_node *d = gq->nodes[i];
-        if (strcmp(d->op_type, "DequantizeLinear") != 0 || !default_domain(d) || d->n_inputs < 1 ||
+        if (strcmp(d->op_type, "DequantizeLinear") != 0 || !onnxq_node_in_default_domain(d) || d->n_inputs < 1 ||
             d->n_outputs < 1 || !*d->outputs[0])
             continue;
         const struct onnxq_value_entry *e = onnxq_graph_index_get(&iq, d->inputs[0]);
         const struct onnxq_node *q = e ? e->producer : NULL;
-        if (!q || strcmp(q->op_type, "QuantizeLinear") != 0 || !default_domain(q) || q->n_inputs < 1)
+        if (!q || strcmp(q->op_type, "QuantizeLinear") != 0 || !onnxq_node_in_default_domain(q) || q->n_inputs < 1)
             continue;
         const struct onnxq_value_entry *x = onnxq_graph_index_get(&iq, q->inputs[0]);
         if (!x || x->is_initializer || onnxq_strmap_has(&dq_of, q->inputs[0]))
@@ -225,7 +206,7 @@ static enum onnxq_status build_matches(struct cmp *s, const struct onnxq_model *
             else
                 add_cand(s, nm, NULL, n, i, ONNXQ_MATCH_SAME);
             if (!s->oom)
-                s->c[s->n - 1].is_output = is_graph_output(gf, nm);
+                s->c[s->n - 1].is_output = onnxq_graph_is_output(gf, nm);
         }
     }
     onnxq_graph_index_free(&iq);
@@ -462,11 +443,6 @@ static char *dup_or_empty(const char *s, bool *oom)
     return c;
 }
 
-static double sqnr_of(const struct onnxq_fidelity *f)
-{
-    return onnxq_fidelity_sqnr_db(f);
-}
-
 enum onnxq_status onnxq_compare_models(struct onnxq_context *ctx, const struct onnxq_model *fp32,
                                        const struct onnxq_model *int8, const char *data,
                                        const struct onnxq_dataset_options *dopts,
@@ -542,7 +518,7 @@ enum onnxq_status onnxq_compare_models(struct onnxq_context *ctx, const struct o
     size_t nb = onnxq_dataset_batches(ds), total = onnxq_dataset_size(ds), done = 0;
     if (!opts->quiet)
         fprintf(stderr, "onnxq: compare: %s\n", onnxq_dataset_describe(ds));
-    double t_start = now_seconds(), t_last = t_start;
+    double t_start = onnxq_now_seconds(), t_last = t_start;
     for (size_t b = 0; b < nb; b++) {
         if ((st = onnxq_dataset_get_batch(ds, b, in, err)))
             goto out;
@@ -555,20 +531,20 @@ enum onnxq_status onnxq_compare_models(struct onnxq_context *ctx, const struct o
                         if (!keep_copy(&s.c[i], &in[k]))
                             goto oom;
                     }
-        double t0 = now_seconds();
+        double t0 = onnxq_now_seconds();
         if ((st = onnxq_exec_run(ef, inp_f, out_f, err))) {
             if (s.oom)
                 goto oom;
             onnxq_error_prefix(err, "%s, sample batch %zu: ", fp32_path, b);
             goto out;
         }
-        double t1 = now_seconds();
+        double t1 = onnxq_now_seconds();
         if ((st = onnxq_exec_run(eq, inp_q, out_q, err))) {
             onnxq_error_prefix(err, "%s, sample batch %zu: ", int8_path, b);
             goto out;
         }
         r->seconds_fp32 += t1 - t0;
-        r->seconds_int8 += now_seconds() - t1;
+        r->seconds_int8 += onnxq_now_seconds() - t1;
         for (size_t i = 0; i < nout_f; i++)
             if ((st = compare_output(&os[i], onnxq_exec_output(ef, i)->name, &out_f[i], &out_q[out_map[i]],
                                      int8_path, err)))
@@ -583,7 +559,7 @@ enum onnxq_status onnxq_compare_models(struct onnxq_context *ctx, const struct o
         for (size_t i = 0; i < nout_q; i++)
             onnxq_tensor_clear(&out_q[i]);
         done += bs < total - done ? bs : total - done;
-        double t = now_seconds();
+        double t = onnxq_now_seconds();
         if (!opts->quiet && (t - t_last > 5.0 || b + 1 == nb)) {
             fprintf(stderr, "onnxq: compare: %zu/%zu samples, %.1f samples/s\n", done, total,
                     t > t_start ? (double)done / (t - t_start) : 0.0);
@@ -612,7 +588,7 @@ enum onnxq_status onnxq_compare_models(struct onnxq_context *ctx, const struct o
             o->fid.rows = os[i].top1.rows;
             o->fid.top1_agree = os[i].top1.top1_agree;
         }
-        o->sqnr_db = sqnr_of(&o->fid);
+        o->sqnr_db = onnxq_fidelity_sqnr_db(&o->fid);
         o->cosine = onnxq_fidelity_cosine(&o->fid);
         o->max_abs = o->fid.max_abs;
         o->top1 = o->scores ? onnxq_fidelity_top1(&o->fid) : -1.0;
@@ -638,13 +614,13 @@ enum onnxq_status onnxq_compare_models(struct onnxq_context *ctx, const struct o
         t->is_output = c->is_output;
         t->shape_mismatch = c->shape_mismatch;
         t->fid = c->fid;
-        t->sqnr_db = sqnr_of(&c->fid);
+        t->sqnr_db = onnxq_fidelity_sqnr_db(&c->fid);
         t->cosine = onnxq_fidelity_cosine(&c->fid);
         t->max_abs = c->fid.max_abs;
         t->has_pre = c->pre_name && (c->fid_pre.count || c->fid_pre.nonfinite);
         t->pre_name = dup_or_empty(t->has_pre ? c->pre_name : "", &oom_flag);
         t->fid_pre = c->fid_pre;
-        t->sqnr_pre_db = t->has_pre ? sqnr_of(&c->fid_pre) : NAN;
+        t->sqnr_pre_db = t->has_pre ? onnxq_fidelity_sqnr_db(&c->fid_pre) : NAN;
         r->n_quantized += t->quantized;
     }
     if (oom_flag)

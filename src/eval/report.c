@@ -155,11 +155,6 @@ static bool in_list(const char *const *list, const char *s)
     return false;
 }
 
-static bool default_domain(const struct onnxq_node *n)
-{
-    return !n->domain || !*n->domain || strcmp(n->domain, "ai.onnx") == 0;
-}
-
 /* ------------------------------------------------------------ plan scan */
 
 void onnxq_report_plan_clear(struct onnxq_report_plan *p)
@@ -189,7 +184,7 @@ static bool scalar_float(const struct onnxq_graph *g, const char *name, float *v
 
 static bool is_op(const struct onnxq_node *n, const char *op)
 {
-    return n && default_domain(n) && strcmp(n->op_type, op) == 0;
+    return n && onnxq_node_in_default_domain(n) && strcmp(n->op_type, op) == 0;
 }
 
 enum onnxq_status onnxq_report_plan_scan(const struct onnxq_model *int8, const char *const *op_types,
@@ -252,7 +247,7 @@ enum onnxq_status onnxq_report_plan_scan(const struct onnxq_model *int8, const c
                     goto oom;
             continue;
         }
-        if (!default_domain(n) || !in_list(ops, n->op_type))
+        if (!onnxq_node_in_default_domain(n) || !in_list(ops, n->op_type))
             continue;
         struct onnxq_report_node *r = &p.nodes[p.n_nodes];
         for (size_t k = 0; k < n->n_inputs && !r->quantized; k++) {

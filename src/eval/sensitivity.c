@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/strmap.h"
 #include "exec/exec.h"
@@ -24,13 +25,6 @@
 /* Activation bytes the prefix cache may hold at once; variants are
  * processed in chunks that fit. */
 #define SENS_CACHE_BUDGET ((size_t)384 << 20)
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static char *xstrdup(const char *s)
 {
@@ -63,7 +57,7 @@ enum onnxq_status onnxq_eval_set_load(struct onnxq_context *ctx, const struct on
     const struct onnxq_value_info **decl = NULL;
     const struct onnxq_tensor **inp = NULL;
     struct onnxq_dataset_options o = *dopts;
-    double t0 = now_s();
+    double t0 = onnxq_now_seconds();
     if (count && (!o.count || count < o.count))
         o.count = count;
     if ((st = onnxq_exec_new(ctx, m, &e, err)))
@@ -95,7 +89,7 @@ enum onnxq_status onnxq_eval_set_load(struct onnxq_context *ctx, const struct on
             goto out;
         }
     }
-    s.seconds = now_s() - t0;
+    s.seconds = onnxq_now_seconds() - t0;
     *out = s;
     memset(&s, 0, sizeof(s));
     st = ONNXQ_OK;
@@ -144,7 +138,6 @@ static size_t list_len(const char *const *l)
     return n;
 }
 
-static const struct onnxq_node *find_node(const struct onnxq_graph *g, const char *name);
 
 /* Give the nodes of float_nodes their float weights back: every input that
  * is an initializer in the prepared model and that the variant replaced
@@ -154,8 +147,8 @@ static enum onnxq_status restore_weights(const struct onnxq_sens_session *s, str
 {
     bool changed = false;
     for (size_t i = 0; float_nodes && float_nodes[i]; i++) {
-        struct onnxq_node *vn = (struct onnxq_node *)find_node(v->graph, float_nodes[i]);
-        const struct onnxq_node *pn = find_node(s->prep->graph, float_nodes[i]);
+        struct onnxq_node *vn = onnxq_graph_find_node(v->graph, float_nodes[i]);
+        const struct onnxq_node *pn = onnxq_graph_find_node(s->prep->graph, float_nodes[i]);
         if (!vn || !pn || vn->n_inputs != pn->n_inputs)
             continue;
         for (size_t k = 0; k < pn->n_inputs; k++) {
@@ -238,7 +231,7 @@ static enum onnxq_status run_full(struct onnxq_sens_session *s, const struct onn
     const struct onnxq_eval_set *es = s->es;
     const struct onnxq_tensor **inp = calloc(es->n_inputs + 1, sizeof(*inp));
     struct onnxq_tensor *outs = calloc(es->n_outputs + 1, sizeof(*outs));
-    double t0 = now_s();
+    double t0 = onnxq_now_seconds();
     onnxq_fidelity_init(f);
     if (!inp || !outs) {
         st = onnxq_fail(err, ONNXQ_E_NOMEM, "out of memory");
@@ -269,7 +262,7 @@ out:
     free(outs);
     free(inp);
     onnxq_exec_free(e);
-    s->seconds += now_s() - t0;
+    s->seconds += onnxq_now_seconds() - t0;
     return st;
 }
 
@@ -365,16 +358,6 @@ out:
     return st;
 }
 
-static const struct onnxq_node *find_node(const struct onnxq_graph *g, const char *name)
-{
-    if (!name)
-        return NULL;
-    for (size_t i = 0; i < g->n_nodes; i++)
-        if (g->nodes[i]->name && strcmp(g->nodes[i]->name, name) == 0)
-            return g->nodes[i];
-    return NULL;
-}
-
 /* Candidates: nodes the rewriter rewired in the all-quantized model (an
  * input or output name differs from the prepared model's: a Q/DQ pair, an
  * int8 weight in any stored form, a folded Relu) or whose output it
@@ -446,7 +429,7 @@ static enum onnxq_status find_groups(struct onnxq_sens_session *s, const struct 
         goto out;
     for (size_t i = 0; i < pg->n_nodes; i++) {
         const struct onnxq_node *pn = pg->nodes[i];
-        const struct onnxq_node *an = find_node(all->graph, pn->name);
+        const struct onnxq_node *an = onnxq_graph_find_node(all->graph, pn->name);
         /* a node the all-quantized model lacks was folded into another */
         if (an && rewired(&idx, an, pn))
             cand[nc++] = pn->name;
@@ -462,7 +445,7 @@ static enum onnxq_status find_groups(struct onnxq_sens_session *s, const struct 
         if ((st = onnxq_sens_build(s, others, &v, &rv, err)))
             goto out;
         if (!onnxq_model_equal(none, v, NULL, 0)) {
-            const struct onnxq_node *pn = find_node(pg, cand[c]);
+            const struct onnxq_node *pn = onnxq_graph_find_node(pg, cand[c]);
             struct onnxq_sens_group *g = &s->groups[s->n_groups];
             g->weight_only = quantized_ops(&rv) == 0;
             if (!(g->node = xstrdup(pn->name)) || !(g->op_type = xstrdup(pn->op_type)) ||
@@ -473,7 +456,7 @@ static enum onnxq_status find_groups(struct onnxq_sens_session *s, const struct 
             s->n_groups++;
             for (size_t k = 0; k < none->graph->n_nodes; k++) {
                 const char *nm = none->graph->nodes[k]->name;
-                if (nm && strcmp(nm, pn->name) != 0 && find_node(pg, nm) && !find_node(v->graph, nm) &&
+                if (nm && strcmp(nm, pn->name) != 0 && onnxq_graph_find_node(pg, nm) && !onnxq_graph_find_node(v->graph, nm) &&
                     !append_member(&g->members, nm))
                     goto oom;
             }
@@ -796,7 +779,7 @@ static enum onnxq_status capture_run(struct onnxq_sens_session *s, const struct 
     struct onnxq_exec *e = NULL;
     const struct onnxq_tensor **inp = calloc(es->n_inputs + 1, sizeof(*inp));
     struct onnxq_tensor *outs = calloc(es->n_outputs + 1, sizeof(*outs));
-    double t0 = now_s();
+    double t0 = onnxq_now_seconds();
     if (!inp || !outs) {
         st = onnxq_fail(err, ONNXQ_E_NOMEM, "out of memory");
         goto out;
@@ -823,7 +806,7 @@ out:
     free(outs);
     free(inp);
     onnxq_exec_free(e);
-    s->seconds += now_s() - t0;
+    s->seconds += onnxq_now_seconds() - t0;
     return st;
 }
 
@@ -864,7 +847,7 @@ static enum onnxq_status run_suffix(struct onnxq_sens_session *s, const struct o
     size_t n_sout = x->m ? x->m->graph->n_outputs : 0;
     const struct onnxq_tensor **inp = calloc(x->n_feeds + 1, sizeof(*inp));
     struct onnxq_tensor *outs = calloc(n_sout + 1, sizeof(*outs));
-    double t0 = now_s();
+    double t0 = onnxq_now_seconds();
     onnxq_fidelity_init(f);
     if (!inp || !outs) {
         st = onnxq_fail(err, ONNXQ_E_NOMEM, "out of memory");
@@ -902,7 +885,7 @@ out:
     free(inp);
     onnxq_exec_free(x->e);
     x->e = NULL;
-    s->seconds += now_s() - t0;
+    s->seconds += onnxq_now_seconds() - t0;
     return st;
 }
 
@@ -1038,7 +1021,7 @@ enum onnxq_status onnxq_sensitivity_run(struct onnxq_sens_session *s, onnxq_sens
     enum onnxq_status st;
     struct onnxq_sens_result r = {0};
     size_t n = s->n_groups, done = 0, runs0 = s->runs + s->suffix_runs;
-    double t0 = now_s();
+    double t0 = onnxq_now_seconds();
     struct onnxq_model *all = NULL, *none = NULL;
     struct onnxq_fidelity fa, fn, *fo = calloc(n + 1, sizeof(*fo)), *fe = calloc(n + 1, sizeof(*fe));
     const char **anchors = calloc(n + 1, sizeof(char *));
@@ -1111,7 +1094,7 @@ enum onnxq_status onnxq_sensitivity_run(struct onnxq_sens_session *s, onnxq_sens
     r.top1_none = onnxq_fidelity_top1(&fn);
     r.samples = s->es->n_samples;
     r.runs = s->runs + s->suffix_runs - runs0;
-    r.seconds = now_s() - t0;
+    r.seconds = onnxq_now_seconds() - t0;
     *out = r;
     memset(&r, 0, sizeof(r));
     st = ONNXQ_OK;
@@ -1345,7 +1328,7 @@ enum onnxq_status onnxq_max_loss_search(struct onnxq_sens_session *s, const stru
     struct onnxq_maxloss_result r = {0};
     struct search q = {.s = s, .spec = spec, .metric = metric, .user = user};
     unsigned char *set = NULL, *best = NULL;
-    double t0 = now_s(), v;
+    double t0 = onnxq_now_seconds(), v;
     r.metric_none = NAN;
     if (spec->kind == ONNXQ_LOSS_METRIC && !metric)
         return onnxq_fail(err, ONNXQ_E_INVALID_ARG, "a metric budget needs an evaluation command");
@@ -1429,7 +1412,7 @@ done:
         if (best[i] && !(r.float_nodes[w++] = xstrdup(q.rank[i])))
             goto oom;
     r.evaluations = q.evaluations;
-    r.seconds = now_s() - t0;
+    r.seconds = onnxq_now_seconds() - t0;
     *out = r;
     memset(&r, 0, sizeof(r));
     st = ONNXQ_OK;

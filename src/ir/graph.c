@@ -222,6 +222,29 @@ int64_t onnxq_model_opset(const struct onnxq_model *m, const char *domain)
     return -1;
 }
 
+bool onnxq_node_in_default_domain(const struct onnxq_node *n)
+{
+    return is_default_domain(n->domain);
+}
+
+bool onnxq_graph_is_output(const struct onnxq_graph *g, const char *name)
+{
+    for (size_t i = 0; i < g->n_outputs; i++)
+        if (g->outputs[i].name && strcmp(g->outputs[i].name, name) == 0)
+            return true;
+    return false;
+}
+
+struct onnxq_node *onnxq_graph_find_node(const struct onnxq_graph *g, const char *name)
+{
+    if (!name)
+        return NULL;
+    for (size_t i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i]->name && strcmp(g->nodes[i]->name, name) == 0)
+            return g->nodes[i];
+    return NULL;
+}
+
 const struct onnxq_attr *onnxq_node_attr(const struct onnxq_node *n, const char *name)
 {
     for (size_t i = 0; i < n->n_attrs; i++)

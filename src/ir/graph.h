@@ -210,6 +210,12 @@ int64_t onnxq_model_opset(const struct onnxq_model *m, const char *domain);
 const struct onnxq_attr *onnxq_node_attr(const struct onnxq_node *n, const char *name);
 /* Initializer by name in this graph only, or NULL. Linear scan. */
 struct onnxq_constant *onnxq_graph_find_init(const struct onnxq_graph *g, const char *name);
+/* The node is in the default domain ("", absent or "ai.onnx"). */
+bool onnxq_node_in_default_domain(const struct onnxq_node *n);
+/* `name` is one of g's outputs. Linear scan. */
+bool onnxq_graph_is_output(const struct onnxq_graph *g, const char *name);
+/* First node of g named `name` (NULL name: none), or NULL. Linear scan. */
+struct onnxq_node *onnxq_graph_find_node(const struct onnxq_graph *g, const char *name);
 
 /* Call fn for every subgraph held in the node's attributes. */
 typedef void (*onnxq_subgraph_fn)(struct onnxq_graph *sub, void *user);

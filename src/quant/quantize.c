@@ -71,14 +71,9 @@ static const struct qop qops[] = {
 static const char *const shape_ops[] = {"Reshape", "Transpose", "Squeeze", "Unsqueeze", "Flatten",
                                         "MaxPool", "Slice", "Gather", "Identity"};
 
-static bool default_domain(const struct onnxq_node *n)
-{
-    return !n->domain || !*n->domain || strcmp(n->domain, "ai.onnx") == 0;
-}
-
 static const struct qop *find_qop(const struct onnxq_node *n)
 {
-    if (!default_domain(n))
+    if (!onnxq_node_in_default_domain(n))
         return NULL;
     for (size_t i = 0; i < sizeof(qops) / sizeof(qops[0]); i++)
         if (strcmp(qops[i].op, n->op_type) == 0)
@@ -88,7 +83,7 @@ static const struct qop *find_qop(const struct onnxq_node *n)
 
 static bool is_shape_op(const struct onnxq_node *n)
 {
-    if (!default_domain(n))
+    if (!onnxq_node_in_default_domain(n))
         return false;
     for (size_t i = 0; i < sizeof(shape_ops) / sizeof(shape_ops[0]); i++)
         if (strcmp(shape_ops[i], n->op_type) == 0)
@@ -750,14 +745,6 @@ static bool is_float_init(const struct onnxq_graph *g, const char *name, const s
     return c && c->value.dtype == ONNXQ_DT_FLOAT;
 }
 
-static bool is_graph_output(const struct onnxq_graph *g, const char *name)
-{
-    for (size_t i = 0; i < g->n_outputs; i++)
-        if (strcmp(g->outputs[i].name, name) == 0)
-            return true;
-    return false;
-}
-
 /* Which readers of a tensor a float op writes switch to its DQ: the ops
  * computed in INT8 and the shape-only ops whose output is quantized. */
 struct reader_filter {
@@ -859,7 +846,7 @@ enum onnxq_status onnxq_quantize_model(struct onnxq_model *m, const struct onnxq
             if (!e || e->n_consumers != 1 || e->is_graph_output || e->consumers[0].slot < 0)
                 continue;
             struct onnxq_node *relu = e->consumers[0].node;
-            if (strcmp(relu->op_type, "Relu") != 0 || !default_domain(relu) || is_graph_output(g, relu->outputs[0]))
+            if (strcmp(relu->op_type, "Relu") != 0 || !onnxq_node_in_default_domain(relu) || onnxq_graph_is_output(g, relu->outputs[0]))
                 continue;
             relu_of[i] = relu;
         }

@@ -52,11 +52,6 @@ static_assert(sizeof(mops) / sizeof(mops[0]) == MOP_COUNT, "one entry per data-m
 #define AXIS_UNSET (-2)
 #define AXIS_CONFLICT (-3)
 
-static bool default_domain(const struct onnxq_node *n)
-{
-    return !n->domain || !*n->domain || strcmp(n->domain, "ai.onnx") == 0;
-}
-
 static int find_wop(const struct onnxq_node *n)
 {
     for (int i = 0; i < WOP_COUNT; i++)
@@ -122,7 +117,7 @@ static void scan_use(struct scan *s, const struct onnxq_graph *h, const struct o
 {
     if (in_body)
         s->body_uses++;
-    int w = default_domain(n) ? find_wop(n) : -1;
+    int w = onnxq_node_in_default_domain(n) ? find_wop(n) : -1;
     if (w >= 0 && k < 32 && (wops[w].slots & (1u << k))) {
         if (in_list(s->o->exclude_nodes, n->name) || in_list(s->o->exclude_op_types, n->op_type)) {
             s->bad = true;  /* the user keeps this op's weights float */
@@ -139,7 +134,7 @@ static void scan_use(struct scan *s, const struct onnxq_graph *h, const struct o
             s->axis = AXIS_CONFLICT;
         return;
     }
-    int mv = default_domain(n) ? find_mop(n) : -1;
+    int mv = onnxq_node_in_default_domain(n) ? find_mop(n) : -1;
     if (mv >= 0 && (mops[mv].any_slot || k == 0)) {
         for (size_t o = 0; o < n->n_outputs && !s->bad; o++)
             if (*n->outputs[o])
@@ -158,11 +153,10 @@ static void scan_value(struct scan *s, const struct onnxq_graph *h, const char *
         s->bad = true;
         return;
     }
-    for (size_t i = 0; i < h->n_outputs; i++)
-        if (h->outputs[i].name && strcmp(h->outputs[i].name, v) == 0) {
-            s->bad = true;  /* leaves the graph as a value */
-            return;
-        }
+    if (onnxq_graph_is_output(h, v)) {
+        s->bad = true;  /* leaves the graph as a value */
+        return;
+    }
     for (size_t i = 0; i < h->n_nodes && !s->bad; i++) {
         const struct onnxq_node *n = h->nodes[i];
         for (size_t k = 0; k < n->n_inputs && !s->bad; k++)
