@@ -232,7 +232,7 @@ void ot_expect_i64(const char *what, const struct onnxq_tensor *t, size_t n, con
 
 /* ------------------------------------------------------ in-memory models */
 
-static void vi_set(struct onnxq_value_info *v, const char *name, int dtype, int ndim, const int64_t *dims)
+void ot_value_info(struct onnxq_value_info *v, const char *name, int dtype, int ndim, const int64_t *dims)
 {
     memset(v, 0, sizeof(*v));
     v->name = onnxq_strdup(name);
@@ -255,14 +255,14 @@ void ot_graph_input(struct onnxq_graph *g, const char *name, int dtype)
 {
     g->inputs = realloc(g->inputs, (g->n_inputs + 1) * sizeof(*g->inputs));
     ck_assert_ptr_nonnull(g->inputs);
-    vi_set(&g->inputs[g->n_inputs++], name, dtype, -1, NULL);
+    ot_value_info(&g->inputs[g->n_inputs++], name, dtype, -1, NULL);
 }
 
 void ot_graph_output(struct onnxq_graph *g, const char *name, int dtype, int ndim, const int64_t *dims)
 {
     g->outputs = realloc(g->outputs, (g->n_outputs + 1) * sizeof(*g->outputs));
     ck_assert_ptr_nonnull(g->outputs);
-    vi_set(&g->outputs[g->n_outputs++], name, dtype, ndim, dims);
+    ot_value_info(&g->outputs[g->n_outputs++], name, dtype, ndim, dims);
 }
 
 struct onnxq_node *ot_graph_node(struct onnxq_graph *g, const char *op, size_t n_in, const char *const *in,

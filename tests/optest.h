@@ -98,6 +98,9 @@ void ot_expect_i64(const char *what, const struct onnxq_tensor *t, size_t n, con
 
 /* ---------------------------------------------------- in-memory models */
 
+/* Fill *v (overwritten, not freed) as a tensor of element type dtype with
+ * the static shape dims[0..ndim), or no shape when ndim < 0. */
+void ot_value_info(struct onnxq_value_info *v, const char *name, int dtype, int ndim, const int64_t *dims);
 /* Append a graph input / output of element type dtype; an output gets the
  * static shape dims[0..ndim) unless ndim < 0. */
 void ot_graph_input(struct onnxq_graph *g, const char *name, int dtype);

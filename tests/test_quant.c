@@ -13,6 +13,7 @@
 #include "onnx/onnx_io.h"
 #include "quant/quant_internal.h"
 #include "quant/quantize.h"
+#include "optest.h"
 #include "testutil.h"
 
 static struct onnxq_context *ctx;
@@ -47,21 +48,6 @@ static struct onnxq_constant *init_f(const char *name, int ndim, const int64_t *
     return c;
 }
 
-static void set_vi(struct onnxq_value_info *vi, const char *name, int ndim, const int64_t *dims)
-{
-    vi->name = strdup(name);
-    vi->type.kind = ONNXQ_TYPE_TENSOR;
-    vi->type.has_elem_type = true;
-    vi->type.elem_type = ONNXQ_DT_FLOAT;
-    vi->type.has_shape = true;
-    vi->type.ndim = ndim;
-    vi->type.dims = calloc((size_t)ndim, sizeof(struct onnxq_dim));
-    for (int i = 0; i < ndim; i++) {
-        vi->type.dims[i].kind = ONNXQ_DIM_VALUE;
-        vi->type.dims[i].value = dims[i];
-    }
-}
-
 /* x[1,3,32,32] -> Conv(8,3x3,pad 1) -> Relu -> Conv(4,3x3,pad 1) -> y.
  * w2_scale lets a test make the second conv's weights tiny. */
 static struct onnxq_model *make_model(float w2_scale, float b2_value)
@@ -83,10 +69,10 @@ static struct onnxq_model *make_model(float w2_scale, float b2_value)
     int64_t w1d[4] = {8, 3, 3, 3}, b1d[1] = {8}, w2d[4] = {4, 8, 3, 3}, b2d[1] = {4};
     g->n_inputs = 1;
     g->inputs = calloc(1, sizeof(*g->inputs));
-    set_vi(&g->inputs[0], "x", 4, xd);
+    ot_value_info(&g->inputs[0], "x", ONNXQ_DT_FLOAT, 4, xd);
     g->n_outputs = 1;
     g->outputs = calloc(1, sizeof(*g->outputs));
-    set_vi(&g->outputs[0], "y", 4, yd);
+    ot_value_info(&g->outputs[0], "y", ONNXQ_DT_FLOAT, 4, yd);
     onnxq_graph_add_init(g, init_f("w1", 4, w1d, 0.5f));
     onnxq_graph_add_init(g, init_f("b1", 1, b1d, 0.1f));
     onnxq_graph_add_init(g, init_f("w2", 4, w2d, w2_scale));
@@ -249,7 +235,7 @@ static void store_and_run(const float *w, int64_t channels, int64_t per, enum on
     ck_assert(form == ONNXQ_WFORM_DQ ? ws.scales != NULL : ws.scales == NULL);
     g->n_outputs = 1;
     g->outputs = calloc(1, sizeof(*g->outputs));
-    set_vi(&g->outputs[0], ws.out, 4, d);
+    ot_value_info(&g->outputs[0], ws.out, ONNXQ_DT_FLOAT, 4, d);
     onnxq_namegen_free(&ng);
     ck_assert_int_ge(onnxq_graph_eliminate_dead(g, &err), 0);
     for (size_t i = 0; i < g->n_inits; i++)
@@ -493,7 +479,7 @@ START_TEST(float_readers_keep_the_float_tensor)
     ck_assert(no);
     g->outputs = no;
     memset(&g->outputs[1], 0, sizeof(g->outputs[1]));
-    set_vi(&g->outputs[1], "yb", 4, yd);
+    ot_value_info(&g->outputs[1], "yb", ONNXQ_DT_FLOAT, 4, yd);
     g->n_outputs = 2;
     ck_assert_msg(onnxq_model_validate(m, &err) == ONNXQ_OK, "%s", err.message);
     struct onnxq_calib_table t;

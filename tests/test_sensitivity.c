@@ -22,6 +22,7 @@
 #include "io/npy.h"
 #include "ir/graph_util.h"
 #include "quant/quantize.h"
+#include "optest.h"
 #include "testutil.h"
 
 #define N_SAMPLES 8
@@ -51,21 +52,6 @@ static struct onnxq_constant *init_rand(const char *name, int ndim, const int64_
     return c;
 }
 
-static void set_vi(struct onnxq_value_info *vi, const char *name, int ndim, const int64_t *dims)
-{
-    vi->name = strdup(name);
-    vi->type.kind = ONNXQ_TYPE_TENSOR;
-    vi->type.has_elem_type = true;
-    vi->type.elem_type = ONNXQ_DT_FLOAT;
-    vi->type.has_shape = true;
-    vi->type.ndim = ndim;
-    vi->type.dims = calloc((size_t)ndim, sizeof(struct onnxq_dim));
-    for (int i = 0; i < ndim; i++) {
-        vi->type.dims[i].kind = ONNXQ_DIM_VALUE;
-        vi->type.dims[i].value = dims[i];
-    }
-}
-
 /* act1: the op after conv1 ("Relu", folded into conv1; or "Sigmoid", a
  * quantizable op of its own) */
 static struct onnxq_model *make_model(const char *act1)
@@ -88,10 +74,10 @@ static struct onnxq_model *make_model(const char *act1)
     int64_t w1d[4] = {8, 4, 3, 3}, wd[4] = {8, 8, 3, 3}, bd[1] = {8};
     g->n_inputs = 1;
     g->inputs = calloc(1, sizeof(*g->inputs));
-    set_vi(&g->inputs[0], "x", 4, xd);
+    ot_value_info(&g->inputs[0], "x", ONNXQ_DT_FLOAT, 4, xd);
     g->n_outputs = 1;
     g->outputs = calloc(1, sizeof(*g->outputs));
-    set_vi(&g->outputs[0], "y", 4, yd);
+    ot_value_info(&g->outputs[0], "y", ONNXQ_DT_FLOAT, 4, yd);
     onnxq_graph_add_init(g, init_rand("w1", 4, w1d, 0.3f, &rs));
     onnxq_graph_add_init(g, init_rand("b1", 1, bd, 0.1f, &rs));
     onnxq_graph_add_init(g, init_rand("w2", 4, wd, 0.2f, &rs));
