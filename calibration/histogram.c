@@ -148,23 +148,16 @@ static inline int64_t bin_of(const struct onnxq_hist *h, double x)
     return i;
 }
 
-/* splitmix64 finaliser: the window's pick, a fixed function of its index */
+/* the window's pick: a fixed function of its index (core/vstats.h, which
+ * the kernels that capture the subsample use too) */
 static inline size_t window_pick(size_t w, size_t k)
 {
-    uint64_t z = (uint64_t)w * 0x9e3779b97f4a7c15ull + 0x632be59bd9b4e019ull;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    z ^= z >> 31;
-    return (size_t)(((z >> 32) * (uint64_t)k) >> 32); /* in [0, k) without a division (k < 2^32) */
+    return onnxq_sample_pick(w, k);
 }
 
 size_t onnxq_hist_sample_window(size_t n, uint64_t sample)
 {
-    if (!sample || n <= sample)
-        return 1;
-    size_t blocks = (n + ONNXQ_HIST_SAMPLE_BLOCK - 1) / ONNXQ_HIST_SAMPLE_BLOCK;
-    size_t windows = (size_t)((sample + ONNXQ_HIST_SAMPLE_BLOCK - 1) / ONNXQ_HIST_SAMPLE_BLOCK);
-    return (blocks + windows - 1) / windows;
+    return onnxq_sample_window(n, sample);
 }
 
 bool onnxq_hist_block_sampled(size_t block, size_t window)
@@ -213,57 +206,6 @@ void onnxq_hist_add_reference(struct onnxq_hist *h, const float *x, size_t n, do
     onnxq_hist_add_reference_sampled(h, x, n, ema, 0);
 }
 
-/* Extremes and sums of x[0..n) in fixed-width lanes the compiler turns into
- * SIMD; sums go through float block partials into double. NaN/Inf are not
- * tested per element: they make the sum or the sum of squares non-finite,
- * and the caller then takes the reference path. */
-#define LANES 16
-#define BLOCK 1024
-
-static void scan(const float *x, size_t n, float *out_min, float *out_max, double *out_sum, double *out_sq)
-{
-    float mn[LANES], mx[LANES];
-    double sum = 0, sq = 0;
-    for (int l = 0; l < LANES; l++) {
-        mn[l] = INFINITY;
-        mx[l] = -INFINITY;
-    }
-    size_t i = 0;
-    while (i + LANES <= n) {
-        size_t end = i + BLOCK < n ? i + BLOCK : n;
-        float bs[LANES] = {0}, bq[LANES] = {0};
-        for (; i + LANES <= end; i += LANES) {
-            for (int l = 0; l < LANES; l++) {
-                float v = x[i + l];
-                mn[l] = v < mn[l] ? v : mn[l];
-                mx[l] = v > mx[l] ? v : mx[l];
-                bs[l] += v;
-                bq[l] += v * v;
-            }
-        }
-        for (int l = 0; l < LANES; l++) {
-            sum += bs[l];
-            sq += bq[l];
-        }
-    }
-    for (; i < n; i++) {
-        float v = x[i];
-        mn[0] = v < mn[0] ? v : mn[0];
-        mx[0] = v > mx[0] ? v : mx[0];
-        sum += v;
-        sq += (double)v * v;
-    }
-    float a = INFINITY, b = -INFINITY;
-    for (int l = 0; l < LANES; l++) {
-        a = mn[l] < a ? mn[l] : a;
-        b = mx[l] > b ? mx[l] : b;
-    }
-    *out_min = a;
-    *out_max = b;
-    *out_sum = sum;
-    *out_sq = sq;
-}
-
 /* Smallest exp' >= exp with bins * 2^exp' > amax (needed_growth, closed
  * form): amax = m 2^q with m in [0.5, 1) fits iff log2(bins) + exp' >= q. */
 static int exp_for(uint32_t bins, int exp, double amax)
@@ -291,35 +233,8 @@ struct onnxq_hist_part {
 
 /* Statistics of one chunk, reduced in chunk order (deterministic sums). */
 struct onnxq_hist_chunk {
-    float mn, mx;
-    double sum, sq;
-    uint64_t finite, nan, inf;
+    struct onnxq_vstats st;
 };
-
-/* Extremes and sums of every value of one chunk, NaN/Inf counted apart. */
-static void chunk_scan_slow(const float *x, size_t n, struct onnxq_hist_chunk *r)
-{
-    float mn = INFINITY, mx = -INFINITY;
-    double sum = 0, sq = 0;
-    uint64_t fin = 0, nan = 0, inf = 0;
-    for (size_t i = 0; i < n; i++) {
-        float v = x[i];
-        if (isnan(v)) {
-            nan++;
-            continue;
-        }
-        if (isinf(v)) {
-            inf++;
-            continue;
-        }
-        mn = v < mn ? v : mn;
-        mx = v > mx ? v : mx;
-        sum += v;
-        sq += (double)v * v;
-        fin++;
-    }
-    *r = (struct onnxq_hist_chunk){.mn = mn, .mx = mx, .sum = sum, .sq = sq, .finite = fin, .nan = nan, .inf = inf};
-}
 
 /* Bin indices of n finite values on the grid of width 1/inv (inv = 2^-exp,
  * a normal float): x * inv is exact, and floor is written as truncation
@@ -399,62 +314,96 @@ struct add_job {
     struct onnxq_hist_part *part;   /* per slot */
     struct onnxq_hist_chunk *res;   /* per chunk */
     atomic_size_t next;
+    /* statistics known beforehand: no scan, grids already hold every value */
+    const struct onnxq_vstats *known;
 };
+
+/* Bin the sampled blocks (window k > 1) of x[b, e), where b is a multiple
+ * of the sample block; a's grid holds every finite value. The picked blocks
+ * are gathered so that binning runs on long rows. */
+static void bin_sampled(struct onnxq_hist_part *a, uint32_t bins, const float *x, size_t n, size_t b, size_t e,
+                        size_t k, bool check_finite)
+{
+    const size_t BL = ONNXQ_HIST_SAMPLE_BLOCK;
+    /* the picked blocks lie far apart (cache misses): their addresses are
+     * computed a group ahead and prefetched, so the misses overlap */
+    enum { AHEAD = 32 };
+    size_t pick[AHEAD];
+    float buf[BIN_GROUP];
+    size_t nb = 0;
+    size_t fb = b / BL, lb = (e + BL - 1) / BL;
+    size_t w = fb / k;
+    for (;;) {
+        size_t np = 0;
+        for (; np < AHEAD && w * k < lb; w++) {
+            size_t sb = w * k + window_pick(w, k);
+            if (sb >= fb && sb < lb) {
+                pick[np++] = sb * BL;
+                __builtin_prefetch(x + sb * BL);
+            }
+        }
+        if (!np)
+            break;
+        for (size_t q = 0; q < np; q++) {
+            size_t s0 = pick[q], s1 = s0 + BL < n ? s0 + BL : n;
+            if (nb + BL > BIN_GROUP) {
+                bin_values(a, bins, buf, nb, check_finite);
+                nb = 0;
+            }
+            if (s1 - s0 == BL) {
+                for (size_t t = 0; t < BL; t++)
+                    buf[nb + t] = x[s0 + t];
+            } else {
+                memcpy(buf + nb, x + s0, (s1 - s0) * sizeof(float));
+            }
+            nb += s1 - s0;
+        }
+    }
+    if (nb)
+        bin_values(a, bins, buf, nb, check_finite);
+}
+
+/* Grow a's grid to hold values up to amax in magnitude. */
+static void part_grow(struct onnxq_hist_part *a, uint32_t bins, double amax)
+{
+    int ex = exp_for(bins, a->exp, amax);
+    if (ex <= a->exp)
+        return;
+    if (a->s) {
+        if (a->lo <= a->hi) {
+            for (int u = 0; u < NSUB; u++)
+                coarsen_counts32(a->s + (size_t)u * 2 * bins, bins, ex - a->exp);
+            int64_t B = bins;
+            a->lo = (int32_t)(B + floor_shift(a->lo - B, ex - a->exp));
+            a->hi = (int32_t)(B + floor_shift(a->hi - B, ex - a->exp));
+        }
+    } else {
+        coarsen_counts(a->c, bins, ex - a->exp);
+    }
+    a->exp = ex;
+}
 
 /* Scan chunk c, grow a's grid to hold it, bin its sampled blocks. */
 static void do_chunk(const struct add_job *J, size_t c, struct onnxq_hist_part *a, struct onnxq_hist_chunk *r)
 {
     size_t b = c * J->chunk, e = b + J->chunk < J->n ? b + J->chunk : J->n;
     const float *x = J->x;
-    float mn, mx;
-    double sum, sq;
-    scan(x + b, e - b, &mn, &mx, &sum, &sq);
-    bool slow = !isfinite(sum) || !isfinite(sq) || !isfinite(mn) || !isfinite(mx);
-    if (slow)
-        chunk_scan_slow(x + b, e - b, r);
+    onnxq_vstats_init(&r->st);
+    bool nonfinite;
+    if (J->known) {
+        nonfinite = J->known->nan || J->known->inf;
+    } else {
+        onnxq_vstats_scan(&r->st, x + b, e - b);
+        if (!r->st.finite)
+            return;
+        nonfinite = r->st.nan || r->st.inf;
+        part_grow(a, J->bins, fmax(fabs((double)r->st.min), fabs((double)r->st.max)));
+    }
+    /* chunk bounds are multiples of the sample block: a block lies in one chunk */
+    if (J->window <= 1)
+        bin_values(a, J->bins, x + b, e - b, nonfinite);
     else
-        *r = (struct onnxq_hist_chunk){.mn = mn, .mx = mx, .sum = sum, .sq = sq, .finite = e - b};
-    if (!r->finite)
-        return;
-    int ex = exp_for(J->bins, a->exp, fmax(fabs((double)r->mn), fabs((double)r->mx)));
-    if (ex > a->exp) {
-        if (a->s) {
-            if (a->lo <= a->hi) {
-                for (int u = 0; u < NSUB; u++)
-                    coarsen_counts32(a->s + (size_t)u * 2 * J->bins, J->bins, ex - a->exp);
-                int64_t B = J->bins;
-                a->lo = (int32_t)(B + floor_shift(a->lo - B, ex - a->exp));
-                a->hi = (int32_t)(B + floor_shift(a->hi - B, ex - a->exp));
-            }
-        } else {
-            coarsen_counts(a->c, J->bins, ex - a->exp);
-        }
-        a->exp = ex;
-    }
-    const size_t BL = ONNXQ_HIST_SAMPLE_BLOCK, k = J->window;
-    if (k <= 1) {
-        bin_values(a, J->bins, x + b, e - b, slow);
-        return;
-    }
-    /* chunk bounds are multiples of BL: a block lies in one chunk. The
-     * picked blocks are gathered so that binning runs on long rows. */
-    float buf[BIN_GROUP];
-    size_t nb = 0;
-    size_t fb = b / BL, lb = (e + BL - 1) / BL;
-    for (size_t w = fb / k; w * k < lb; w++) {
-        size_t sb = w * k + window_pick(w, k);
-        if (sb >= fb && sb < lb) {
-            size_t s0 = sb * BL, s1 = s0 + BL < J->n ? s0 + BL : J->n;
-            if (nb + BL > BIN_GROUP) {
-                bin_values(a, J->bins, buf, nb, slow);
-                nb = 0;
-            }
-            memcpy(buf + nb, x + s0, (s1 - s0) * sizeof(float));
-            nb += s1 - s0;
-        }
-    }
-    if (nb)
-        bin_values(a, J->bins, buf, nb, slow);
+        bin_sampled(a, J->bins, x, J->n, b, e, J->window, nonfinite);
 }
 
 static void add_task(void *arg, size_t begin, size_t end)
@@ -513,35 +462,54 @@ void onnxq_hist_workspace_free(struct onnxq_hist_workspace *w)
     memset(w, 0, sizeof(*w));
 }
 
-static void total_add(struct onnxq_hist_chunk *tot, const struct onnxq_hist_chunk *r)
+/* h += partial p on the same grid (the usual case once the range is
+ * known): one vectorisable pass over the touched bins of the copies, which
+ * are cleared for the next use. */
+static void merge_same_grid(struct onnxq_hist *h, struct onnxq_hist_part *p)
 {
-    tot->mn = r->finite && r->mn < tot->mn ? r->mn : tot->mn;
-    tot->mx = r->finite && r->mx > tot->mx ? r->mx : tot->mx;
-    tot->sum += r->sum;
-    tot->sq += r->sq;
-    tot->finite += r->finite;
-    tot->nan += r->nan;
-    tot->inf += r->inf;
+    const size_t st = 2 * (size_t)h->bins;
+    const uint32_t *s0 = p->s, *s1 = s0 + st, *s2 = s1 + st, *s3 = s2 + st;
+    static_assert(NSUB == 4, "the same-grid merge adds four copies");
+    for (int64_t j = p->lo; j <= p->hi; j++)
+        h->counts[j] += (uint64_t)s0[j] + s1[j] + s2[j] + s3[j];
+    for (int u = 0; u < NSUB; u++)
+        memset(p->s + (size_t)u * st + p->lo, 0, (size_t)(p->hi - p->lo + 1) * sizeof(uint32_t));
 }
 
-void onnxq_hist_add_sampled(struct onnxq_hist *h, const float *x, size_t n, double ema, uint64_t sample,
-                            struct onnxq_hist_workspace *w)
+/* Binned values from which spreading the binning of a tensor whose
+ * statistics are known over the pool pays off. */
+#define PAR_MIN_KNOWN 16384
+
+static void hist_add(struct onnxq_hist *h, const float *x, size_t n, double ema, uint64_t sample,
+                     struct onnxq_hist_workspace *w, const struct onnxq_vstats *known)
 {
     if (n == 0)
         return;
-    struct add_job J = {.x = x, .n = n, .bins = h->bins, .window = onnxq_hist_sample_window(n, sample)};
+    struct add_job J = {.x = x, .n = n, .bins = h->bins, .window = onnxq_hist_sample_window(n, sample),
+                        .known = known};
+    if (known) {
+        if (!known->finite) {
+            h->nan_count += known->nan;
+            h->inf_count += known->inf;
+            return;
+        }
+        /* the final grid, before any binning */
+        coarsen(h, exp_for(h->bins, h->exp, fmax(fabs((double)known->min), fabs((double)known->max))) - h->exp);
+    }
     J.chunk = (n + MAX_CHUNKS - 1) / MAX_CHUNKS;
     J.chunk = (J.chunk + ONNXQ_HIST_SAMPLE_BLOCK - 1) / ONNXQ_HIST_SAMPLE_BLOCK * ONNXQ_HIST_SAMPLE_BLOCK;
     if (J.chunk < MIN_CHUNK)
         J.chunk = MIN_CHUNK;
     J.nchunks = (n + J.chunk - 1) / J.chunk;
     atomic_init(&J.next, 0);
-    struct onnxq_hist_chunk tot = {.mn = INFINITY, .mx = -INFINITY};
+    struct onnxq_vstats tot;
+    onnxq_vstats_init(&tot);
     uint64_t binned = 0;
     /* Partials pay off for long runs of binning (interleaved copies, and a
      * merge that reads the touched bins); a small or sampled tensor on one
      * thread bins straight into h. 32-bit partials hold one call < 2^31. */
-    bool par = w && w->slots > 1 && n >= PAR_MIN;
+    bool par = w && w->slots > 1 &&
+               (known ? n / (J.window > 1 ? J.window : 1) >= PAR_MIN_KNOWN : n >= PAR_MIN);
     bool parts = w && w->slots && w->bins == h->bins && n < ((size_t)1 << 31) &&
                  (par || (J.window == 1 && n >= PAR_MIN));
     if (!parts) {
@@ -550,7 +518,7 @@ void onnxq_hist_add_sampled(struct onnxq_hist *h, const float *x, size_t n, doub
         for (size_t c = 0; c < J.nchunks; c++) {
             struct onnxq_hist_chunk r;
             do_chunk(&J, c, &a, &r);
-            total_add(&tot, &r);
+            onnxq_vstats_merge(&tot, &r.st);
         }
         h->exp = a.exp;
         binned = a.binned;
@@ -568,7 +536,7 @@ void onnxq_hist_add_sampled(struct onnxq_hist *h, const float *x, size_t n, doub
         else
             add_task(&J, 0, 1);
         for (size_t c = 0; c < J.nchunks; c++)
-            total_add(&tot, &J.res[c]);
+            onnxq_vstats_merge(&tot, &J.res[c].st);
         int e = h->exp;
         for (int i = 0; i < w->slots; i++)
             e = w->part[i].binned && w->part[i].exp > e ? w->part[i].exp : e;
@@ -580,15 +548,7 @@ void onnxq_hist_add_sampled(struct onnxq_hist *h, const float *x, size_t n, doub
                 continue;
             int k = e - p->exp;
             if (k == 0 && p->lo <= p->hi) {
-                /* same grid (the usual case once the range is known): one
-                 * vectorisable pass over the touched bins of the copies */
-                const size_t st = 2 * (size_t)B;
-                const uint32_t *s0 = p->s, *s1 = s0 + st, *s2 = s1 + st, *s3 = s2 + st;
-                static_assert(NSUB == 4, "the same-grid merge adds four copies");
-                for (int64_t j = p->lo; j <= p->hi; j++)
-                    h->counts[j] += (uint64_t)s0[j] + s1[j] + s2[j] + s3[j];
-                for (int u = 0; u < NSUB; u++)
-                    memset(p->s + (size_t)u * st + p->lo, 0, (size_t)(p->hi - p->lo + 1) * sizeof(uint32_t));
+                merge_same_grid(h, p);
                 binned += p->binned;
                 continue;
             }
@@ -602,6 +562,8 @@ void onnxq_hist_add_sampled(struct onnxq_hist *h, const float *x, size_t n, doub
             binned += p->binned;
         }
     }
+    if (known)
+        tot = *known;
     h->nan_count += tot.nan;
     h->inf_count += tot.inf;
     if (!tot.finite)
@@ -609,8 +571,20 @@ void onnxq_hist_add_sampled(struct onnxq_hist *h, const float *x, size_t n, doub
     h->finite += tot.finite;
     h->count += binned;
     h->sum += tot.sum;
-    h->sum_sq += tot.sq;
-    update_batch_stats(h, tot.mn, tot.mx, ema);
+    h->sum_sq += tot.sum_sq;
+    update_batch_stats(h, tot.min, tot.max, ema);
+}
+
+void onnxq_hist_add_sampled(struct onnxq_hist *h, const float *x, size_t n, double ema, uint64_t sample,
+                            struct onnxq_hist_workspace *w)
+{
+    hist_add(h, x, n, ema, sample, w, NULL);
+}
+
+void onnxq_hist_add_known(struct onnxq_hist *h, const float *x, size_t n, double ema, uint64_t sample,
+                          struct onnxq_hist_workspace *w, const struct onnxq_vstats *st)
+{
+    hist_add(h, x, n, ema, sample, w, st);
 }
 
 void onnxq_hist_add(struct onnxq_hist *h, const float *x, size_t n, double ema)
@@ -667,4 +641,69 @@ bool onnxq_hist_equal(const struct onnxq_hist *a, const struct onnxq_hist *b)
     if (a->exp == b->exp)
         return memcmp(a->counts, b->counts, 2 * (size_t)a->bins * sizeof(uint64_t)) == 0;
     return false;
+}
+
+size_t onnxq_hist_sample_capacity(size_t n, uint64_t sample)
+{
+    return onnxq_sample_size(n, onnxq_sample_window(n, sample));
+}
+
+size_t onnxq_hist_gather_sample(const float *x, size_t n, uint64_t sample, float *out)
+{
+    const size_t BL = ONNXQ_HIST_SAMPLE_BLOCK, k = onnxq_hist_sample_window(n, sample);
+    if (k <= 1) {
+        memcpy(out, x, n * sizeof(float));
+        return n;
+    }
+    size_t lb = (n + BL - 1) / BL, m = 0;
+    for (size_t w = 0; w * k < lb; w++) {
+        size_t sb = w * k + window_pick(w, k);
+        if (w + 32 < lb / k) /* the picks lie far apart: fetch well ahead */
+            __builtin_prefetch(x + ((w + 32) * k + window_pick(w + 32, k)) * BL);
+        if (sb >= lb)
+            continue;
+        size_t s0 = sb * BL, s1 = s0 + BL < n ? s0 + BL : n;
+        if (s1 - s0 == BL) {
+            for (size_t t = 0; t < BL; t++)
+                out[m + t] = x[s0 + t];
+        } else {
+            memcpy(out + m, x + s0, (s1 - s0) * sizeof(float));
+        }
+        m += s1 - s0;
+    }
+    return m;
+}
+
+void onnxq_hist_add_gathered(struct onnxq_hist *h, const float *v, size_t m, double ema,
+                             const struct onnxq_vstats *st, struct onnxq_hist_workspace *w, int slot)
+{
+    h->nan_count += st->nan;
+    h->inf_count += st->inf;
+    if (!st->finite)
+        return;
+    coarsen(h, exp_for(h->bins, h->exp, fmax(fabs((double)st->min), fabs((double)st->max))) - h->exp);
+    bool nonfinite = st->nan || st->inf;
+    uint64_t binned;
+    struct onnxq_hist_part *p = w && w->bins == h->bins && slot >= 0 && slot < w->slots ? &w->part[slot] : NULL;
+    if (p && m >= 4096) {
+        /* interleaved 32-bit copies: runs of equal values (zeros after a
+         * ReLU) do not serialise on one counter */
+        p->exp = h->exp;
+        p->binned = 0;
+        p->lo = INT32_MAX;
+        p->hi = -1;
+        bin_values(p, h->bins, v, m, nonfinite);
+        if (p->lo <= p->hi)
+            merge_same_grid(h, p);
+        binned = p->binned;
+    } else {
+        struct onnxq_hist_part a = {.c = h->counts, .exp = h->exp, .binned = 0};
+        bin_values(&a, h->bins, v, m, nonfinite);
+        binned = a.binned;
+    }
+    h->finite += st->finite;
+    h->count += binned;
+    h->sum += st->sum;
+    h->sum_sq += st->sum_sq;
+    update_batch_stats(h, st->min, st->max, ema);
 }

@@ -17,6 +17,7 @@
  * ONNXQ_HIST_SAMPLE_BLOCK consecutive values and the blocks into windows of
  * k blocks, k = ceil(blocks / ceil(sample / BLOCK)); the histogram takes one
  * block per window, at an offset given by a fixed hash of the window index
+ * (onnxq_sample_pick in core/vstats.h: kernels capture the same blocks)
  * (stratified sampling: every value has probability 1/k, no aliasing with
  * row or channel strides). The choice depends only on the position in the
  * tensor, never on the data, the run or the thread count, so a sharded run
@@ -31,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/vstats.h"
 #include "onnxq/onnxq.h"
 
 struct onnxq_threadpool;
@@ -43,7 +45,7 @@ struct onnxq_threadpool;
 /* Histogram subsampling: values per block, and the default cap on values
  * binned per tensor per sample (0 = every value). See docs/calibration.md
  * for the accuracy this keeps. */
-#define ONNXQ_HIST_SAMPLE_BLOCK 16
+#define ONNXQ_HIST_SAMPLE_BLOCK ONNXQ_SAMPLE_BLOCK
 #define ONNXQ_HIST_DEFAULT_SAMPLE 65536
 
 struct onnxq_hist {
@@ -97,6 +99,26 @@ void onnxq_hist_workspace_free(struct onnxq_hist_workspace *w);
  * result (sums included) is the same for any pool. */
 void onnxq_hist_add_sampled(struct onnxq_hist *h, const float *x, size_t n, double ema, uint64_t sample,
                             struct onnxq_hist_workspace *w);
+
+/* onnxq_hist_add_sampled for a tensor whose statistics over every value
+ * are known already (st, gathered by the kernel that wrote it): no scan,
+ * only the subsample is read and binned, on the calling thread (a large
+ * tensor binned whole goes to onnxq_hist_add_sampled on w). Same result as
+ * onnxq_hist_add_sampled, sums aside (summed in another order). */
+void onnxq_hist_add_known(struct onnxq_hist *h, const float *x, size_t n, double ema, uint64_t sample,
+                          struct onnxq_hist_workspace *w, const struct onnxq_vstats *st);
+
+/* Deferred binning, in two steps that give the same histogram as
+ * onnxq_hist_add_known: onnxq_hist_gather_sample copies the subsample of
+ * x[0..n) (every value when n <= sample or sample == 0) to out, which holds
+ * onnxq_hist_sample_capacity(n, sample) floats, and returns its length m;
+ * later onnxq_hist_add_gathered bins those m values with the statistics st
+ * of the whole tensor, on the calling thread, using partial `slot` of w
+ * (which no other thread may use meanwhile; w may be NULL). */
+size_t onnxq_hist_sample_capacity(size_t n, uint64_t sample);
+size_t onnxq_hist_gather_sample(const float *x, size_t n, uint64_t sample, float *out);
+void onnxq_hist_add_gathered(struct onnxq_hist *h, const float *v, size_t m, double ema,
+                             const struct onnxq_vstats *st, struct onnxq_hist_workspace *w, int slot);
 
 /* dst += src, exactly (grids aligned by pair merging). Both must have the
  * same bins. The EMA fields are combined as batch-weighted means, which is

@@ -3,7 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/error.h"
+#include "core/threadpool.h"
+#include "exec/exec.h"
 
 enum onnxq_status onnxq_observer_init(struct onnxq_observer *o, uint32_t bins, double ema, struct onnxq_error *err)
 {
@@ -38,6 +41,9 @@ void onnxq_observer_clear(struct onnxq_observer *o)
 {
     if (!o)
         return;
+    onnxq_observer_wait(o);
+    free(o->pend);
+    free(o->jobs);
     for (size_t i = 0; i < o->n; i++) {
         free(o->t[i].name);
         onnxq_hist_free(&o->t[i].hist);
@@ -127,6 +133,128 @@ enum onnxq_status onnxq_observer_add(struct onnxq_observer *o, const char *name,
     return ONNXQ_OK;
 }
 
+/* ------------------------------------------------------ deferred binning */
+
+struct onnxq_pending {
+    size_t rec;        /* index in o->t */
+    const float *src;  /* subsample the kernels captured (valid until the next run), or NULL: */
+    size_t off, m;     /* pend[off .. off + m) */
+    struct onnxq_vstats st;
+};
+
+enum onnxq_status onnxq_observer_defer(struct onnxq_observer *o, struct onnxq_threadpool *pool, size_t budget,
+                                       struct onnxq_error *err)
+{
+    if (!o->hist_sample)
+        return onnxq_fail(err, ONNXQ_E_INVALID_ARG, "deferred binning needs a histogram subsample");
+    o->defer_pool = pool;
+    o->defer_budget = budget;
+    return ONNXQ_OK;
+}
+
+/* Take t's statistics (the kernel's, or a scan) and copy its subsample for
+ * the workers. ONNXQ_E_UNSUPPORTED: over the budget, bin it now instead. */
+static enum onnxq_status defer(struct onnxq_observer *o, const char *name, const struct onnxq_tensor *t,
+                               const struct onnxq_vstats *known, const float *samp, size_t samp_m,
+                               struct onnxq_error *err)
+{
+    size_t n = t->nbytes / sizeof(float);
+    uint64_t cap = o->hist_sample * (o->run_samples ? o->run_samples : 1);
+    size_t need = onnxq_hist_sample_capacity(n, cap);
+    bool captured = samp && samp_m == need;
+    if (!captured && o->pend_used + need > o->defer_budget)
+        return ONNXQ_E_UNSUPPORTED;
+    if (!captured && o->pend_used + need > o->pend_cap) {
+        size_t nc = o->pend_cap ? o->pend_cap : 1 << 20;
+        while (nc < o->pend_used + need)
+            nc *= 2;
+        nc = nc < o->defer_budget ? nc : o->defer_budget;
+        float *np = realloc(o->pend, nc * sizeof(float));
+        if (!np)
+            return onnxq_fail(err, ONNXQ_E_NOMEM, "out of memory observing '%s'", name);
+        o->pend = np;
+        o->pend_cap = nc;
+    }
+    if (o->n_jobs == o->cap_jobs) {
+        size_t nc = o->cap_jobs ? 2 * o->cap_jobs : 256;
+        struct onnxq_pending *nj = realloc(o->jobs, nc * sizeof(*nj));
+        if (!nj)
+            return onnxq_fail(err, ONNXQ_E_NOMEM, "out of memory observing '%s'", name);
+        o->jobs = nj;
+        o->cap_jobs = nc;
+    }
+    struct onnxq_observed *r = record(o, name, err);
+    if (!r)
+        return ONNXQ_E_NOMEM;
+    struct onnxq_pending *j = &o->jobs[o->n_jobs];
+    if (known) {
+        j->st = *known;
+    } else {
+        onnxq_vstats_init(&j->st);
+        onnxq_vstats_scan(&j->st, t->data, n);
+    }
+    j->rec = (size_t)(r - o->t);
+    j->off = o->pend_used;
+    if (captured) {
+        /* the kernels copied it while the values were in cache, to memory
+         * the executor keeps until its next run: binned from there */
+        j->src = samp;
+        j->m = need;
+    } else {
+        j->src = NULL;
+        j->m = onnxq_hist_gather_sample(t->data, n, cap, o->pend + o->pend_used);
+        o->pend_used += j->m;
+    }
+    o->n_jobs++;
+    return ONNXQ_OK;
+}
+
+/* One worker (slot): claims pending tensors until none is left. Each
+ * tensor occurs once per run, so no two workers share a histogram. */
+static void bin_pending(void *arg, size_t slot, size_t end)
+{
+    (void)end;
+    struct onnxq_observer *o = arg;
+    double t0 = onnxq_now_seconds();
+    for (;;) {
+        size_t i = atomic_fetch_add_explicit(&o->bin_next, 1, memory_order_relaxed);
+        if (i >= o->n_jobs)
+            break;
+        const struct onnxq_pending *j = &o->jobs[i];
+        onnxq_hist_add_gathered(&o->t[j->rec].hist, j->src ? j->src : o->pend + j->off, j->m, o->ema, &j->st, &o->ws,
+                                (int)slot);
+    }
+    if (slot < sizeof(o->slot_seconds) / sizeof(o->slot_seconds[0]))
+        o->slot_seconds[slot] += onnxq_now_seconds() - t0;
+}
+
+void onnxq_observer_start(struct onnxq_observer *o)
+{
+    if (!o || !o->n_jobs || o->binning)
+        return;
+    int workers = onnxq_threadpool_size(o->defer_pool) - 1;
+    atomic_store(&o->bin_next, 0);
+    o->binning = true;
+    onnxq_threadpool_start(o->defer_pool, (size_t)(workers > 0 ? workers : 1), bin_pending, o);
+}
+
+void onnxq_observer_wait(struct onnxq_observer *o)
+{
+    if (!o)
+        return;
+    if (o->binning) {
+        double t0 = onnxq_now_seconds();
+        onnxq_threadpool_wait(o->defer_pool);
+        o->wait_seconds += onnxq_now_seconds() - t0;
+        o->binning = false;
+        o->bin_seconds = 0;
+        for (size_t k = 0; k < sizeof(o->slot_seconds) / sizeof(o->slot_seconds[0]); k++)
+            o->bin_seconds += o->slot_seconds[k];
+    }
+    o->n_jobs = 0;
+    o->pend_used = 0;
+}
+
 int onnxq_observer_hook(void *user, const struct onnxq_node *node, struct onnxq_tensor *const *outputs,
                         size_t n_outputs)
 {
@@ -134,6 +262,38 @@ int onnxq_observer_hook(void *user, const struct onnxq_node *node, struct onnxq_
     for (size_t i = 0; i < n_outputs && i < node->n_outputs; i++) {
         if (!outputs[i])
             continue;
+        struct onnxq_vstats st;
+        bool known = o->exec && outputs[i]->dtype == ONNXQ_DT_FLOAT && node->outputs[i][0] &&
+                     onnxq_exec_output_stats(o->exec, i, &st);
+        const float *samp = NULL;
+        size_t samp_m = 0;
+        if (known && !onnxq_exec_output_sample(o->exec, i, &samp, &samp_m))
+            samp = NULL;
+        if (o->defer_pool && outputs[i]->dtype == ONNXQ_DT_FLOAT && node->outputs[i][0]) {
+            enum onnxq_status s = defer(o, node->outputs[i], outputs[i], known ? &st : NULL, samp, samp_m, &o->error);
+            if (s == ONNXQ_OK)
+                continue;
+            if (s != ONNXQ_E_UNSUPPORTED) {
+                o->failed = true;
+                return 1;
+            }
+            /* over budget: now */
+        }
+        if (known) {
+            /* the kernel gathered the statistics: only the subsample is read */
+            struct onnxq_observed *r = record(o, node->outputs[i], &o->error);
+            if (!r) {
+                o->failed = true;
+                return 1;
+            }
+            size_t n = outputs[i]->nbytes / sizeof(float);
+            uint64_t cap = o->hist_sample * (o->run_samples ? o->run_samples : 1);
+            if (samp && samp_m == onnxq_hist_sample_capacity(n, cap))
+                onnxq_hist_add_gathered(&r->hist, samp, samp_m, o->ema, &st, &o->ws, 0);
+            else
+                onnxq_hist_add_known(&r->hist, outputs[i]->data, n, o->ema, cap, &o->ws, &st);
+            continue;
+        }
         if (onnxq_observer_add(o, node->outputs[i], outputs[i], &o->error) != ONNXQ_OK) {
             o->failed = true;
             return 1;

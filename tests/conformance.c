@@ -163,7 +163,82 @@ static bool read_pb(const char *path, struct onnxq_tensor *t, struct onnxq_error
     return st == ONNXQ_OK;
 }
 
-static enum outcome run_case(struct onnxq_context *ctx, const char *dir, char *why, size_t whysz)
+/* Every case also checks what the kernels report for calibration
+ * (onnxq_exec_set_output_stats): where a kernel gathered the statistics of
+ * its output, they must equal a plain scan of it, and where it captured
+ * the subsample (of a small cap, so that most tensors have one) it must
+ * equal the blocks picked straight from the tensor. Extremes and counts
+ * are exact; sums are float partial sums against a double reference. */
+#define STATS_SAMPLE 64
+#define STATS_SUM_RTOL 1e-5
+
+struct stats_check {
+    struct onnxq_exec *e;
+    size_t checked, sampled;
+    char why[512];
+};
+
+static bool sum_close(double a, double b, double scale)
+{
+    return fabs(a - b) <= STATS_SUM_RTOL * (scale > 1 ? scale : 1);
+}
+
+static int check_stats_hook(void *user, const struct onnxq_node *node, struct onnxq_tensor *const *outputs,
+                            size_t n_outputs)
+{
+    struct stats_check *c = user;
+    struct onnxq_vstats got, ref;
+    if (c->why[0] || !n_outputs || !outputs[0] || !onnxq_exec_output_stats(c->e, 0, &got))
+        return 0;
+    const float *x = outputs[0]->data;
+    size_t n = outputs[0]->nbytes / sizeof(float);
+    onnxq_vstats_init(&ref);
+    onnxq_vstats_scan_ref(&ref, x, n);
+    double abs_sum = 0, sq = 0;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(x[i])) {
+            abs_sum += fabs((double)x[i]);
+            sq += (double)x[i] * x[i];
+        }
+    if (got.finite != ref.finite || got.nan != ref.nan || got.inf != ref.inf ||
+        (ref.finite && (got.min != ref.min || got.max != ref.max)) || !sum_close(got.sum, ref.sum, abs_sum) ||
+        !sum_close(got.sum_sq, ref.sum_sq, sq)) {
+        snprintf(c->why, sizeof(c->why),
+                 "node '%s' (%s): kernel statistics differ from a scan: finite %llu/%llu nan %llu/%llu inf %llu/%llu "
+                 "min %g/%g max %g/%g sum %g/%g",
+                 node->name, node->op_type, (unsigned long long)got.finite, (unsigned long long)ref.finite,
+                 (unsigned long long)got.nan, (unsigned long long)ref.nan, (unsigned long long)got.inf,
+                 (unsigned long long)ref.inf, got.min, ref.min, got.max, ref.max, got.sum, ref.sum);
+        return 0;
+    }
+    c->checked++;
+    const float *v;
+    size_t m;
+    if (!onnxq_exec_output_sample(c->e, 0, &v, &m))
+        return 0;
+    /* the picked blocks, straight from the tensor: window w's block at
+     * w * k + pick(w), laid out window after window */
+    const size_t BL = ONNXQ_SAMPLE_BLOCK, k = onnxq_sample_window(n, STATS_SAMPLE);
+    size_t at = 0;
+    for (size_t w = 0; w * k * BL < n; w++) {
+        size_t b0 = (w * k + onnxq_sample_pick(w, k)) * BL;
+        for (size_t i = b0; i < b0 + BL && i < n; i++, at++)
+            if (at >= m || memcmp(&v[at], &x[i], sizeof(float)) != 0) {
+                snprintf(c->why, sizeof(c->why), "node '%s' (%s): captured subsample differs at %zu (value %zu)",
+                         node->name, node->op_type, at, i);
+                return 0;
+            }
+    }
+    if (at != m)
+        snprintf(c->why, sizeof(c->why), "node '%s' (%s): captured subsample has %zu values, the tensor's %zu",
+                 node->name, node->op_type, m, at);
+    c->sampled++;
+    return 0;
+}
+
+/* checked/sampled: nodes whose kernel statistics / subsample were checked */
+static enum outcome run_case(struct onnxq_context *ctx, const char *dir, char *why, size_t whysz, size_t *checked,
+                             size_t *sampled)
 {
     char path[4096];
     struct onnxq_error err = {0};
@@ -182,6 +257,10 @@ static enum outcome run_case(struct onnxq_context *ctx, const char *dir, char *w
         return st == ONNXQ_E_UNSUPPORTED ? UNSUPPORTED : FAIL;
     }
     size_t nin = onnxq_exec_n_inputs(e), nout = onnxq_exec_n_outputs(e);
+    struct stats_check sc = {.e = e};
+    onnxq_exec_set_output_stats(e, true);
+    onnxq_exec_set_output_sample(e, STATS_SAMPLE);
+    onnxq_exec_set_hook(e, check_stats_hook, &sc);
     int sets = 0;
     for (int ds = 0;; ds++) {
         char sdir[4096];
@@ -222,6 +301,11 @@ static enum outcome run_case(struct onnxq_context *ctx, const char *dir, char *w
                 ok = false;
             }
         }
+        if (ok && sc.why[0]) {
+            snprintf(why, whysz, "data set %d: %s", ds, sc.why);
+            res = FAIL;
+            ok = false;
+        }
         for (size_t i = 0; i < nout && ok; i++) {
             char w[512];
             if (!close_enough(&out[i], &want[i], w, sizeof(w))) {
@@ -247,6 +331,8 @@ static enum outcome run_case(struct onnxq_context *ctx, const char *dir, char *w
         snprintf(why, whysz, "no test data sets");
         res = UNSUPPORTED;
     }
+    *checked += sc.checked;
+    *sampled += sc.sampled;
     onnxq_exec_free(e);
     onnxq_model_free(m);
     return res;
@@ -297,7 +383,7 @@ int main(int argc, char **argv)
     struct name_list expected = {0}, passed = {0};
     if (expected_path)
         load_expected(expected_path, &expected);
-    size_t counts[3] = {0}, per_suite[4][3] = {{0}}, skipped = 0;
+    size_t counts[3] = {0}, per_suite[4][3] = {{0}}, skipped = 0, stats_checked = 0, stats_sampled = 0;
     for (size_t s = 0; s < sizeof(suites) / sizeof(suites[0]); s++) {
         char sdir[4096];
         snprintf(sdir, sizeof(sdir), "%s/%s", root, suites[s]);
@@ -318,7 +404,7 @@ int main(int argc, char **argv)
                     printf("%-12s %s: bad test data: %s\n", "skipped", id, bad);
                 continue;
             }
-            enum outcome o = run_case(ctx, dir, why, sizeof(why));
+            enum outcome o = run_case(ctx, dir, why, sizeof(why), &stats_checked, &stats_sampled);
             counts[o]++;
             per_suite[s][o]++;
             if (o == PASS)
@@ -344,6 +430,9 @@ int main(int argc, char **argv)
     printf("conformance total: %zu pass, %zu fail, %zu unsupported, %zu skipped (bad test data); %zu expected passes, "
            "%zu regressions, %zu new passes not yet in the list\n",
            counts[PASS], counts[FAIL], counts[UNSUPPORTED], skipped, expected.n, regressions, new_passes);
+    printf("conformance kernel statistics: %zu node outputs checked against a scan, %zu captured subsamples "
+           "checked\n",
+           stats_checked, stats_sampled);
     if (update_path) {
         FILE *f = fopen(update_path, "w");
         if (f) {

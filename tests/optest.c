@@ -141,6 +141,12 @@ enum onnxq_status ot_run_op_how(const char *op, int64_t opset, const struct ot_a
                 st = onnxq_tensor_alloc(&out[k], shapes[k].dtype, shapes[k].ndim, shapes[k].dims, err);
         for (size_t k = 0; k < nout && !st; k++)
             outp[k] = &out[k];
+        if (!st && how->stats && nout && !c.alloc_in_run && out[0].dtype == ONNXQ_DT_FLOAT) {
+            onnxq_vstats_sink_reset(how->stats, out[0].data, out[0].nbytes / sizeof(float), how->sample_window,
+                                    how->sample);
+            c.stats = how->stats;
+            c.in_stats = how->in_stats;
+        }
         if (!st)
             st = how->run ? how->run(state, &c) : d->run(state, &c);
         if (d->fini)

@@ -58,6 +58,14 @@ struct ot_run {
     bool consts;                    /* show inputs 1.. to init as constants (initializers) */
     ot_run_fn run;                  /* NULL: the op's own run */
     struct onnxq_error *err;        /* receives the error on failure */
+    /* statistics of output 0 (when float), as the executor asks for them
+     * in calibration: the sink is reset over the output (capturing the
+     * subsample of window `sample_window` into `sample` when > 1), and the
+     * kernels see in_stats (n inputs, may be NULL) */
+    struct onnxq_vstats_sink *stats;
+    size_t sample_window;
+    float *sample;
+    const struct onnxq_vstats *const *in_stats;
 };
 
 /* init + infer_shape + allocate (unless the op allocates in run) + run +

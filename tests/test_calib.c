@@ -11,6 +11,7 @@
 #include "calibration/observer.h"
 #include "calibration/table.h"
 #include "core/threadpool.h"
+#include "optest.h"
 #include "testutil.h"
 
 /* splitmix64: deterministic test data independent of libc's rand() */
@@ -488,6 +489,217 @@ START_TEST(all_nan_tensor_is_an_error)
 END_TEST
 
 
+/* What kernels report for calibration (ops/op.h: ctx->stats), on tensors
+ * large enough for their parallel, blocked paths (3 threads): the
+ * statistics must equal a plain scan of the output, the captured subsample
+ * the blocks picked straight from it, and the output must not change.
+ * Extremes and counts exact; sums are float partial sums against a double
+ * reference. */
+#define KSTAT_SAMPLE 4096
+#define KSTAT_SUM_RTOL 1e-5
+
+static void check_kernel_stats(const char *what, const char *op, int64_t opset, const struct ot_attrs *at, size_t nin,
+                               const struct onnxq_tensor *const *in, bool consts,
+                               const struct onnxq_vstats *const *in_stats, bool expect_sample,
+                               struct onnxq_threadpool *pool, struct onnxq_vstats *out_stats)
+{
+    struct onnxq_tensor plain, y;
+    struct ot_run how = {.pool = pool, .consts = consts};
+    ck_assert_msg(ot_run_op_how(op, opset, at, nin, in, 1, &plain, &how) == ONNXQ_OK, "%s: %s", what, ot_last_msg());
+    size_t n = plain.nbytes / sizeof(float), k = onnxq_sample_window(n, KSTAT_SAMPLE);
+    ck_assert_msg(k > 1, "%s: output too small to sample", what);
+    size_t m = onnxq_sample_size(n, k);
+    float *samp = calloc(m, sizeof(float));
+    struct onnxq_vstats_sink sink = {0};
+    how.stats = &sink;
+    how.sample_window = k;
+    how.sample = samp;
+    how.in_stats = in_stats;
+    ck_assert_msg(ot_run_op_how(op, opset, at, nin, in, 1, &y, &how) == ONNXQ_OK, "%s: %s", what, ot_last_msg());
+    ck_assert_msg(y.nbytes == plain.nbytes && memcmp(y.data, plain.data, y.nbytes) == 0,
+                  "%s: gathering statistics changed the output", what);
+    struct onnxq_vstats got, ref;
+    ck_assert_msg(onnxq_vstats_sink_total(&sink, &got), "%s: the kernel did not report statistics over its output",
+                  what);
+    const float *x = y.data;
+    onnxq_vstats_init(&ref);
+    onnxq_vstats_scan_ref(&ref, x, n);
+    double abs_sum = 0;
+    for (size_t i = 0; i < n; i++)
+        abs_sum += isfinite(x[i]) ? fabs((double)x[i]) : 0;
+    ck_assert_msg(got.finite == ref.finite && got.nan == ref.nan && got.inf == ref.inf, "%s: counts differ", what);
+    ck_assert_msg(got.min == ref.min && got.max == ref.max, "%s: min/max %g/%g vs %g/%g", what, got.min, got.max,
+                  ref.min, ref.max);
+    ck_assert_msg(fabs(got.sum - ref.sum) <= KSTAT_SUM_RTOL * (abs_sum > 1 ? abs_sum : 1) &&
+                      fabs(got.sum_sq - ref.sum_sq) <= KSTAT_SUM_RTOL * (ref.sum_sq > 1 ? ref.sum_sq : 1),
+                  "%s: sums %.9g/%.9g vs %.9g/%.9g", what, got.sum, got.sum_sq, ref.sum, ref.sum_sq);
+    const float *v;
+    size_t vm;
+    bool captured = onnxq_vstats_sink_sample(&sink, &v, &vm);
+    ck_assert_msg(captured == expect_sample, "%s: subsample %s", what, captured ? "captured" : "not captured");
+    if (captured) {
+        const size_t BL = ONNXQ_SAMPLE_BLOCK;
+        size_t at_ = 0;
+        for (size_t w = 0; w * k * BL < n; w++) {
+            size_t b0 = (w * k + onnxq_sample_pick(w, k)) * BL;
+            for (size_t i = b0; i < b0 + BL && i < n; i++, at_++)
+                ck_assert_msg(at_ < vm && memcmp(&v[at_], &x[i], sizeof(float)) == 0,
+                              "%s: subsample value %zu differs", what, at_);
+        }
+        ck_assert_uint_eq(at_, vm);
+    }
+    if (out_stats)
+        *out_stats = got;
+    onnxq_vstats_sink_free(&sink);
+    free(samp);
+    onnxq_tensor_clear(&plain);
+    onnxq_tensor_clear(&y);
+}
+
+START_TEST(kernels_report_exact_statistics)
+{
+    struct onnxq_threadpool *pool = onnxq_threadpool_new(3);
+    const int64_t C = 24, H = 96, W = 96, xd[4] = {1, C, H, W};
+    size_t n = (size_t)(C * H * W);
+    float *xv = gaussian(n, 7), *zv = gaussian(n, 8);
+    for (size_t i = 0; i < n; i++)
+        zv[i] = fabsf(zv[i]) * 3;
+    struct onnxq_tensor x = ot_f32(4, xd, xv), z = ot_f32(4, xd, zv);
+    struct onnxq_vstats xs, zs;
+    onnxq_vstats_init(&xs);
+    onnxq_vstats_scan_ref(&xs, xv, n);
+    onnxq_vstats_init(&zs);
+    onnxq_vstats_scan_ref(&zs, zv, n);
+    /* convolutions: 1x1 (GEMM), 3x3 (Winograd), depthwise, 3x3 stride 2 (im2col) */
+    struct {
+        const char *what;
+        int64_t m, group, k, stride;
+    } convs[] = {{"Conv 1x1", 32, 1, 1, 1}, {"Conv 3x3", 16, 1, 3, 1}, {"Conv depthwise", 24, 24, 3, 1},
+                 {"Conv 3x3 stride 2", 16, 1, 3, 2}};
+    for (size_t c = 0; c < sizeof(convs) / sizeof(convs[0]); c++) {
+        int64_t cg = C / convs[c].group, wd[4] = {convs[c].m, cg, convs[c].k, convs[c].k}, bd[1] = {convs[c].m};
+        size_t nw = (size_t)(wd[0] * wd[1] * wd[2] * wd[3]);
+        float *wv = gaussian(nw, 20 + c), *bv = gaussian((size_t)convs[c].m, 30 + c);
+        for (size_t i = 0; i < nw; i++)
+            wv[i] *= 0.2f;
+        struct onnxq_tensor w = ot_f32(4, wd, wv), b = ot_f32(1, bd, bv);
+        struct ot_attrs at = {0};
+        int64_t pads[4] = {convs[c].k / 2, convs[c].k / 2, convs[c].k / 2, convs[c].k / 2};
+        int64_t strides[2] = {convs[c].stride, convs[c].stride};
+        ot_ints(&at, "pads", 4, pads);
+        ot_ints(&at, "strides", 2, strides);
+        ot_int(&at, "group", convs[c].group);
+        const struct onnxq_tensor *in[3] = {&x, &w, &b};
+        check_kernel_stats(convs[c].what, "Conv", 13, &at, 3, in, true, NULL, true, pool, NULL);
+        onnxq_tensor_clear(&w);
+        onnxq_tensor_clear(&b);
+        free(wv);
+        free(bv);
+    }
+    /* elementwise: same shapes, broadcast, unary (NaN and Inf included) */
+    int64_t cd[4] = {1, C, 1, 1};
+    float cv[24];
+    for (int i = 0; i < 24; i++)
+        cv[i] = 0.1f * (float)i - 1;
+    struct onnxq_tensor cb = ot_f32(4, cd, cv);
+    const struct onnxq_tensor *xz[2] = {&x, &z}, *xc[2] = {&x, &cb}, *x1[1] = {&x};
+    check_kernel_stats("Add", "Add", 14, NULL, 2, xz, false, NULL, true, pool, NULL);
+    check_kernel_stats("Mul broadcast", "Mul", 14, NULL, 2, xc, false, NULL, true, pool, NULL);
+    check_kernel_stats("HardSwish", "HardSwish", 14, NULL, 1, x1, false, NULL, true, pool, NULL);
+    xv[5] = NAN;
+    xv[n - 3] = INFINITY;
+    struct onnxq_tensor xn = ot_f32(4, xd, xv);
+    const struct onnxq_tensor *xnz[2] = {&xn, &z}, *x1r[1] = {&x};
+    struct onnxq_vstats rs;
+    check_kernel_stats("Relu", "Relu", 14, NULL, 1, x1r, false, NULL, true, pool, NULL);
+    check_kernel_stats("Add with NaN/Inf", "Add", 14, NULL, 2, xnz, false, NULL, true, pool, &rs);
+    ck_assert_uint_eq(rs.nan, 1);
+    ck_assert_uint_eq(rs.inf, 1);
+    /* Resize nearest and linear, x2 */
+    float sc[4] = {1, 1, 2, 2};
+    int64_t sd[1] = {4};
+    struct onnxq_tensor scales = ot_f32(1, sd, sc);
+    const struct onnxq_tensor *rin[3] = {&x, NULL, &scales};
+    struct ot_attrs an = {0}, al = {0};
+    ot_str(&an, "mode", "nearest");
+    ot_str(&al, "mode", "linear");
+    check_kernel_stats("Resize nearest", "Resize", 13, &an, 3, rin, false, NULL, true, pool, NULL);
+    check_kernel_stats("Resize linear", "Resize", 13, &al, 3, rin, false, NULL, true, pool, NULL);
+    /* ops that only move values report their inputs' statistics */
+    const struct onnxq_vstats *sxz[2] = {&xs, &zs}, *sx[1] = {&xs};
+    struct ot_attrs ac = {0}, ad = {0}, ap = {0};
+    ot_int(&ac, "axis", 1);
+    ot_int(&ad, "blocksize", 2);
+    int64_t perm[4] = {0, 2, 3, 1};
+    ot_ints(&ap, "perm", 4, perm);
+    check_kernel_stats("Concat", "Concat", 13, &ac, 2, xz, false, sxz, false, pool, NULL);
+    check_kernel_stats("DepthToSpace", "DepthToSpace", 13, &ad, 1, x1, false, sx, false, pool, NULL);
+    check_kernel_stats("Transpose", "Transpose", 13, &ap, 1, x1, false, sx, false, pool, NULL);
+    onnxq_tensor_clear(&x);
+    onnxq_tensor_clear(&z);
+    onnxq_tensor_clear(&xn);
+    onnxq_tensor_clear(&cb);
+    onnxq_tensor_clear(&scales);
+    free(xv);
+    free(zv);
+    onnxq_threadpool_free(pool);
+}
+END_TEST
+
+/* Deferred binning (the pool's workers bin captured subsamples between
+ * runs) gives the same histograms as binning in the hook. Two observers see
+ * the same tensors: one immediately, one through onnxq_observer_defer with
+ * subsamples handed over as the executor would. */
+START_TEST(deferred_binning_equals_immediate)
+{
+    struct onnxq_error err;
+    struct onnxq_threadpool *pool = onnxq_threadpool_new(3);
+    struct onnxq_observer a, b;
+    ck_assert_int_eq(onnxq_observer_init(&a, 2048, ONNXQ_EMA_DEFAULT, &err), ONNXQ_OK);
+    ck_assert_int_eq(onnxq_observer_init(&b, 2048, ONNXQ_EMA_DEFAULT, &err), ONNXQ_OK);
+    a.hist_sample = b.hist_sample = 4096;
+    ck_assert_int_eq(onnxq_observer_set_threadpool(&b, pool, &err), ONNXQ_OK);
+    ck_assert_int_eq(onnxq_observer_defer(&b, pool, (size_t)1 << 20, &err), ONNXQ_OK);
+    const size_t n = 300000;
+    for (int run = 0; run < 6; run++) {
+        onnxq_observer_wait(&b);
+        for (int t = 0; t < 5; t++) {
+            float *g = gaussian(n, 1000 + (uint64_t)(run * 10 + t));
+            for (size_t i = 0; i < n; i++)
+                g[i] = t % 2 ? fmaxf(g[i], 0) * (float)(1 + run) : g[i]; /* ReLU-like, growing */
+            if (run == 3 && t == 1)
+                g[77] = NAN;
+            struct onnxq_tensor x = {.dtype = ONNXQ_DT_FLOAT, .ndim = 1, .dims = {(int64_t)n}, .data = g,
+                                     .nbytes = n * 4};
+            char name[16];
+            snprintf(name, sizeof(name), "t%d", t);
+            ck_assert_int_eq(onnxq_observer_add(&a, name, &x, &err), ONNXQ_OK);
+            /* through the node hook, which defers */
+            char opt[] = "Test";
+            struct onnxq_node node = {.name = name, .op_type = opt, .n_outputs = 1};
+            char *outs[1] = {name};
+            node.outputs = outs;
+            struct onnxq_tensor *op[1] = {&x};
+            ck_assert_int_eq(onnxq_observer_hook(&b, &node, op, 1), 0);
+            free(g);
+        }
+        ck_assert_uint_gt(b.n_jobs, 0);
+        onnxq_observer_start(&b);
+    }
+    onnxq_observer_wait(&b);
+    ck_assert_uint_eq(a.n, b.n);
+    for (size_t i = 0; i < a.n; i++) {
+        const struct onnxq_observed *rb = onnxq_observer_find(&b, a.t[i].name);
+        ck_assert_ptr_nonnull(rb);
+        assert_same_hist(&a.t[i].hist, &rb->hist, a.t[i].name);
+        ck_assert(a.t[i].hist.avg_min == rb->hist.avg_min && a.t[i].hist.ema_max == rb->hist.ema_max);
+    }
+    onnxq_observer_clear(&a);
+    onnxq_observer_clear(&b);
+    onnxq_threadpool_free(pool);
+}
+END_TEST
+
 /* Observe the same "tensors" over 40 batches, as one run and as two
  * halves; write both halves as tables, read them back, merge: the merged
  * table must equal the full run (stats, histograms and every range). */
@@ -589,6 +801,8 @@ int main(void)
     tcase_add_test(tc, merge_is_exact_commutative_associative);
     tcase_add_test(tc, parallel_sampled_add_matches_reference);
     tcase_add_test(tc, sampled_merge_equals_full_run);
+    tcase_add_test(tc, kernels_report_exact_statistics);
+    tcase_add_test(tc, deferred_binning_equals_immediate);
     suite_add_tcase(s, tc);
     TCase *tr = tcase_create("ranges");
     tcase_set_timeout(tr, 120);

@@ -9,6 +9,7 @@
 #include "cli/cli_calib.h"
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/threadpool.h"
 #include "exec/exec.h"
 
 struct progress {
@@ -44,6 +45,11 @@ static void progress_update(struct progress *p, size_t done, bool final)
 
 /* The observer hook, timed: the summary tells model time from observer time
  * within one run, which a loaded machine does not blur as it blurs two runs. */
+/* Subsample floats held for deferred binning: one PP-OCR det sample at
+ * 640x640 needs about 13M (200 tensors of up to 65536 values); tensors past
+ * the budget are binned in the hook. */
+#define DEFER_BUDGET ((size_t)16 << 20)
+
 struct timed_hook {
     struct onnxq_observer *obs;
     double seconds;
@@ -93,6 +99,14 @@ enum onnxq_status onnxq_cli_observe(struct onnxq_context *ctx, const struct onnx
         goto out;
     if (observe) {
         onnxq_exec_set_hook(e, timed_observer_hook, &th);
+        /* the kernels gather each output's statistics while it is in cache */
+        onnxq_exec_set_output_stats(e, true);
+        obs->exec = e;
+        /* and the pool's workers bin the histogram subsamples of one run
+         * while the next sample is decoded */
+        if (obs->hist_sample && onnxq_threadpool_size(onnxq_exec_threadpool(e)) > 1 &&
+            (st = onnxq_observer_defer(obs, onnxq_exec_threadpool(e), DEFER_BUDGET, err)))
+            goto out;
         /* the pool idles while the hook runs: the observer bins on it */
         if ((st = onnxq_observer_set_threadpool(obs, onnxq_exec_threadpool(e), err)))
             goto out;
@@ -107,9 +121,15 @@ enum onnxq_status onnxq_cli_observe(struct onnxq_context *ctx, const struct onnx
             goto out;
         double t1 = onnxq_now_seconds();
         stats->data_seconds += t1 - t0;
-        size_t bs = in[0].ndim ? (size_t)in[0].dims[0] : 1;
+        /* the previous run's histograms are complete before anything else
+         * touches the observer (the wait counts as observer time) */
         if (observe)
+            onnxq_observer_wait(obs);
+        size_t bs = in[0].ndim ? (size_t)in[0].dims[0] : 1;
+        if (observe) {
             obs->run_samples = bs ? bs : 1;
+            onnxq_exec_set_output_sample(e, obs->hist_sample * obs->run_samples);
+        }
         for (size_t i = 0; observe && i < nin; i++)
             if ((st = onnxq_observer_add(obs, decl[i]->name, &in[i], err)))
                 goto out;
@@ -120,12 +140,21 @@ enum onnxq_status onnxq_cli_observe(struct onnxq_context *ctx, const struct onnx
             goto out;
         }
         stats->run_seconds += onnxq_now_seconds() - t1;
+        if (observe)
+            onnxq_observer_start(obs);
         for (size_t i = 0; i < nin; i++)
             onnxq_tensor_clear(&in[i]);
         for (size_t i = 0; i < nout; i++)
             onnxq_tensor_clear(&out[i]);
         done += bs < total - done ? bs : total - done;
         progress_update(&pr, done, b + 1 == nb);
+    }
+    if (observe) {
+        double t2 = onnxq_now_seconds();
+        onnxq_observer_wait(obs);
+        stats->run_seconds += onnxq_now_seconds() - t2;
+        th.seconds += onnxq_now_seconds() - t2;
+        stats->background_seconds = obs->bin_seconds;
     }
     stats->samples = done;
     stats->observe_seconds = th.seconds;
@@ -141,8 +170,12 @@ out:
     free(out);
     free(decl);
     onnxq_dataset_free(ds);
-    if (observe && obs) /* the pool goes with the executor */
+    if (observe && obs) { /* the pool goes with the executor */
+        onnxq_observer_wait(obs);
+        obs->defer_pool = NULL;
         onnxq_observer_set_threadpool(obs, NULL, NULL);
+        obs->exec = NULL;
+    }
     onnxq_exec_free(e);
     return st;
 }

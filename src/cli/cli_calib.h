@@ -10,7 +10,8 @@ struct onnxq_observe_stats {
     size_t samples, batches;
     double data_seconds;  /* decoding and preprocessing */
     double run_seconds;   /* executor and observers */
-    double observe_seconds; /* of which in the observers (node hook and model inputs) */
+    double observe_seconds; /* of which in the observers (node hook, model inputs, waiting for binning) */
+    double background_seconds; /* histogram binning on the pool's workers, overlapping data reading */
     char source[256];     /* dataset description */
 };
 

@@ -227,8 +227,11 @@ int onnxq_cmd_calibrate(struct onnxq_context *ctx, int argc, char **argv)
         goto out;
     }
     if (!observe) {
-        printf("ran %s on %zu samples without observers: %.2fs (%.2f samples/s)\n", model_path, os.samples,
-               os.run_seconds, os.run_seconds > 0 ? (double)os.samples / os.run_seconds : 0);
+        printf("ran %s on %zu samples without observers: %.2fs (%.2f samples/s); with reading the data %.2fs "
+               "(%.2f samples/s)\n",
+               model_path, os.samples, os.run_seconds, os.run_seconds > 0 ? (double)os.samples / os.run_seconds : 0,
+               os.data_seconds + os.run_seconds,
+               os.data_seconds + os.run_seconds > 0 ? (double)os.samples / (os.data_seconds + os.run_seconds) : 0);
         rc = 0;
         goto out;
     }
@@ -246,9 +249,14 @@ int onnxq_cmd_calibrate(struct onnxq_context *ctx, int argc, char **argv)
         if (with_nan)
             printf(", %zu with NaN/Inf", with_nan);
         printf("\n  time: total %.2fs, data %.2fs, model+observers %.2fs (%.2f samples/s), ranges %.2fs (KL search "
-               "%.2fs)\n  observers: %.2fs of the model+observers time (%.1f%%)\n  table: %s\n",
+               "%.2fs)\n  observers: %.2fs of the model+observers time (%.1f%%)",
                t_total, os.data_seconds, os.run_seconds, os.run_seconds > 0 ? (double)os.samples / os.run_seconds : 0,
-               t_ranges, kl, os.observe_seconds, os.run_seconds > 0 ? 100 * os.observe_seconds / os.run_seconds : 0,
+               t_ranges, kl, os.observe_seconds, os.run_seconds > 0 ? 100 * os.observe_seconds / os.run_seconds : 0);
+        if (os.background_seconds > 0)
+            printf("; histogram binning on the pool's workers, while the next sample was read: %.2fs",
+                   os.background_seconds);
+        printf("\n  throughput: %.2f samples/s overall (data, model, observers)\n  table: %s\n",
+               os.data_seconds + os.run_seconds > 0 ? (double)os.samples / (os.data_seconds + os.run_seconds) : 0,
                out_path);
     }
     rc = 0;

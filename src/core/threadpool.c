@@ -13,6 +13,7 @@ struct onnxq_threadpool {
     unsigned long generation;
     bool stop;
     bool busy;         /* a run is in progress: nested runs go inline */
+    bool background;   /* the run in progress was started by onnxq_threadpool_start */
     /* current job */
     onnxq_task_fn fn;
     void *arg;
@@ -141,5 +142,49 @@ void onnxq_threadpool_run(struct onnxq_threadpool *p, size_t n, size_t min_chunk
     while (p->finished < p->nchunks)
         pthread_cond_wait(&p->done, &p->mu);
     p->busy = false;
+    pthread_mutex_unlock(&p->mu);
+}
+
+void onnxq_threadpool_start(struct onnxq_threadpool *p, size_t n, onnxq_task_fn fn, void *arg)
+{
+    if (!n)
+        return;
+    if (!p || p->size <= 1) {
+        for (size_t i = 0; i < n; i++)
+            fn(arg, i, i + 1);
+        return;
+    }
+    pthread_mutex_lock(&p->mu);
+    if (p->busy) { /* called from a task, or twice: inline (documented misuse guard) */
+        pthread_mutex_unlock(&p->mu);
+        for (size_t i = 0; i < n; i++)
+            fn(arg, i, i + 1);
+        return;
+    }
+    p->busy = true;
+    p->background = true;
+    p->fn = fn;
+    p->arg = arg;
+    p->n = n;
+    p->chunk = 1;
+    p->nchunks = n;
+    p->next = 0;
+    p->finished = 0;
+    p->generation++;
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->mu);
+}
+
+void onnxq_threadpool_wait(struct onnxq_threadpool *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->mu);
+    if (p->background) {
+        while (p->finished < p->nchunks)
+            pthread_cond_wait(&p->done, &p->mu);
+        p->background = false;
+        p->busy = false;
+    }
     pthread_mutex_unlock(&p->mu);
 }

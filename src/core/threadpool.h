@@ -20,4 +20,13 @@ int onnxq_threadpool_size(const struct onnxq_threadpool *p);
  * a task must not call back into the same pool (nested calls run inline). */
 void onnxq_threadpool_run(struct onnxq_threadpool *p, size_t n, size_t min_chunk, onnxq_task_fn fn, void *arg);
 
+/* Background run: fn(arg, i, i + 1) for every i < n on the workers only,
+ * returning at once, so that the caller can do other work meanwhile (the
+ * calibration observer bins while the next sample is decoded). Until
+ * onnxq_threadpool_wait returns, runs on the pool go inline. A pool
+ * without workers runs everything inline here. At most one background run
+ * at a time; wait must be called before the next start and before free. */
+void onnxq_threadpool_start(struct onnxq_threadpool *p, size_t n, onnxq_task_fn fn, void *arg);
+void onnxq_threadpool_wait(struct onnxq_threadpool *p);
+
 #endif

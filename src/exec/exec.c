@@ -28,6 +28,8 @@ struct xvalue {
     int remaining;
     bool is_graph_output;
     bool present;
+    bool has_stats;            /* st: its producer's statistics (set_output_stats) */
+    struct onnxq_vstats st;
 };
 
 struct xstep {
@@ -66,6 +68,22 @@ struct onnxq_exec {
     int *out_ids;
     onnxq_node_hook hook;
     void *hook_user;
+    /* statistics of output 0 gathered by the kernels (set_output_stats) */
+    bool want_stats, have_stats;
+    struct onnxq_vstats_sink sink;
+    struct onnxq_vstats out_stats;
+    const struct onnxq_vstats **arg_in_stats;  /* per input slot, arg_cap entries */
+    uint64_t sample;           /* subsample to capture (set_output_sample) */
+    /* the run's captured subsamples: blocks that never move during a run
+     * (the hook's caller may keep pointers until the next run), reused by
+     * the next one */
+    struct sample_block {
+        float *p;
+        size_t cap, used;
+    } *sblk;
+    size_t n_sblk;
+    float *samp;               /* current node's, in a block */
+    bool have_sample;
     struct pooled *freelist;
     size_t n_free, cap_free;
     size_t live_bytes, pooled_bytes, peak_bytes;
@@ -501,7 +519,8 @@ static enum onnxq_status prepare(struct onnxq_exec *e, struct onnxq_error *err)
     e->arg_cap = max_args ? max_args : 1;
     e->arg_in = calloc(e->arg_cap, sizeof(*e->arg_in));
     e->arg_out = calloc(e->arg_cap, sizeof(*e->arg_out));
-    if (!e->arg_in || !e->arg_out)
+    e->arg_in_stats = calloc(e->arg_cap, sizeof(*e->arg_in_stats));
+    if (!e->arg_in || !e->arg_out || !e->arg_in_stats)
         goto oom;
     goto out;
 oom:
@@ -568,6 +587,10 @@ void onnxq_exec_free(struct onnxq_exec *e)
         free(s->implicit);
     }
     free(e->steps);
+    onnxq_vstats_sink_free(&e->sink);
+    for (size_t i = 0; i < e->n_sblk; i++)
+        free(e->sblk[i].p);
+    free(e->sblk);
     for (size_t i = 0; i < e->nv; i++)
         release_value(e, &e->v[i]);
     free(e->v);
@@ -580,10 +603,38 @@ void onnxq_exec_free(struct onnxq_exec *e)
     free(e->freelist);
     free(e->scratch);
     free(e->arg_in);
+    free(e->arg_in_stats);
     free(e->arg_out);
     if (e->owns_pool)
         onnxq_threadpool_free(e->pool);
     free(e);
+}
+
+void onnxq_exec_set_output_stats(struct onnxq_exec *e, bool on)
+{
+    e->want_stats = on;
+}
+
+void onnxq_exec_set_output_sample(struct onnxq_exec *e, uint64_t sample)
+{
+    e->sample = sample;
+}
+
+bool onnxq_exec_output_sample(const struct onnxq_exec *e, size_t k, const float **v, size_t *m)
+{
+    if (k != 0 || !e->have_sample)
+        return false;
+    *v = e->sink.samp;
+    *m = e->sink.samp_want;  /* in a sample block: valid until the next run */
+    return true;
+}
+
+bool onnxq_exec_output_stats(const struct onnxq_exec *e, size_t k, struct onnxq_vstats *out)
+{
+    if (k != 0 || !e->have_stats)
+        return false;
+    *out = e->out_stats;
+    return true;
 }
 
 void onnxq_exec_set_hook(struct onnxq_exec *e, onnxq_node_hook hook, void *user)
@@ -701,8 +752,34 @@ static enum onnxq_status check_input(const struct onnxq_value_info *decl, const 
     return ONNXQ_OK;
 }
 
+/* Room for `need` floats of captured subsample, stable until the next run
+ * (NULL when out of memory: the node's subsample is then not captured). */
+static float *sample_room(struct onnxq_exec *e, size_t need)
+{
+    for (size_t i = 0; i < e->n_sblk; i++) {
+        struct sample_block *b = &e->sblk[i];
+        if (b->cap - b->used >= need) {
+            float *p = b->p + b->used;
+            b->used += need;
+            return p;
+        }
+    }
+    struct sample_block *nb = realloc(e->sblk, (e->n_sblk + 1) * sizeof(*nb));
+    if (!nb)
+        return NULL;
+    e->sblk = nb;
+    size_t cap = need > ((size_t)4 << 20) ? need : (size_t)4 << 20;
+    float *p = malloc(cap * sizeof(float));
+    if (!p)
+        return NULL;
+    e->sblk[e->n_sblk++] = (struct sample_block){p, cap, need};
+    return p;
+}
+
 static enum onnxq_status run_steps(struct onnxq_exec *e, struct onnxq_error *err)
 {
+    for (size_t i = 0; i < e->n_sblk; i++)
+        e->sblk[i].used = 0;
     enum onnxq_status st = ONNXQ_OK;
     for (size_t si = 0; si < e->nsteps; si++) {
         struct xstep *s = &e->steps[si];
@@ -715,6 +792,9 @@ static enum onnxq_status run_steps(struct onnxq_exec *e, struct onnxq_error *err
                                          "input '%s' has no value (an optional output that was not produced?)",
                                          x->name);
                 t = x->ref;
+                e->arg_in_stats[k] = e->want_stats && x->has_stats ? &x->st : NULL;
+            } else {
+                e->arg_in_stats[k] = NULL;
             }
             e->arg_in[k] = t;
         }
@@ -724,6 +804,7 @@ static enum onnxq_status run_steps(struct onnxq_exec *e, struct onnxq_error *err
                 struct xvalue *x = &e->v[s->out[k]];
                 release_value(e, x);  /* a previous run's leftover (Loop bodies) */
                 memset(&x->t, 0, sizeof(x->t));
+                x->has_stats = false;
                 x->ref = &x->t;
                 t = &x->t;
             }
@@ -750,8 +831,27 @@ static enum onnxq_status run_steps(struct onnxq_exec *e, struct onnxq_error *err
         for (size_t k = 0; k < s->n_out; k++)
             if (s->out[k] >= 0)
                 e->v[s->out[k]].present = true;
+        e->have_stats = false;
+        e->have_sample = false;
+        struct onnxq_tensor *o0 = s->n_out && !c.alloc_in_run ? e->arg_out[0] : NULL;
+        if (e->want_stats && o0 && o0->dtype == ONNXQ_DT_FLOAT && o0->nbytes >= sizeof(float)) {
+            size_t n0 = o0->nbytes / sizeof(float), kw = onnxq_sample_window(n0, e->sample);
+            size_t need = kw > 1 ? onnxq_sample_size(n0, kw) : 0;
+            e->samp = need ? sample_room(e, need) : NULL;
+            onnxq_vstats_sink_reset(&e->sink, o0->data, n0, e->samp ? kw : 0, e->samp);
+            c.stats = &e->sink;
+            c.in_stats = e->arg_in_stats;
+        }
         if ((st = s->def->run(s->state, &c)))
             return st;
+        if (c.stats && (e->have_stats = onnxq_vstats_sink_total(&e->sink, &e->out_stats))) {
+            const float *sv;
+            size_t sm;
+            e->have_sample = onnxq_vstats_sink_sample(&e->sink, &sv, &sm);
+            struct xvalue *x0 = &e->v[s->out[0]];
+            x0->st = e->out_stats;
+            x0->has_stats = true;
+        }
         if (e->hook && e->hook(e->hook_user, s->node, e->arg_out, s->n_out))
             return onnxq_op_fail(err, s->node, ONNXQ_E_INVALID_ARG, "run stopped by the node hook");
         /* free what nobody reads any more */

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "core/tensor.h"
+#include "core/vstats.h"
 #include "ir/graph.h"
 #include "onnxq/onnxq.h"
 
@@ -38,6 +39,24 @@ enum onnxq_status onnxq_exec_new_subgraph(const struct onnxq_exec *parent, const
 void onnxq_exec_free(struct onnxq_exec *e);
 
 void onnxq_exec_set_hook(struct onnxq_exec *e, onnxq_node_hook hook, void *user);
+
+/* Ask the kernels to gather the statistics of each node's float output 0
+ * while they write it (off by default; calibration turns it on). */
+void onnxq_exec_set_output_stats(struct onnxq_exec *e, bool on);
+
+/* From within the node hook: the statistics of output k of the node that
+ * just ran, when its kernel gathered them over every value. False when it
+ * did not (then scan the tensor). */
+bool onnxq_exec_output_stats(const struct onnxq_exec *e, size_t k, struct onnxq_vstats *out);
+
+/* With output stats on, also have the kernels copy the subsample of about
+ * `sample` values of each float output 0 (the blocks core/vstats.h
+ * defines) while they write it; 0: none. */
+void onnxq_exec_set_output_sample(struct onnxq_exec *e, uint64_t sample);
+
+/* From within the node hook: that subsample of output k (m values, valid
+ * until the next run starts), when the kernels captured all of it. */
+bool onnxq_exec_output_sample(const struct onnxq_exec *e, size_t k, const float **v, size_t *m);
 
 /* The executor's thread pool (NULL when it has none). It is idle while the
  * node hook runs, so a hook may run parallel loops on it (the calibration

@@ -319,7 +319,8 @@ static void gemm_tile(int64_t kc, const float *a, const float *bp, float *cc, in
  * B row-major with row stride ldb, C with row stride ldc; init is C itself
  * when `accumulate`, else bias[row] (or 0). bbuf: GEMM_BBUF floats. */
 static void own_gemm(const float *ap, int64_t m, int64_t k, const float *b, int64_t ldb, int64_t n, float *c,
-                     int64_t ldc, const float *bias, bool accumulate, float *bbuf)
+                     int64_t ldc, const float *bias, bool accumulate, float *bbuf, struct onnxq_vstats_sink *sk,
+                     struct onnxq_vstats *vs)
 {
     if (k == 0) {
         for (int64_t i = 0; i < m && !accumulate; i++)
@@ -340,6 +341,9 @@ static void own_gemm(const float *ap, int64_t m, int64_t k, const float *b, int6
                               min64(GEMM_NR, nc - jp * GEMM_NR), init, bias ? bias + p * GEMM_MR : NULL);
             }
         }
+        /* the m x nc block is final and still in cache */
+        if (vs)
+            onnxq_vstats_sink_observe2d(sk, vs, c + n0, (size_t)m, (size_t)nc, (size_t)ldc);
     }
 }
 
@@ -425,7 +429,7 @@ static void own_gemm_piece(void *arg, int64_t ch, int64_t slot)
     const struct own_gemm_job *j = arg;
     int64_t c0 = ch * j->chunk;
     own_gemm(j->ap, j->m, j->k, j->b + c0, j->ldb, min64(j->chunk, j->n - c0), j->c + c0, j->ldc, j->bias, false,
-             j->bufs + (size_t)slot * GEMM_BBUF);
+             j->bufs + (size_t)slot * GEMM_BBUF, NULL, NULL);
 }
 
 /* own_gemm (not accumulating) with the columns split over the pool; bufs
@@ -436,7 +440,7 @@ static void own_gemm_pool(struct onnxq_op_ctx *ctx, const float *ap, int64_t m, 
     int64_t slots = pool_slots(ctx);
     double flops = 2.0 * (double)m * (double)n * (double)k;
     if (slots == 1 || flops < 2e6 || n < 2 * GEMM_NR) {
-        own_gemm(ap, m, k, b, ldb, n, c, ldc, bias, false, bufs);
+        own_gemm(ap, m, k, b, ldb, n, c, ldc, bias, false, bufs, NULL, NULL);
         return;
     }
     int64_t chunk = (n + 4 * slots - 1) / (4 * slots);
@@ -786,17 +790,22 @@ struct conv_gemm_job {
     int64_t nslots;
     int64_t njobs;       /* group * ntiles (folded) or n * group * ntiles */
     bool inner_parallel; /* im2col over the pool (OpenBLAS threading itself) */
+    struct onnxq_vstats_sink *sink;  /* statistics of y, or NULL */
 };
 
 /* c[mg, cols] (row stride ldc) = bias + W_g col. */
 static void tile_product(const struct conv_gemm_job *j, int64_t grp, int64_t krows, const float *col, int64_t cols,
-                         float *c, int64_t ldc, float *bbuf)
+                         float *c, int64_t ldc, float *bbuf, struct onnxq_vstats_sink *sink)
 {
     int64_t mg = j->g->m / j->g->group;
     const float *bg = j->bias ? j->bias + grp * mg : NULL;
+    struct onnxq_vstats vs;
+    onnxq_vstats_init(&vs);
     if (j->cw->ap && cols >= GEMM_NR / 2) {
         own_gemm(j->cw->ap + (size_t)grp * pack_a_elems(mg, krows), mg, krows, col, cols, cols, c, ldc, bg, false,
-                 bbuf);
+                 bbuf, sink, sink ? &vs : NULL);
+        if (sink)
+            onnxq_vstats_sink_put(sink, c, (size_t)(mg * cols), &vs);
         return;
     }
     /* OpenBLAS (also for very narrow products, where the own kernel's
@@ -809,6 +818,10 @@ static void tile_product(const struct conv_gemm_job *j, int64_t grp, int64_t kro
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)mg, (int)cols, (int)krows, 1.0f,
                 j->cw->w + grp * mg * krows, (int)krows, col, (int)cols, beta, c, (int)ldc);
+    if (sink) {
+        onnxq_vstats_sink_observe2d(sink, &vs, c, (size_t)mg, (size_t)cols, (size_t)ldc);
+        onnxq_vstats_sink_put(sink, c, (size_t)(mg * cols), &vs);
+    }
 }
 
 /* One tile: im2col, then the product into Y. */
@@ -831,11 +844,19 @@ static void conv_tile(const struct conv_gemm_job *j, int64_t job, float *col)
             im2col_range(&ij, 0, (size_t)krows);
         }
         float *prod_buf = col + tile_elems;
-        tile_product(j, grp, krows, col, cols, prod_buf, cols, bbuf);
+        tile_product(j, grp, krows, col, cols, prod_buf, cols, bbuf, NULL);
+        struct onnxq_vstats vs;
+        onnxq_vstats_init(&vs);
         for (int64_t n = n0; n < n1; n++)
-            for (int64_t m = 0; m < mg; m++)
-                memcpy(j->y + (n * g->m + grp * mg + m) * oprod, prod_buf + m * cols + (n - n0) * oprod,
-                       (size_t)oprod * sizeof(float));
+            for (int64_t m = 0; m < mg; m++) {
+                float *dst = j->y + (n * g->m + grp * mg + m) * oprod;
+                memcpy(dst, prod_buf + m * cols + (n - n0) * oprod, (size_t)oprod * sizeof(float));
+                if (j->sink)
+                    onnxq_vstats_sink_observe(j->sink, &vs, dst, (size_t)oprod);
+            }
+        if (j->sink)
+            onnxq_vstats_sink_put(j->sink, j->y + (n0 * g->m + grp * mg) * oprod, (size_t)((n1 - n0) * mg * oprod),
+                                  &vs);
         return;
     }
     int64_t grp = ng % g->group, n = ng / g->group;
@@ -849,7 +870,7 @@ static void conv_tile(const struct conv_gemm_job *j, int64_t job, float *col)
     } else {
         im2col_range(&ij, 0, (size_t)krows);
     }
-    tile_product(j, grp, krows, col, cols, j->y + (n * g->m + grp * mg) * oprod + p0, oprod, bbuf);
+    tile_product(j, grp, krows, col, cols, j->y + (n * g->m + grp * mg) * oprod + p0, oprod, bbuf, j->sink);
 }
 
 static void conv_tile_piece(void *arg, int64_t job, int64_t slot)
@@ -859,7 +880,8 @@ static void conv_tile_piece(void *arg, int64_t job, int64_t slot)
 }
 
 static enum onnxq_status conv_im2col(struct onnxq_op_ctx *ctx, const struct onnxq_conv_geom *g,
-                                     const struct conv_wts *cw, const float *x, const float *bias, float *y)
+                                     const struct conv_wts *cw, const float *x, const float *bias, float *y,
+                                     struct onnxq_vstats_sink *sink)
 {
     int64_t cg = g->c / g->group, mg = g->m / g->group;
     int64_t krows = cg * prod64(g->k, g->nsp);
@@ -877,7 +899,7 @@ static enum onnxq_status conv_im2col(struct onnxq_op_ctx *ctx, const struct onnx
     float *buf = scratch_get(ctx, slot * (size_t)nslots * sizeof(float), &s);
     if (!buf)
         return fail_nomem(ctx);
-    struct conv_gemm_job j = {ctx, g, &t, cw, x, bias, y, buf, slot, nslots, njobs, !split && !t.imgs};
+    struct conv_gemm_job j = {ctx, g, &t, cw, x, bias, y, buf, slot, nslots, njobs, !split && !t.imgs, sink};
     if (split && nslots > 1)
         run_pieces(ctx, njobs, nslots, conv_tile_piece, &j);
     else
@@ -898,6 +920,7 @@ struct conv1x1_job {
     int64_t nchunks;
     int64_t nslots; /* own kernel: items dealt to slots */
     float *bufs;
+    struct onnxq_vstats_sink *sink;  /* statistics of y, or NULL */
 };
 
 static void conv1x1_item(const struct conv1x1_job *j, int64_t it, float *bbuf)
@@ -911,8 +934,13 @@ static void conv1x1_item(const struct conv1x1_job *j, int64_t it, float *bbuf)
     float *yg = j->y + (n * g->m + grp * mg) * hw + c0;
     const float *xg = j->x + (n * g->c + grp * cg) * hw + c0;
     const float *bg = j->bias ? j->bias + grp * mg : NULL;
+    struct onnxq_vstats vs;
+    onnxq_vstats_init(&vs);
     if (j->cw->ap && cols >= GEMM_NR / 2) {
-        own_gemm(j->cw->ap + (size_t)grp * pack_a_elems(mg, cg), mg, cg, xg, hw, cols, yg, hw, bg, false, bbuf);
+        own_gemm(j->cw->ap + (size_t)grp * pack_a_elems(mg, cg), mg, cg, xg, hw, cols, yg, hw, bg, false, bbuf,
+                 j->sink, j->sink ? &vs : NULL);
+        if (j->sink)
+            onnxq_vstats_sink_put(j->sink, yg, (size_t)(mg * cols), &vs);
         return;
     }
     float beta = 0.0f;
@@ -923,6 +951,10 @@ static void conv1x1_item(const struct conv1x1_job *j, int64_t it, float *bbuf)
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)mg, (int)cols, (int)cg, 1.0f, j->cw->w + grp * mg * cg,
                 (int)cg, xg, (int)hw, beta, yg, (int)hw);
+    if (j->sink) {
+        onnxq_vstats_sink_observe2d(j->sink, &vs, yg, (size_t)mg, (size_t)cols, (size_t)hw);
+        onnxq_vstats_sink_put(j->sink, yg, (size_t)(mg * cols), &vs);
+    }
 }
 
 static void conv1x1_range(void *arg, size_t b, size_t e)
@@ -939,10 +971,11 @@ static void conv1x1_piece(void *arg, int64_t it, int64_t slot)
 }
 
 static enum onnxq_status conv_1x1(struct onnxq_op_ctx *ctx, const struct onnxq_conv_geom *g,
-                                  const struct conv_wts *cw, const float *x, const float *bias, float *y)
+                                  const struct conv_wts *cw, const float *x, const float *bias, float *y,
+                                  struct onnxq_vstats_sink *sink)
 {
     int64_t hw = prod64(g->in, g->nsp), mg = g->m / g->group, cg = g->c / g->group;
-    struct conv1x1_job j = {g, cw, x, bias, y, hw, 1, 1, NULL};
+    struct conv1x1_job j = {g, cw, x, bias, y, hw, 1, 1, NULL, sink};
     if (cw->ap || split_blas(ctx)) {
         int64_t parts = pool_slots(ctx);
         /* about four column chunks per task (multiples of the kernel width,
@@ -1044,6 +1077,7 @@ struct dw_job {
     float *pad;        /* nslots padded planes */
     const float *x, *w, *bias;
     float *y;
+    struct onnxq_vstats_sink *sink;  /* statistics of y, or NULL */
 };
 
 static void dw_plane(const struct dw_job *j, int64_t plane, float *xp)
@@ -1097,6 +1131,8 @@ static void dw_plane(const struct dw_job *j, int64_t plane, float *xp)
                 }
         }
     }
+    if (j->sink)
+        onnxq_vstats_sink_scan(j->sink, y, (size_t)(d->OH * d->OW));
 }
 
 static void dw_piece(void *arg, int64_t plane, int64_t slot)
@@ -1106,7 +1142,7 @@ static void dw_piece(void *arg, int64_t plane, int64_t slot)
 }
 
 static enum onnxq_status conv_depthwise(struct onnxq_op_ctx *ctx, const struct onnxq_conv_geom *g, const float *x,
-                                        const float *w, const float *bias, float *y)
+                                        const float *w, const float *bias, float *y, struct onnxq_vstats_sink *sink)
 {
     struct dw_job j = {0};
     geom_2d(g, &j.d);
@@ -1122,6 +1158,7 @@ static enum onnxq_status conv_depthwise(struct onnxq_op_ctx *ctx, const struct o
     j.w = w;
     j.bias = bias;
     j.y = y;
+    j.sink = sink;
     struct scratch s;
     j.pad = scratch_get(ctx, (size_t)(j.nslots * j.hp * j.wp) * sizeof(float), &s);
     if (!j.pad)
@@ -1172,6 +1209,7 @@ struct wino_job {
     float *v;            /* 16 matrices [C][nt], wino_v_stride apart (own kernel: packed panels) */
     float *mo;           /* 16 matrices [M][nt], WINO_MAT_STRIDE(M, nt) apart */
     bool packed_v;       /* V written as the own kernel's B panels */
+    struct onnxq_vstats_sink *sink;  /* statistics of y, or NULL */
 };
 
 /* Distance between the 16 V matrices. */
@@ -1279,6 +1317,9 @@ static void wino_output_range(void *arg, size_t b, size_t e)
     int64_t nt = j->nt, M = j->g->m;
     size_t ms = WINO_MAT_STRIDE(M, nt);
     float o[4][WINO_TX_CHUNK];  /* o[2r + q][tile]: output (r, q) of each tile */
+    int64_t oy0 = 2 * j->ty0, oy1 = min64(2 * j->ty1, d->OH);
+    struct onnxq_vstats vs;
+    onnxq_vstats_init(&vs);
     for (size_t mi = b; mi < e; mi++) {
         float *ym = j->y + (int64_t)mi * d->OH * d->OW;
         float bv = j->bias ? j->bias[mi] : 0.0f;
@@ -1317,7 +1358,13 @@ static void wino_output_range(void *arg, size_t b, size_t e)
                 }
             }
         }
+        /* this channel's rows of the block, just written */
+        if (j->sink && oy1 > oy0)
+            onnxq_vstats_sink_observe(j->sink, &vs, ym + oy0 * d->OW, (size_t)((oy1 - oy0) * d->OW));
     }
+    if (j->sink && oy1 > oy0 && e > b)
+        onnxq_vstats_sink_put(j->sink, j->y + (int64_t)b * d->OH * d->OW + oy0 * d->OW,
+                              (size_t)((int64_t)(e - b) * (oy1 - oy0) * d->OW), &vs);
 }
 
 static void wino_block(struct onnxq_op_ctx *ctx, struct wino_job *j, bool inner_parallel)
@@ -1374,7 +1421,8 @@ static void wino_piece(void *arg, int64_t blk, int64_t slot)
 }
 
 static enum onnxq_status conv_winograd(struct onnxq_op_ctx *ctx, const struct onnxq_conv_geom *g,
-                                       const struct conv_wts *cw, const float *x, const float *bias, float *y)
+                                       const struct conv_wts *cw, const float *x, const float *bias, float *y,
+                                       struct onnxq_vstats_sink *sink)
 {
     struct g2 d = {0};
     geom_2d(g, &d);
@@ -1394,7 +1442,7 @@ static enum onnxq_status conv_winograd(struct onnxq_op_ctx *ctx, const struct on
     float *buf = scratch_get(ctx, slot_elems * (size_t)nslots * sizeof(float), &s);
     if (!buf)
         return fail_nomem(ctx);
-    struct wino_job proto = {g, &d, x, y, cw, bias, tw, 0, 0, 0, NULL, NULL, own};
+    struct wino_job proto = {g, &d, x, y, cw, bias, tw, 0, 0, 0, NULL, NULL, own, sink};
     struct wino_plan plan = {ctx, &proto, th, rows, bpi, nblocks, nslots, buf, slot_elems};
     if (split)
         run_pieces(ctx, nblocks, nslots, wino_piece, &plan);
@@ -1502,9 +1550,10 @@ static bool conv_wts_complete(const struct onnxq_conv_geom *g, enum onnxq_conv_a
     return true;
 }
 
+/* sink: statistics of y (the node's output 0), or NULL */
 static enum onnxq_status conv_f32_wts(struct onnxq_op_ctx *ctx, const struct onnxq_conv_geom *g,
                                       enum onnxq_conv_algo algo, enum onnxq_gemm_backend backend, struct conv_wts cw,
-                                      const float *x, const float *bias, float *y)
+                                      const float *x, const float *bias, float *y, struct onnxq_vstats_sink *sink)
 {
     if (algo == ONNXQ_CONV_AUTO)
         algo = conv_choose(g);
@@ -1532,10 +1581,10 @@ static enum onnxq_status conv_f32_wts(struct onnxq_op_ctx *ctx, const struct onn
         return fail_nomem(ctx);
     enum onnxq_status st;
     switch (algo) {
-    case ONNXQ_CONV_GEMM_1X1: st = conv_1x1(ctx, g, &cw, x, bias, y); break;
-    case ONNXQ_CONV_IM2COL: st = conv_im2col(ctx, g, &cw, x, bias, y); break;
-    case ONNXQ_CONV_DEPTHWISE: st = conv_depthwise(ctx, g, x, cw.w, bias, y); break;
-    case ONNXQ_CONV_WINOGRAD: st = conv_winograd(ctx, g, &cw, x, bias, y); break;
+    case ONNXQ_CONV_GEMM_1X1: st = conv_1x1(ctx, g, &cw, x, bias, y, sink); break;
+    case ONNXQ_CONV_IM2COL: st = conv_im2col(ctx, g, &cw, x, bias, y, sink); break;
+    case ONNXQ_CONV_DEPTHWISE: st = conv_depthwise(ctx, g, x, cw.w, bias, y, sink); break;
+    case ONNXQ_CONV_WINOGRAD: st = conv_winograd(ctx, g, &cw, x, bias, y, sink); break;
     default: st = ref_f32(ctx, g, false, x, cw.w, bias, y); break;
     }
     free(owned);
@@ -1547,7 +1596,7 @@ enum onnxq_status onnxq_conv_f32(struct onnxq_op_ctx *ctx, const struct onnxq_co
                                  const float *w, const float *bias, float *y)
 {
     struct conv_wts cw = {w, NULL, NULL, NULL};
-    return conv_f32_wts(ctx, g, algo, backend, cw, x, bias, y);
+    return conv_f32_wts(ctx, g, algo, backend, cw, x, bias, y, NULL);
 }
 
 bool onnxq_gemm_own_default(void)
@@ -2095,7 +2144,7 @@ enum onnxq_status onnxq_conv_run(void *state, struct onnxq_op_ctx *ctx)
                              y->data);
         struct conv_wts cw = {w->data, packed ? s->gemm_ap : NULL, packed ? s->wino_u : NULL,
                               packed ? s->wino_ap : NULL};
-        return conv_f32_wts(ctx, &g, ONNXQ_CONV_AUTO, ONNXQ_GEMM_AUTO, cw, x->data, bias, y->data);
+        return conv_f32_wts(ctx, &g, ONNXQ_CONV_AUTO, ONNXQ_GEMM_AUTO, cw, x->data, bias, y->data, ctx->stats);
     }
     if (x->dtype == ONNXQ_DT_DOUBLE || x->dtype == ONNXQ_DT_FLOAT16 || x->dtype == ONNXQ_DT_BFLOAT16)
         return conv_run_generic(s, ctx, &g);

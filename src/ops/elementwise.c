@@ -128,7 +128,12 @@ struct bjob {
     size_t oesz;
     ew_row_fn fn;
     const void *fctx;
+    struct onnxq_vstats_sink *sink; /* float output 0 of the op: statistics */
 };
+
+/* With a sink, rows are written in pieces of STATS_PIECE values, each
+ * scanned while it is in L1. */
+#define STATS_PIECE 4096
 
 /* Output elements [begin, end): walk the collapsed index space row by row.
  * Input offsets are kept incrementally (odometer), never recomputed as a
@@ -151,6 +156,9 @@ static void bjob_range(void *arg, size_t begin, size_t end)
     size_t inc[EW_MAX_IN];
     for (int k = 0; k < nin; k++)
         inc[k] = (size_t)p->st[k][nd - 1];
+    struct onnxq_vstats vs;
+    onnxq_vstats_init(&vs);
+    const size_t first = begin;
     while (begin < end) {
         const char *ptr[EW_MAX_IN];
         for (int k = 0; k < nin; k++)
@@ -158,7 +166,19 @@ static void bjob_range(void *arg, size_t begin, size_t end)
         size_t cnt = len - col;
         if (cnt > end - begin)
             cnt = end - begin;
-        j->fn(j->fctx, ptr, inc, j->out + begin * j->oesz, cnt);
+        if (j->sink) {
+            for (size_t o = 0; o < cnt; o += STATS_PIECE) {
+                size_t m = cnt - o < STATS_PIECE ? cnt - o : STATS_PIECE;
+                const char *pp[EW_MAX_IN];
+                for (int k = 0; k < nin; k++)
+                    pp[k] = ptr[k] + o * inc[k] * j->esz[k];
+                float *dst = (float *)(void *)(j->out + (begin + o) * j->oesz);
+                j->fn(j->fctx, pp, inc, (char *)dst, m);
+                onnxq_vstats_sink_observe(j->sink, &vs, dst, m);
+            }
+        } else {
+            j->fn(j->fctx, ptr, inc, j->out + begin * j->oesz, cnt);
+        }
         begin += cnt;
         col = 0;
         for (int d = nd - 2; d >= 0; d--) {
@@ -172,6 +192,8 @@ static void bjob_range(void *arg, size_t begin, size_t end)
                 off[k] -= p->st[k][d] * (p->dims[d] - 1);
         }
     }
+    if (j->sink)
+        onnxq_vstats_sink_put(j->sink, (const float *)(const void *)j->out + first, end - first, &vs);
 }
 
 /* Reference: the plain N-d odometer loop over the uncollapsed output shape,
@@ -205,7 +227,7 @@ static void bcast_reference(int nin, const struct onnxq_tensor *const *in, struc
 
 static enum onnxq_status bcast_exec(struct onnxq_op_ctx *ctx, int nin, const struct onnxq_tensor *const *in,
                                     struct onnxq_tensor *y, ew_row_fn fn, const void *fctx, size_t grain,
-                                    bool reference)
+                                    bool reference, struct onnxq_vstats_sink *sink)
 {
     struct bplan plan;
     if (!bplan_make(&plan, nin, in, y->dims, y->ndim)) {
@@ -228,7 +250,7 @@ static enum onnxq_status bcast_exec(struct onnxq_op_ctx *ctx, int nin, const str
         return ONNXQ_OK;
     }
     struct bjob j = {.p = &plan, .nin = nin, .out = y->data, .oesz = onnxq_dtype_size(y->dtype), .fn = fn,
-                     .fctx = fctx};
+                     .fctx = fctx, .sink = y->dtype == ONNXQ_DT_FLOAT ? sink : NULL};
     for (int k = 0; k < nin; k++) {
         j.in[k] = in[k]->data;
         j.esz[k] = onnxq_dtype_size(in[k]->dtype);
@@ -521,8 +543,21 @@ static const char *const ew_op_names[ONNXQ_EW_N_OPS] = {
     "equal", "less", "greater", "less_equal", "greater_equal", "and", "or", "xor", "shift_left", "shift_right",
 };
 
+static enum onnxq_status ew_binary(struct onnxq_op_ctx *ctx, enum onnxq_ew_op op, const struct onnxq_tensor *a,
+                                   const struct onnxq_tensor *b, struct onnxq_tensor *y, bool reference,
+                                   struct onnxq_vstats_sink *sink);
+
 enum onnxq_status onnxq_ew_binary(struct onnxq_op_ctx *ctx, enum onnxq_ew_op op, const struct onnxq_tensor *a,
                                   const struct onnxq_tensor *b, struct onnxq_tensor *y, bool reference)
+{
+    return ew_binary(ctx, op, a, b, y, reference, NULL);
+}
+
+/* sink: statistics of y, which must be the op's output 0 (the binary ops
+ * themselves, not the callers that post-process y) */
+static enum onnxq_status ew_binary(struct onnxq_op_ctx *ctx, enum onnxq_ew_op op, const struct onnxq_tensor *a,
+                                   const struct onnxq_tensor *b, struct onnxq_tensor *y, bool reference,
+                                   struct onnxq_vstats_sink *sink)
 {
     if ((int)op < 0 || op >= ONNXQ_EW_N_OPS)
         return onnxq_op_fail(ctx->err, ctx->node, ONNXQ_E_INTERNAL, "unknown elementwise op %d", (int)op);
@@ -541,7 +576,7 @@ enum onnxq_status onnxq_ew_binary(struct onnxq_op_ctx *ctx, enum onnxq_ew_op op,
         return binary_via(ctx, op, a, b, y, ONNXQ_DT_FLOAT, reference);
     struct binctx bc = {op, bin_row_for(dt)};
     const struct onnxq_tensor *ins[2] = {a, b};
-    return bcast_exec(ctx, 2, ins, y, bin_row_adapter, &bc, bin_grain(op), reference);
+    return bcast_exec(ctx, 2, ins, y, bin_row_adapter, &bc, bin_grain(op), reference, sink);
 }
 
 /* ---- Where and broadcast copy: dtype-agnostic, by element size ---- */
@@ -621,7 +656,7 @@ enum onnxq_status onnxq_ew_where(struct onnxq_op_ctx *ctx, const struct onnxq_te
         return onnxq_op_fail(ctx->err, ctx->node, ONNXQ_E_UNSUPPORTED, "string tensors are not supported");
     size_t esz = onnxq_dtype_size(x->dtype);
     const struct onnxq_tensor *ins[3] = {cond, x, y};
-    return bcast_exec(ctx, 3, ins, out, where_row, &esz, GRAIN_CHEAP, reference);
+    return bcast_exec(ctx, 3, ins, out, where_row, &esz, GRAIN_CHEAP, reference, NULL);
 }
 
 /* y (shaped) = x broadcast to y's shape. */
@@ -629,7 +664,7 @@ static enum onnxq_status expand_copy(struct onnxq_op_ctx *ctx, const struct onnx
 {
     size_t esz = onnxq_dtype_size(x->dtype);
     const struct onnxq_tensor *ins[1] = {x};
-    return bcast_exec(ctx, 1, ins, y, copy_row, &esz, GRAIN_CHEAP, false);
+    return bcast_exec(ctx, 1, ins, y, copy_row, &esz, GRAIN_CHEAP, false, NULL);
 }
 
 /* =====================================================================
@@ -1183,6 +1218,7 @@ struct ujob {
     enum onnxq_dtype dt;
     const void *x;
     void *y;
+    struct onnxq_vstats_sink *sink;  /* float output: statistics */
 };
 
 #define F16_CHUNK 512
@@ -1223,6 +1259,18 @@ static void ujob_range(void *arg, size_t b, size_t e)
         }
         return;
     }
+    if (j->dt == ONNXQ_DT_FLOAT && j->sink) {
+        struct onnxq_vstats vs;
+        onnxq_vstats_init(&vs);
+        for (size_t o = 0; o < n; o += STATS_PIECE) {
+            size_t m = n - o < STATS_PIECE ? n - o : STATS_PIECE;
+            float *y = (float *)j->y + b + o;
+            uk32[k]((const float *)j->x + b + o, y, m, s);
+            onnxq_vstats_sink_observe(j->sink, &vs, y, m);
+        }
+        onnxq_vstats_sink_put(j->sink, (const float *)j->y + b, n, &vs);
+        return;
+    }
     switch (j->dt) {
     case ONNXQ_DT_FLOAT: uk32[k]((const float *)j->x + b, (float *)j->y + b, n, s); break;
     case ONNXQ_DT_DOUBLE: uk64[k]((const double *)j->x + b, (double *)j->y + b, n, s); break;
@@ -1253,7 +1301,7 @@ enum onnxq_status onnxq_ew_unary_run(void *state, struct onnxq_op_ctx *ctx)
 {
     const struct ustate *s = state;
     const struct onnxq_tensor *x = ctx->inputs[0];
-    struct ujob j = {s, x->dtype, x->data, ctx->outputs[0]->data};
+    struct ujob j = {s, x->dtype, x->data, ctx->outputs[0]->data, ctx->stats};
     onnxq_parallel_for(ctx, (size_t)onnxq_tensor_numel(x), unary_cheap(s->kind) ? GRAIN_CHEAP : GRAIN_MATH,
                        ujob_range, &j);
     return ONNXQ_OK;
@@ -1573,7 +1621,7 @@ enum onnxq_status onnxq_ew_binary_run(void *state, struct onnxq_op_ctx *ctx)
                                                                                      : ONNXQ_DT_DOUBLE;
         return binary_via(ctx, s->op, a, &bv, ctx->outputs[0], cdt, false);
     }
-    return onnxq_ew_binary(ctx, s->op, a, &bv, ctx->outputs[0], false);
+    return ew_binary(ctx, s->op, a, &bv, ctx->outputs[0], false, ctx->stats);
 }
 
 /* ---- Sum, Mean, Min, Max ---- */

@@ -22,6 +22,7 @@
 
 #include "core/error.h"
 #include "core/tensor.h"
+#include "core/vstats.h"
 #include "ir/graph.h"
 
 struct onnxq_exec;
@@ -57,6 +58,18 @@ struct onnxq_op_ctx {
     struct onnxq_tensor *const *outputs;
     bool alloc_in_run;
     struct onnxq_error *err;
+    /* Non-NULL when the executor wants the statistics of output 0 (a float
+     * tensor allocated before run): a kernel may then report every value
+     * it writes there, once, with onnxq_vstats_sink_put/_scan right after
+     * writing it (while it is in cache). Kernels that do not report leave
+     * the scan to the caller; a partial or stray report is detected and
+     * discarded, never trusted. Report only final values: nothing may
+     * modify a region after it was reported. */
+    struct onnxq_vstats_sink *stats;
+    /* With stats: the statistics of each input (n_inputs entries, NULL
+     * where unknown), so that ops that only move values (Concat,
+     * DepthToSpace...) report their output's without reading it. */
+    const struct onnxq_vstats *const *in_stats;
 };
 
 typedef enum onnxq_status (*onnxq_op_init_fn)(struct onnxq_op_init *ictx, void **state);

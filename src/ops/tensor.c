@@ -394,10 +394,29 @@ static void xcopy_run(struct onnxq_op_ctx *ctx, struct xcopy *c, bool ref)
 
 /* --------------------------------------------------- copy-through ops */
 
+/* Ops that only move values report their input's statistics for them (to
+ * `first`, which stands for `count` values of the output) without reading
+ * them, when the executor asks and knows the input's. */
+static void report_moved(struct onnxq_op_ctx *ctx, size_t in, const float *first, size_t count)
+{
+    const struct onnxq_vstats *st = ctx->stats && ctx->in_stats ? ctx->in_stats[in] : NULL;
+    if (st && ctx->outputs[0]->dtype == ONNXQ_DT_FLOAT && st->finite + st->nan + st->inf == count)
+        onnxq_vstats_sink_put(ctx->stats, first, count, st);
+}
+
+static void report_same(struct onnxq_op_ctx *ctx)
+{
+    struct onnxq_tensor *y = ctx->outputs[0];
+    report_moved(ctx, 0, y->data, (size_t)onnxq_numel_of(y));
+}
+
 enum onnxq_status onnxq_tx_copy_run(void *state, struct onnxq_op_ctx *ctx)
 {
     (void)state;
-    return copy_elems(ctx, ctx->outputs[0], ctx->inputs[0]);
+    enum onnxq_status st = copy_elems(ctx, ctx->outputs[0], ctx->inputs[0]);
+    if (!st)
+        report_same(ctx);
+    return st;
 }
 
 enum onnxq_status onnxq_tx_identity_shape(void *state, struct onnxq_op_ctx *ctx)
@@ -813,7 +832,10 @@ static enum onnxq_status transpose_impl(void *state, struct onnxq_op_ctx *ctx, b
 
 enum onnxq_status onnxq_tx_transpose_run(void *state, struct onnxq_op_ctx *ctx)
 {
-    return transpose_impl(state, ctx, false);
+    enum onnxq_status st = transpose_impl(state, ctx, false);
+    if (!st)
+        report_same(ctx);
+    return st;
 }
 
 /* -------------------------------------------------------------- Concat */
@@ -993,6 +1015,9 @@ static enum onnxq_status concat_impl(void *state, struct onnxq_op_ctx *ctx, bool
                                p.src[i] + (o * p.piece[i] + k) * p.esz, p.esz);
         } else {
             onnxq_parallel_for(ctx, total, min_items(p.esz), concat_range, &p);
+            /* input i's values start at prefix[i] in the output */
+            for (size_t i = 0; ctx->stats && y->dtype == ONNXQ_DT_FLOAT && i < p.n; i++)
+                report_moved(ctx, i, (const float *)(const void *)p.whole_dst + p.prefix[i], outer * p.piece[i]);
         }
     }
     pieces_free(&p);
@@ -1755,7 +1780,10 @@ static enum onnxq_status space_impl(void *state, struct onnxq_op_ctx *ctx, bool 
 
 enum onnxq_status onnxq_tx_space_run(void *state, struct onnxq_op_ctx *ctx)
 {
-    return space_impl(state, ctx, false);
+    enum onnxq_status st = space_impl(state, ctx, false);
+    if (!st)
+        report_same(ctx);
+    return st;
 }
 
 /* ----------------------------------------------------------------- Pad */
@@ -2972,6 +3000,8 @@ struct rz_job {
     unsigned char value[16];  /* extrapolation value in the data dtype */
     float fvalue;
     int ah;                   /* plane path: H axis or -1 */
+    struct onnxq_vstats_sink *sink;  /* float output 0: statistics */
+    void (*rows)(void *, size_t, size_t);  /* under rz_rows_stats */
 };
 
 /* Nearest: output row (all dims but the last) -> one input row, then the
@@ -3254,6 +3284,23 @@ static enum onnxq_status rz_generic(const struct resize_state *s, const struct r
     return ONNXQ_OK;
 }
 
+/* Output rows [b, e) (W values each) by j->rows, in groups of a few
+ * thousand values, each scanned right after it is written. */
+static void rz_rows_stats(void *arg, size_t b, size_t e)
+{
+    const struct rz_job *j = arg;
+    size_t W = (size_t)j->p->out[j->p->nd - 1], g = W >= 4096 ? 1 : 4096 / W;
+    const float *y = (const float *)(const void *)j->dst;
+    struct onnxq_vstats vs;
+    onnxq_vstats_init(&vs);
+    for (size_t r = b; r < e; r += g) {
+        size_t re = e - r < g ? e : r + g;
+        j->rows(arg, r, re);
+        onnxq_vstats_sink_observe(j->sink, &vs, y + r * W, (re - r) * W);
+    }
+    onnxq_vstats_sink_put(j->sink, y + b * W, (e - b) * W, &vs);
+}
+
 static enum onnxq_status resize_impl(void *state, struct onnxq_op_ctx *ctx, bool ref)
 {
     struct resize_state *s = state;
@@ -3274,7 +3321,8 @@ static enum onnxq_status resize_impl(void *state, struct onnxq_op_ctx *ctx, bool
     if (st)
         goto out;
     struct rz_job j = {.p = &p, .ax = ax, .esz = onnxq_dtype_size(x->dtype), .src = x->data, .dst = y->data,
-                       .fvalue = (float)s->extrapolation, .ah = -1};
+                       .fvalue = (float)s->extrapolation, .ah = -1,
+                       .sink = y->dtype == ONNXQ_DT_FLOAT && !ref ? ctx->stats : NULL};
     strides_of(p.in, p.nd, j.xs);
     memset(j.value, 0, sizeof(j.value));
     if (x->dtype != ONNXQ_DT_STRING)
@@ -3284,7 +3332,8 @@ static enum onnxq_status resize_impl(void *state, struct onnxq_op_ctx *ctx, bool
             rz_nearest_ref(&j);
         else {
             size_t W = (size_t)p.out[p.nd - 1];
-            onnxq_parallel_for(ctx, onnxq_numel_of(y) / W, min_items(W * j.esz), rz_nearest_rows, &j);
+            j.rows = rz_nearest_rows;
+            onnxq_parallel_for(ctx, onnxq_numel_of(y) / W, min_items(W * j.esz), j.sink ? rz_rows_stats : j.rows, &j);
         }
         st = own_strings(ctx, y);
         goto out;
@@ -3295,7 +3344,8 @@ static enum onnxq_status resize_impl(void *state, struct onnxq_op_ctx *ctx, bool
     if (plane) {
         j.ah = p.nd >= 2 ? p.nd - 2 : -1;
         size_t W = (size_t)p.out[p.nd - 1];
-        onnxq_parallel_for(ctx, onnxq_numel_of(y) / W, min_items(W * 16), rz_plane_rows, &j);
+        j.rows = rz_plane_rows;
+        onnxq_parallel_for(ctx, onnxq_numel_of(y) / W, min_items(W * 16), j.sink ? rz_rows_stats : j.rows, &j);
     } else {
         st = rz_generic(s, &p, ax, ctx);
     }
