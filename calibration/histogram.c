@@ -193,10 +193,10 @@ void onnxq_hist_add_reference_sampled(struct onnxq_hist *h, const float *x, size
         if (onnxq_hist_block_sampled(i / ONNXQ_HIST_SAMPLE_BLOCK, window)) {
             h->counts[bin_of(h, v)]++;
             h->count++;
+            h->sum_sq += v * v;
         }
         h->finite++;
         h->sum += v;
-        h->sum_sq += v * v;
     }
     update_batch_stats(h, bmin, bmax, ema);
 }
@@ -228,12 +228,14 @@ struct onnxq_hist_part {
     uint32_t *s;
     int exp;
     uint64_t binned;
+    double sq;       /* sum of squares of the binned values */
     int32_t lo, hi;  /* bins of s touched (hi < lo: none), all that merging reads and clears */
 };
 
 /* Statistics of one chunk, reduced in chunk order (deterministic sums). */
 struct onnxq_hist_chunk {
     struct onnxq_vstats st;
+    double sq;  /* of the values it binned */
 };
 
 /* Bin indices of n finite values on the grid of width 1/inv (inv = 2^-exp,
@@ -266,6 +268,10 @@ static void bin_values(struct onnxq_hist_part *a, uint32_t bins, const float *x,
         for (size_t i = 0; i < n; i += BIN_GROUP) {
             size_t m = n - i < BIN_GROUP ? n - i : BIN_GROUP, l = 0;
             bin_index(x + i, idx, m, inv, B, top);
+            float gq = 0;
+            for (size_t q = 0; q < m; q++)
+                gq += x[i + q] * x[i + q];
+            a->sq += gq;
             if (a->s) {
                 int32_t lo = a->lo, hi = a->hi;
                 for (size_t q = 0; q < m; q++) {
@@ -295,6 +301,7 @@ static void bin_values(struct onnxq_hist_part *a, uint32_t bins, const float *x,
             skipped++;
             continue;
         }
+        a->sq += (double)x[i] * x[i];
         int64_t j = (int64_t)floor(ldexp((double)x[i], -a->exp)) + B;
         j = j < 0 ? 0 : (j > top ? top : j);
         if (a->s) {
@@ -389,6 +396,8 @@ static void do_chunk(const struct add_job *J, size_t c, struct onnxq_hist_part *
     size_t b = c * J->chunk, e = b + J->chunk < J->n ? b + J->chunk : J->n;
     const float *x = J->x;
     onnxq_vstats_init(&r->st);
+    r->sq = 0;
+    a->sq = 0;
     bool nonfinite;
     if (J->known) {
         nonfinite = J->known->nan || J->known->inf;
@@ -404,6 +413,7 @@ static void do_chunk(const struct add_job *J, size_t c, struct onnxq_hist_part *
         bin_values(a, J->bins, x + b, e - b, nonfinite);
     else
         bin_sampled(a, J->bins, x, J->n, b, e, J->window, nonfinite);
+    r->sq = a->sq; /* summed in chunk order by the caller: the same for any pool */
 }
 
 static void add_task(void *arg, size_t begin, size_t end)
@@ -505,6 +515,7 @@ static void hist_add(struct onnxq_hist *h, const float *x, size_t n, double ema,
     struct onnxq_vstats tot;
     onnxq_vstats_init(&tot);
     uint64_t binned = 0;
+    double sq = 0;
     /* Partials pay off for long runs of binning (interleaved copies, and a
      * merge that reads the touched bins); a small or sampled tensor on one
      * thread bins straight into h. 32-bit partials hold one call < 2^31. */
@@ -519,6 +530,7 @@ static void hist_add(struct onnxq_hist *h, const float *x, size_t n, double ema,
             struct onnxq_hist_chunk r;
             do_chunk(&J, c, &a, &r);
             onnxq_vstats_merge(&tot, &r.st);
+            sq += r.sq;
         }
         h->exp = a.exp;
         binned = a.binned;
@@ -535,8 +547,10 @@ static void hist_add(struct onnxq_hist *h, const float *x, size_t n, double ema,
             onnxq_threadpool_run(w->pool, (size_t)w->slots, 1, add_task, &J);
         else
             add_task(&J, 0, 1);
-        for (size_t c = 0; c < J.nchunks; c++)
+        for (size_t c = 0; c < J.nchunks; c++) {
             onnxq_vstats_merge(&tot, &J.res[c].st);
+            sq += J.res[c].sq;
+        }
         int e = h->exp;
         for (int i = 0; i < w->slots; i++)
             e = w->part[i].binned && w->part[i].exp > e ? w->part[i].exp : e;
@@ -571,7 +585,7 @@ static void hist_add(struct onnxq_hist *h, const float *x, size_t n, double ema,
     h->finite += tot.finite;
     h->count += binned;
     h->sum += tot.sum;
-    h->sum_sq += tot.sum_sq;
+    h->sum_sq += sq;
     update_batch_stats(h, tot.min, tot.max, ema);
 }
 
@@ -684,26 +698,30 @@ void onnxq_hist_add_gathered(struct onnxq_hist *h, const float *v, size_t m, dou
     coarsen(h, exp_for(h->bins, h->exp, fmax(fabs((double)st->min), fabs((double)st->max))) - h->exp);
     bool nonfinite = st->nan || st->inf;
     uint64_t binned;
+    double sq;
     struct onnxq_hist_part *p = w && w->bins == h->bins && slot >= 0 && slot < w->slots ? &w->part[slot] : NULL;
     if (p && m >= 4096) {
         /* interleaved 32-bit copies: runs of equal values (zeros after a
          * ReLU) do not serialise on one counter */
         p->exp = h->exp;
         p->binned = 0;
+        p->sq = 0;
         p->lo = INT32_MAX;
         p->hi = -1;
         bin_values(p, h->bins, v, m, nonfinite);
         if (p->lo <= p->hi)
             merge_same_grid(h, p);
         binned = p->binned;
+        sq = p->sq;
     } else {
         struct onnxq_hist_part a = {.c = h->counts, .exp = h->exp, .binned = 0};
         bin_values(&a, h->bins, v, m, nonfinite);
         binned = a.binned;
+        sq = a.sq;
     }
     h->finite += st->finite;
     h->count += binned;
     h->sum += st->sum;
-    h->sum_sq += st->sum_sq;
+    h->sum_sq += sq;
     update_batch_stats(h, st->min, st->max, ema);
 }

@@ -11,9 +11,9 @@
  * Memory per tensor is O(bins), independent of how many samples stream
  * through. NaN and +-Inf are counted and kept out of min/max/histogram.
  *
- * Subsampling (onnxq_hist_add_sampled with sample > 0): count, NaN/Inf
- * counts, min, max, sum and sum of squares always cover every value; only
- * the histogram bins a subsample. The tensor is cut into blocks of
+ * Subsampling (onnxq_hist_add_sampled with sample > 0): finite and NaN/Inf
+ * counts, min, max and sum always cover every value; the histogram and the
+ * sum of squares cover the binned subsample (count values). The tensor is cut into blocks of
  * ONNXQ_HIST_SAMPLE_BLOCK consecutive values and the blocks into windows of
  * k blocks, k = ceil(blocks / ceil(sample / BLOCK)); the histogram takes one
  * block per window, at an offset given by a fixed hash of the window index
@@ -57,7 +57,9 @@ struct onnxq_hist {
     uint64_t nan_count;
     uint64_t inf_count;
     double min, max;   /* over finite values; +inf/-inf when none */
-    double sum, sum_sq;
+    double sum;      /* of every finite value (finite of them) */
+    double sum_sq;   /* of the binned values (count of them): the exact pass
+                      * over every value keeps to min, max and sum */
     /* per-batch extremes, for the averaged and EMA min/max variants */
     uint64_t batches;
     double avg_min, avg_max;  /* running mean of per-batch min and max */

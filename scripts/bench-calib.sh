@@ -36,6 +36,11 @@ run() { # label, extra args...
 # the summaries (stdout) carry the rates; progress lines go to stderr
 rate_plain() { sed -n 's/.*(\([0-9.]*\) samples\/s).*/\1/p' "$tmp/$1.out"; }
 rate_obs() { sed -n 's/.*model+observers [0-9.]*s (\([0-9.]*\) samples\/s).*/\1/p' "$tmp/$1.out"; }
+# end to end (reading the data included): what a user of each command sees
+e2e_plain() { sed -n 's/.*with reading the data [0-9.]*s (\([0-9.]*\) samples\/s).*/\1/p' "$tmp/$1.out"; }
+e2e_obs() { sed -n 's/.*throughput: \([0-9.]*\) samples\/s overall.*/\1/p' "$tmp/$1.out"; }
+# histogram binning done by the pool's workers while the next sample was read
+background() { sed -n "s/.*while the next sample was read: \([0-9.]*\)s.*/\1/p" "$tmp/$1.out"; }
 # share of the run spent in the observers, timed inside the run (load blurs it less than two runs)
 share() { sed -n 's/.*observers: [0-9.]*s of the model+observers time (\([0-9.]*\)%).*/\1/p' "$tmp/$1.out"; }
 cpu() { awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {printf "%.2f", u + s}' "$tmp/$1.err"; }
@@ -43,7 +48,7 @@ stats() { # values... -> "best median"
   printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {m = NR % 2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2; printf "%s %s", v[NR], m}'
 }
 
-P=(); O=(); X=(); SO=(); SX=(); CP=(); CO=(); CX=()
+P=(); O=(); X=(); SO=(); SX=(); CP=(); CO=(); CX=(); EP=(); EO=(); EX=(); BG=()
 for r in $(seq "$REPS"); do
   run "plain_$r" --calib-count "$N1" --no-observers
   run "obs_$r" --calib-count "$N1" --method minmax -o "$tmp/t1.json"
@@ -51,6 +56,8 @@ for r in $(seq "$REPS"); do
   P+=("$(rate_plain "plain_$r")"); O+=("$(rate_obs "obs_$r")"); X+=("$(rate_obs "exact_$r")")
   SO+=("$(share "obs_$r")"); SX+=("$(share "exact_$r")")
   CP+=("$(cpu "plain_$r")"); CO+=("$(cpu "obs_$r")"); CX+=("$(cpu "exact_$r")")
+  EP+=("$(e2e_plain "plain_$r")"); EO+=("$(e2e_obs "obs_$r")"); EX+=("$(e2e_obs "exact_$r")")
+  BG+=("$(background "obs_$r")")
 done
 run minmax_n2 --calib-count "$N2" --method minmax -o "$tmp/t2.json"
 run entropy_n2 --calib-count "$N2" --method entropy -o "$tmp/t3.json"
@@ -79,6 +86,16 @@ sob=$(printf '%s\n' "${SO[@]}" | sort -g | head -1); sxb=$(printf '%s\n' "${SX[@
 awk -v b="$sob" -v m="$som" -v xb="$sxb" -v xm="$sxm" 'BEGIN {
   printf "%-44s best %.3f, median %.3f\n", "in-run ratio 1 - share (default)", 1 - b / 100, 1 - m / 100
   printf "%-44s best %.3f, median %.3f\n", "in-run ratio 1 - share (exact)", 1 - xb / 100, 1 - xm / 100 }'
+printf '%-44s %s\n' "end to end (data read included), plain" "${EP[*]}"
+printf '%-44s %s\n' "end to end, + observers (default)" "${EO[*]}"
+printf '%-44s %s\n' "end to end, + observers (exact)" "${EX[*]}"
+read -r epb epm <<<"$(stats "${EP[@]}")"
+read -r eob eom <<<"$(stats "${EO[@]}")"
+read -r exb exm <<<"$(stats "${EX[@]}")"
+awk -v pb="$epb" -v pm="$epm" -v ob="$eob" -v om="$eom" -v xb="$exb" -v xm="$exm" 'BEGIN {
+  printf "%-44s best %.3f, median %.3f\n", "end-to-end ratio observed/plain (default)", ob / pb, om / pm
+  printf "%-44s best %.3f, median %.3f\n", "end-to-end ratio observed/plain (exact)", xb / pb, xm / pm }'
+printf '%-44s %s\n' "binning on the workers while reading, s" "${BG[*]}"
 printf '%-44s %s\n' "CPU seconds, plain (user+sys, whole run)" "${CP[*]}"
 printf '%-44s %s\n' "CPU seconds, + observers (default)" "${CO[*]}"
 printf '%-44s %s\n' "CPU seconds, + observers (exact)" "${CX[*]}"

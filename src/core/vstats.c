@@ -14,7 +14,6 @@ void onnxq_vstats_merge(struct onnxq_vstats *dst, const struct onnxq_vstats *src
     dst->min = src->finite && src->min < dst->min ? src->min : dst->min;
     dst->max = src->finite && src->max > dst->max ? src->max : dst->max;
     dst->sum += src->sum;
-    dst->sum_sq += src->sum_sq;
     dst->finite += src->finite;
     dst->nan += src->nan;
     dst->inf += src->inf;
@@ -35,26 +34,27 @@ void onnxq_vstats_scan_ref(struct onnxq_vstats *s, const float *x, size_t n)
         s->min = v < s->min ? v : s->min;
         s->max = v > s->max ? v : s->max;
         s->sum += v;
-        s->sum_sq += (double)v * v;
         s->finite++;
     }
 }
 
 /* Fixed-width lanes the compiler turns into SIMD, two vectors per quantity
- * so that the additions do not wait on each other. Sums go through float
- * partials of at most BLOCK values per lane into double lanes, reduced once
- * per call: kernels call this on small pieces (a row, a tile block) while
- * they are in cache, so the per-call cost matters as much as the loop.
- * NaN/Inf are not tested per value: they make a sum non-finite (and
- * min/max skip NaN), and that call's values are then redone by the
- * reference (rare: calibration data is finite, and the caller reports it). */
+ * so that the operations do not wait on each other: min, max and a sum,
+ * three vector operations per 16 values (kernels call this on everything
+ * they write, so each one counts). The sum goes through float partials of
+ * at most BLOCK values per lane into double lanes. NaN/Inf are not tested
+ * per value: they make the sum non-finite (min/max skip NaN), and that
+ * call's values are then redone by the reference (rare: calibration data is
+ * finite, and the caller reports it). Per-call reductions are halving
+ * trees, which vectorise: kernels call this on small pieces (a row, a tile
+ * block) while they are in cache. */
 #define LANES 32
 #define BLOCK 32  /* values per lane in a float partial */
 
 static bool scan_rows(struct onnxq_vstats *s, const float *x, size_t rows, size_t cols, size_t stride)
 {
     float a[LANES], b[LANES];
-    double ds[LANES] = {0}, dq[LANES] = {0};
+    double ds[LANES] = {0};
     for (int l = 0; l < LANES; l++) {
         a[l] = s->min;
         b[l] = s->max;
@@ -64,44 +64,37 @@ static bool scan_rows(struct onnxq_vstats *s, const float *x, size_t rows, size_
         size_t i = 0;
         while (i + LANES <= cols) {
             size_t end = cols - i > (size_t)LANES * BLOCK ? i + (size_t)LANES * BLOCK : cols;
-            float bs[LANES] = {0}, bq[LANES] = {0};
+            float bs[LANES] = {0};
             for (; i + LANES <= end; i += LANES)
                 for (int l = 0; l < LANES; l++) {
                     float v = xr[i + l];
                     a[l] = v < a[l] ? v : a[l];
                     b[l] = v > b[l] ? v : b[l];
                     bs[l] += v;
-                    bq[l] += v * v;
                 }
-            for (int l = 0; l < LANES; l++) {
+            for (int l = 0; l < LANES; l++)
                 ds[l] += bs[l];
-                dq[l] += bq[l];
-            }
         }
         for (int l = 0; i < cols; i++, l++) {
             float v = xr[i];
             a[l] = v < a[l] ? v : a[l];
             b[l] = v > b[l] ? v : b[l];
             ds[l] += v;
-            dq[l] += (double)v * v;
         }
     }
-    double ts = 0, tq = 0;
-    float mn = s->min, mx = s->max;
-    for (int l = 0; l < LANES; l++) {
-        ts += ds[l];
-        tq += dq[l];
-        mn = a[l] < mn ? a[l] : mn;
-        mx = b[l] > mx ? b[l] : mx;
-    }
-    if (!isfinite(ts) || !isfinite(tq))
+    for (int w = LANES / 2; w > 0; w /= 2)
+        for (int l = 0; l < w; l++) {
+            ds[l] += ds[l + w];
+            a[l] = a[l + w] < a[l] ? a[l + w] : a[l];
+            b[l] = b[l + w] > b[l] ? b[l + w] : b[l];
+        }
+    if (!isfinite(ds[0]))
         return false;
     if (rows && cols) {
-        s->min = mn;
-        s->max = mx;
+        s->min = a[0];
+        s->max = b[0];
     }
-    s->sum += ts;
-    s->sum_sq += tq;
+    s->sum += ds[0];
     s->finite += rows * cols;
     return true;
 }

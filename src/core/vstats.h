@@ -15,7 +15,7 @@
 
 struct onnxq_vstats {
     float min, max;       /* over finite values; +inf / -inf when none */
-    double sum, sum_sq;   /* over finite values */
+    double sum;           /* over finite values */
     uint64_t finite, nan, inf;
 };
 
@@ -87,7 +87,8 @@ struct onnxq_vstats_sink {
 
 /* Start collecting for an output of `numel` floats at `base` (keeps the
  * region array of a previous use); with k > 1 and samp (room for
- * onnxq_sample_size(numel, k) floats), also capture its subsample. */
+ * onnxq_sample_size(numel, k) floats, 64-byte aligned), also capture its
+ * subsample. */
 void onnxq_vstats_sink_reset(struct onnxq_vstats_sink *k, const float *base, size_t numel, size_t window,
                              float *samp);
 

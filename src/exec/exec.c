@@ -760,7 +760,7 @@ static float *sample_room(struct onnxq_exec *e, size_t need)
         struct sample_block *b = &e->sblk[i];
         if (b->cap - b->used >= need) {
             float *p = b->p + b->used;
-            b->used += need;
+            b->used += (need + 15) / 16 * 16;  /* the next one 64-byte aligned too */
             return p;
         }
     }
@@ -769,10 +769,12 @@ static float *sample_room(struct onnxq_exec *e, size_t need)
         return NULL;
     e->sblk = nb;
     size_t cap = need > ((size_t)4 << 20) ? need : (size_t)4 << 20;
-    float *p = malloc(cap * sizeof(float));
+    cap = (cap + 15) / 16 * 16;
+    /* 64-byte aligned, like every sample block in it (capture streams whole lines) */
+    float *p = aligned_alloc(64, cap * sizeof(float));
     if (!p)
         return NULL;
-    e->sblk[e->n_sblk++] = (struct sample_block){p, cap, need};
+    e->sblk[e->n_sblk++] = (struct sample_block){p, cap, (need + 15) / 16 * 16};
     return p;
 }
 
