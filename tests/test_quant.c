@@ -529,6 +529,131 @@ START_TEST(table_without_the_tensors_is_named)
 }
 END_TEST
 
+/* x -> Conv0 (16x3x3x3) -> ConvA (16x16x3x3) -> Relu -> ConvB (1x1 16->16)
+ * -> DepthToSpace(2) -> Relu -> ConvC (1x1 4->4) -> y[1,4,64,64], the
+ * shape of PP-OCR det's head. Placement auto: ConvA passes the cost rule;
+ * ConvB and ConvC (thin 1x1) only join its island, through the Relus
+ * (folded into the QuantizeLinear) and the DepthToSpace (moves uint8:
+ * DequantizeLinear in front, QuantizeLinear after it). Conv0 (3 input
+ * channels) stays float, and without ConvA nothing is placed. */
+static struct onnxq_model *make_head_model(void)
+{
+    struct onnxq_model *m = make_model(0.3f, 0);
+    struct onnxq_graph *g = m->graph;
+    while (g->n_nodes)
+        onnxq_graph_remove_node(g, g->n_nodes - 1);
+    int64_t w0d[4] = {16, 3, 3, 3}, wad[4] = {16, 16, 3, 3}, wbd[4] = {16, 16, 1, 1}, wcd[4] = {4, 4, 1, 1};
+    int64_t bd[1] = {16}, yd[4] = {1, 4, 64, 64};
+    onnxq_graph_add_init(g, init_f("w0", 4, w0d, 0.5f));
+    onnxq_graph_add_init(g, init_f("wa", 4, wad, 0.2f));
+    onnxq_graph_add_init(g, init_f("ba", 1, bd, 0.1f));
+    onnxq_graph_add_init(g, init_f("wb", 4, wbd, 0.3f));
+    onnxq_graph_add_init(g, init_f("wc", 4, wcd, 0.5f));
+    ot_value_info(&g->outputs[0], "y", ONNXQ_DT_FLOAT, 4, yd);
+    const char *i0[2] = {"x", "w0"}, *o0[1] = {"t0"};
+    const char *ia[3] = {"t0", "wa", "ba"}, *oa[1] = {"ta"};
+    const char *ir1[1] = {"ta"}, *or1[1] = {"ra"};
+    const char *ib[2] = {"ra", "wb"}, *ob[1] = {"tb"};
+    const char *id[1] = {"tb"}, *od[1] = {"td"};
+    const char *ir2[1] = {"td"}, *or2[1] = {"rd"};
+    const char *ic[2] = {"rd", "wc"}, *oc[1] = {"y"};
+    int64_t pads[4] = {1, 1, 1, 1};
+    struct onnxq_node *c0 = onnxq_node_new("Conv", "conv0", 2, i0, 1, o0);
+    struct onnxq_node *ca = onnxq_node_new("Conv", "convA", 3, ia, 1, oa);
+    struct onnxq_node *d2s = onnxq_node_new("DepthToSpace", "d2s", 1, id, 1, od);
+    onnxq_node_set_ints(c0, "pads", pads, 4);
+    onnxq_node_set_ints(ca, "pads", pads, 4);
+    onnxq_node_set_int(d2s, "blocksize", 2);
+    onnxq_node_set_string(d2s, "mode", "CRD");
+    struct onnxq_node *nodes[7] = {c0,
+                                   ca,
+                                   onnxq_node_new("Relu", "reluA", 1, ir1, 1, or1),
+                                   onnxq_node_new("Conv", "convB", 2, ib, 1, ob),
+                                   d2s,
+                                   onnxq_node_new("Relu", "reluD", 1, ir2, 1, or2),
+                                   onnxq_node_new("Conv", "convC", 2, ic, 1, oc)};
+    for (int i = 0; i < 7; i++)
+        onnxq_graph_insert_node(g, g->n_nodes, nodes[i]);
+    struct onnxq_error err;
+    ck_assert_msg(onnxq_graph_eliminate_dead(g, &err) >= 0, "%s", err.message);
+    ck_assert_msg(onnxq_model_validate(m, &err) == ONNXQ_OK, "%s", err.message);
+    return m;
+}
+
+static size_t report_quantized(const struct onnxq_quant_report *r, const char *op)
+{
+    for (size_t i = 0; i < r->n_ops; i++)
+        if (strcmp(r->ops[i].op, op) == 0)
+            return r->ops[i].quantized;
+    return 0;
+}
+
+static const struct onnxq_node *writer_of(const struct onnxq_graph *g, const char *name)
+{
+    for (size_t i = 0; i < g->n_nodes; i++)
+        for (size_t k = 0; k < g->nodes[i]->n_outputs; k++)
+            if (strcmp(g->nodes[i]->outputs[k], name) == 0)
+                return g->nodes[i];
+    return NULL;
+}
+
+START_TEST(auto_island_grows_through_relu_and_depthtospace)
+{
+    struct onnxq_error err;
+    for (int without_a = 0; without_a < 2; without_a++) {
+        struct onnxq_model *m = make_head_model();
+        struct onnxq_graph *g = m->graph;
+        struct onnxq_calib_table t;
+        calibrate(m, &t);
+        struct onnxq_tensor ref;
+        run_once(m, 31, &ref);
+        struct onnxq_quant_options o;
+        onnxq_quant_options_init(&o);
+        const char *excl[2] = {"convA", NULL};
+        if (without_a)
+            o.exclude_nodes = excl;
+        struct onnxq_quant_report r;
+        ck_assert_msg(onnxq_quantize_model(m, &t, &o, &r, &err) == ONNXQ_OK, "%s", err.message);
+        if (without_a) {
+            ck_assert_uint_eq(report_quantized(&r, "Conv"), 0);
+            ck_assert_uint_eq(count_op(g, "QuantizeLinear"), 0);
+            ck_assert_uint_eq(count_op(g, "Relu"), 2);
+        } else {
+            ck_assert_uint_eq(report_quantized(&r, "Conv"), 3);
+            ck_assert_uint_eq(r.relu_folded, 2);
+            ck_assert_uint_eq(count_op(g, "Relu"), 0);
+            const struct onnxq_node *d = NULL;
+            for (size_t i = 0; i < g->n_nodes; i++)
+                if (strcmp(g->nodes[i]->op_type, "DepthToSpace") == 0)
+                    d = g->nodes[i];
+            ck_assert(d);
+            const struct onnxq_node *in = writer_of(g, d->inputs[0]);
+            ck_assert(in && strcmp(in->op_type, "DequantizeLinear") == 0);
+            /* its output goes through Q/DQ with its input's scale to convC */
+            bool q_after = false;
+            for (size_t i = 0; i < g->n_nodes; i++)
+                if (strcmp(g->nodes[i]->op_type, "QuantizeLinear") == 0 &&
+                    strcmp(g->nodes[i]->inputs[0], d->outputs[0]) == 0) {
+                    q_after = true;
+                    const struct onnxq_constant *s1 = onnxq_graph_find_init(g, g->nodes[i]->inputs[1]);
+                    const struct onnxq_constant *s0 = onnxq_graph_find_init(g, in->inputs[1]);
+                    ck_assert(s0 && s1);
+                    ck_assert_float_eq(*(const float *)s0->value.data, *(const float *)s1->value.data);
+                }
+            ck_assert(q_after);
+        }
+        struct onnxq_tensor q;
+        run_once(m, 31, &q);
+        double c = cosine(&ref, &q);
+        ck_assert_msg(c > 0.995, "without convA %d: cosine %f", without_a, c);
+        onnxq_tensor_clear(&ref);
+        onnxq_tensor_clear(&q);
+        onnxq_calib_table_clear(&t);
+        onnxq_model_free(m);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("quantize");
@@ -542,6 +667,7 @@ int main(void)
     tcase_add_test(tc, tiny_weights_enlarge_the_scale_for_the_bias);
     tcase_add_test(tc, table_without_the_tensors_is_named);
     tcase_add_test(tc, float_readers_keep_the_float_tensor);
+    tcase_add_test(tc, auto_island_grows_through_relu_and_depthtospace);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

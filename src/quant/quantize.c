@@ -69,7 +69,8 @@ static const struct qop qops[] = {
 /* Ops that only move data: their output reuses their input's scale and
  * zero point, so that onnxruntime can drop their Q/DQ. */
 static const char *const shape_ops[] = {"Reshape", "Transpose", "Squeeze", "Unsqueeze", "Flatten",
-                                        "MaxPool", "Slice", "Gather", "Identity"};
+                                        "MaxPool", "Slice", "Gather", "Identity", "DepthToSpace",
+                                        "SpaceToDepth"};
 
 static const struct qop *find_qop(const struct onnxq_node *n)
 {
@@ -154,6 +155,7 @@ struct rw {
     struct onnxq_strmap params;   /* tensor -> struct qparam* */
     struct onnxq_strmap dq_of;    /* tensor -> name of its DequantizeLinear output */
     struct onnxq_strmap wdq_of;   /* weight initializer -> its DequantizeLinear output */
+    struct onnxq_strmap range_of; /* tensor -> the tensor whose calibrated range it uses (folded Relu) */
     struct qparam *pool;
     size_t n_pool, cap_pool;
     char missing[900];
@@ -249,7 +251,8 @@ static const struct qparam *act_param(struct rw *w, const char *name)
     struct qparam *p = onnxq_strmap_get(&w->params, name);
     if (p)
         return p;
-    const struct onnxq_calib_entry *e = onnxq_calib_table_find(w->t, name);
+    const char *src = onnxq_strmap_get(&w->range_of, name);
+    const struct onnxq_calib_entry *e = onnxq_calib_table_find(w->t, src ? src : name);
     if (!e) {
         note_missing(w, name);
         return NULL;
@@ -705,7 +708,10 @@ static bool worth_int8(const struct onnxq_graph *g, const struct onnxq_node *n)
     return false;
 }
 
-static bool plan_node(struct rw *w, const struct onnxq_node *n)
+/* plan_node: whether n computes in INT8. `extend`: n is a dense conv that
+ * reads an INT8 op's output (see extends_island), placed without the cost
+ * rule. */
+static bool plan_node(struct rw *w, const struct onnxq_node *n, bool extend)
 {
     const struct qop *q = find_qop(n);
     if (!q)
@@ -715,7 +721,7 @@ static bool plan_node(struct rw *w, const struct onnxq_node *n)
         return false;
     if (o->op_types && !in_list(o->op_types, n->op_type))
         return false;
-    if (o->placement == ONNXQ_PLACEMENT_AUTO && !(q->anchor && worth_int8(w->g, n)))
+    if (o->placement == ONNXQ_PLACEMENT_AUTO && !extend && !(q->anchor && worth_int8(w->g, n)))
         return false;
     /* every activation it reads and writes must be a float tensor the
      * calibration run observed; non-float ones (shape math) rule it out */
@@ -727,12 +733,122 @@ static bool plan_node(struct rw *w, const struct onnxq_node *n)
             continue;
         if (onnxq_calib_table_find(w->t, nm))
             continue;
-        if (onnxq_calib_table_is_nonfloat(w->t, nm))
-            return false;
+        if (onnxq_calib_table_is_nonfloat(w->t, nm) || extend)
+            return false; /* an island extension is optional: no error */
         note_missing(w, nm);
         return false;
     }
     return true;
+}
+
+/* Islands (placement auto). onnxruntime runs every INT8 conv in NHWC
+ * between float NCHWc neighbours, so each island boundary costs a
+ * ReorderOutput, a QuantizeLinear and a Transpose on the way in and a
+ * Transpose, a DequantizeLinear and a ReorderInput on the way out; between
+ * two INT8 ops the transposes cancel and no Q/DQ is left. Measured per
+ * island with ORT's profiler (scripts/node/ort_profile.mjs; PP-OCRv4 det
+ * 640x640, 2 threads, ORT 1.30, AVX-512 VNNI): the boundaries, not the
+ * kernels, decide. The rule: a dense conv reading an INT8 op's output
+ * (directly, through a Relu the producer's QuantizeLinear absorbs, or
+ * through data-movement ops) joins the island whatever its shape: its
+ * input is already uint8 NHWC, so its INT8 form costs only its kernel,
+ * while keeping it float costs a boundary plus a float conv with its
+ * reorders. And data-movement ops after an INT8 op move uint8 (int8_shape
+ * in the driver). On det this adds the head's two 1x1 convs (Conv 3x3 ->
+ * Relu -> 1x1 24->96 -> DepthToSpace -> Relu -> 1x1 24->4 -> DepthToSpace)
+ * and a 1x1 after a 1x1 to the 14 convs of the cost rule: CPU time per run
+ * (intra-op spinning off) 0.65-0.68 of FP32 vs 0.66-0.72 before; wall
+ * median of 200 runs 0.71-0.84 vs 0.78-0.86 before, in the same rounds,
+ * on a loaded machine. Measured worse and so not done: dropping the three
+ * 3x3 islands with the smallest gain (the profile's net ~0), placing a
+ * Concat read only by INT8 ops (with the Q moved before the nearest
+ * Resizes: uint8 Resize is slower than float in ORT 1.30), and the whole
+ * SE/Add/Resize/Concat path in front of det's head conv in INT8. */
+
+/* Index of node x in orig, or n. */
+static size_t orig_index(struct onnxq_node *const *orig, size_t n, const struct onnxq_node *x)
+{
+    for (size_t i = 0; i < n; i++)
+        if (orig[i] == x)
+            return i;
+    return n;
+}
+
+/* The single reader of tensor `name` (NULL if none, several, a subgraph
+ * read, or a graph output). */
+static struct onnxq_node *sole_reader(const struct onnxq_graph_index *idx, const char *name)
+{
+    const struct onnxq_value_entry *e = onnxq_graph_index_get(idx, name);
+    if (!e || e->n_consumers != 1 || e->is_graph_output || e->consumers[0].slot < 0)
+        return NULL;
+    return e->consumers[0].node;
+}
+
+static bool is_relu(const struct onnxq_node *n)
+{
+    return strcmp(n->op_type, "Relu") == 0 && onnxq_node_in_default_domain(n) && n->n_inputs == 1 &&
+           n->n_outputs == 1;
+}
+
+/* The quantized op whose QuantizeLinear can absorb `relu` (uint8 saturates
+ * at the zero point): relu reads that op's output, or a data-movement op
+ * reading it (Relu commutes with moving data), each the only reader and no
+ * graph output. NULL when there is none. */
+static struct onnxq_node *relu_fold_source(const struct onnxq_graph_index *idx, struct onnxq_node *const *orig,
+                                           const bool *quant, size_t n0, const struct onnxq_node *relu,
+                                           struct onnxq_node **via)
+{
+    *via = NULL;
+    if (!is_relu(relu) || sole_reader(idx, relu->inputs[0]) != relu)
+        return NULL;
+    const struct onnxq_value_entry *e = onnxq_graph_index_get(idx, relu->inputs[0]);
+    struct onnxq_node *p = e ? e->producer : NULL;
+    if (p && is_shape_op(p) && p->n_outputs == 1 && p->n_inputs && !quant[orig_index(orig, n0, p)] &&
+        sole_reader(idx, p->inputs[0]) == p) {
+        const struct onnxq_value_entry *pe = onnxq_graph_index_get(idx, p->inputs[0]);
+        *via = p;
+        p = pe ? pe->producer : NULL;
+    }
+    size_t pi = p ? orig_index(orig, n0, p) : n0;
+    if (pi == n0 || !quant[pi] || p->n_outputs != 1) {
+        *via = NULL;
+        return NULL;
+    }
+    return p;
+}
+
+/* Tensor `name` holds values an INT8 op writes: a quantized op's output,
+ * a Relu folded into one, or a data-movement op's output on one (those
+ * compute in uint8). */
+static bool int8_written(const struct onnxq_graph_index *idx, struct onnxq_node *const *orig, const bool *quant,
+                         size_t n0, const char *name, bool fold_relu, int depth)
+{
+    const struct onnxq_value_entry *e = onnxq_graph_index_get(idx, name);
+    struct onnxq_node *p = e ? e->producer : NULL;
+    size_t pi = p ? orig_index(orig, n0, p) : n0;
+    if (pi == n0 || depth > 8 || e->is_graph_output)
+        return false;
+    if (quant[pi])
+        return true;
+    if (is_shape_op(p) && p->n_inputs && p->n_outputs == 1)
+        return int8_written(idx, orig, quant, n0, p->inputs[0], fold_relu, depth + 1);
+    struct onnxq_node *via;
+    return fold_relu && relu_fold_source(idx, orig, quant, n0, p, &via) != NULL;
+}
+
+/* A dense (group 1) conv with a constant weight that reads an INT8 op's
+ * output joins its island (the comment above). */
+static bool extends_island(const struct onnxq_graph *g, const struct onnxq_graph_index *idx,
+                           struct onnxq_node *const *orig, const bool *quant, size_t n0, const struct onnxq_node *n,
+                           bool fold_relu)
+{
+    if (strcmp(n->op_type, "Conv") != 0 || !onnxq_node_in_default_domain(n) || n->n_inputs < 2 ||
+        onnxq_attr_int(n, "group", 1) != 1)
+        return false;
+    const struct onnxq_constant *wc = onnxq_graph_find_init(g, n->inputs[1]);
+    if (!wc || wc->value.dtype != ONNXQ_DT_FLOAT || wc->value.ndim < 3)
+        return false;
+    return int8_written(idx, orig, quant, n0, n->inputs[0], fold_relu, 0);
 }
 
 /* ---------------------------------------------------------------- driver */
@@ -801,6 +917,7 @@ enum onnxq_status onnxq_quantize_model(struct onnxq_model *m, const struct onnxq
     struct onnxq_node **orig = malloc((n0 ? n0 : 1) * sizeof(*orig));
     char **tensors = NULL;
     const struct qparam **pin_of = NULL;
+    bool *int8_shape = NULL;
     size_t n_tensors = 0;
     memset(r, 0, sizeof(*r));
     if (!quant || !orig)
@@ -810,7 +927,7 @@ enum onnxq_status onnxq_quantize_model(struct onnxq_model *m, const struct onnxq
     for (size_t i = 0; i < n0; i++)
         slots += orig[i]->n_inputs + orig[i]->n_outputs;
     /* every tensor gets at most one qparam, referenced by pointer */
-    w.cap_pool = slots;
+    w.cap_pool = 2 * slots;
     w.pool = calloc(w.cap_pool, sizeof(*w.pool));
     if (!w.pool || (st = onnxq_namegen_init(&w.ng, m, err)))
         goto out_st;
@@ -822,60 +939,80 @@ enum onnxq_status onnxq_quantize_model(struct onnxq_model *m, const struct onnxq
         goto out_st;
     }
 
-    /* 1. plan */
+    /* 1. plan: the cost rule, then (placement auto) the dense convs that
+     * extend an island, to a fixed point */
     for (size_t i = 0; i < n0; i++)
-        quant[i] = plan_node(&w, orig[i]);
-
-    /* 2. fold Relu after a quantized op: with uint8 and range [0, max] the
-     * QuantizeLinear saturation is the Relu. */
-    if (o->act_type == ONNXQ_QTYPE_UINT8) {
-        /* find every fold first: the index borrows the graph's name strings
-         * as keys, so nothing may be renamed or removed while it lives */
+        quant[i] = plan_node(&w, orig[i], false);
+    bool fold_relu = o->act_type == ONNXQ_QTYPE_UINT8;
+    struct onnxq_node **relu_of = calloc(n0 ? n0 : 1, sizeof(*relu_of));
+    struct onnxq_node **via_of = calloc(n0 ? n0 : 1, sizeof(*via_of));
+    int8_shape = calloc(n0 ? n0 : 1, sizeof(bool));
+    if (!relu_of || !via_of || !int8_shape) {
+        free(relu_of);
+        free(via_of);
+        goto oom;
+    }
+    {
+        /* the index borrows the graph's name strings as keys: nothing may
+         * be renamed or removed while it lives */
         struct onnxq_graph_index idx;
-        if ((st = onnxq_graph_index_build(g, &idx, err)))
+        if ((st = onnxq_graph_index_build(g, &idx, err))) {
+            free(relu_of);
+            free(via_of);
             goto out_st;
-        struct onnxq_node **relu_of = calloc(n0 ? n0 : 1, sizeof(*relu_of));
-        if (!relu_of) {
-            onnxq_graph_index_free(&idx);
-            goto oom;
         }
-        for (size_t i = 0; i < n0; i++) {
-            if (!quant[i] || orig[i]->n_outputs != 1)
+        for (bool more = o->placement == ONNXQ_PLACEMENT_AUTO; more;) {
+            more = false;
+            for (size_t i = 0; i < n0; i++)
+                if (!quant[i] && extends_island(g, &idx, orig, quant, n0, orig[i], fold_relu) &&
+                    plan_node(&w, orig[i], true))
+                    quant[i] = more = true;
+        }
+        /* 2. find the Relus to fold after a quantized op (directly or
+         * through one data-movement op): with uint8 and range [0, max] the
+         * QuantizeLinear saturation is the Relu */
+        for (size_t i = 0; fold_relu && i < n0; i++) {
+            struct onnxq_node *via, *src = relu_fold_source(&idx, orig, quant, n0, orig[i], &via);
+            if (!src || onnxq_graph_is_output(g, orig[i]->outputs[0]))
                 continue;
-            const struct onnxq_value_entry *e = onnxq_graph_index_get(&idx, orig[i]->outputs[0]);
-            if (!e || e->n_consumers != 1 || e->is_graph_output || e->consumers[0].slot < 0)
-                continue;
-            struct onnxq_node *relu = e->consumers[0].node;
-            if (strcmp(relu->op_type, "Relu") != 0 || !onnxq_node_in_default_domain(relu) || onnxq_graph_is_output(g, relu->outputs[0]))
-                continue;
-            relu_of[i] = relu;
+            size_t pi = orig_index(orig, n0, src);
+            relu_of[pi] = orig[i];
+            via_of[pi] = via;
         }
         onnxq_graph_index_free(&idx);
-        for (size_t i = 0; i < n0; i++) {
-            struct onnxq_node *relu = relu_of[i];
-            if (!relu || !orig[i])
-                continue;
-            /* the producer now writes the Relu's output name directly */
-            char *nm = onnxq_strdup(relu->outputs[0]);
-            if (!nm) {
-                free(relu_of);
-                goto oom;
-            }
-            free(orig[i]->outputs[0]);
-            orig[i]->outputs[0] = nm;
-            for (size_t k = 0; k < g->n_nodes; k++)
-                if (g->nodes[k] == relu) {
-                    /* keep quant[] aligned with orig[]: mark the removed node */
-                    for (size_t j = 0; j < n0; j++)
-                        if (orig[j] == relu)
-                            orig[j] = NULL;
-                    onnxq_graph_remove_node(g, k);
-                    break;
-                }
-            r->relu_folded++;
-        }
-        free(relu_of);
     }
+    for (size_t i = 0; i < n0; i++) {
+        struct onnxq_node *relu = relu_of[i];
+        if (!relu || !orig[i])
+            continue;
+        /* the producer (or the data-movement op after it) now writes the
+         * Relu's output name directly; through a data-movement op, the
+         * producer's output takes the Relu output's range */
+        struct onnxq_node *writer = via_of[i] ? via_of[i] : orig[i];
+        char *nm = onnxq_strdup(relu->outputs[0]);
+        const char *key = via_of[i] ? keep(&w, orig[i]->outputs[0]) : NULL;
+        const char *src = via_of[i] ? keep(&w, relu->outputs[0]) : NULL;
+        if (!nm || (via_of[i] && (!key || !src || !onnxq_strmap_put(&w.range_of, key, (void *)src)))) {
+            free(nm);
+            free(relu_of);
+            free(via_of);
+            goto oom;
+        }
+        free(writer->outputs[0]);
+        writer->outputs[0] = nm;
+        for (size_t k = 0; k < g->n_nodes; k++)
+            if (g->nodes[k] == relu) {
+                /* keep quant[] aligned with orig[]: mark the removed node */
+                for (size_t j = 0; j < n0; j++)
+                    if (orig[j] == relu)
+                        orig[j] = NULL;
+                onnxq_graph_remove_node(g, k);
+                break;
+            }
+        r->relu_folded++;
+    }
+    free(relu_of);
+    free(via_of);
 
     /* 3. the tensors to quantize: data inputs and consumed outputs of
      * quantized nodes */
@@ -917,14 +1054,25 @@ enum onnxq_status onnxq_quantize_model(struct onnxq_model *m, const struct onnxq
     for (size_t i = 0; i < n0; i++)
         if (orig[i] && quant[i] && orig[i]->n_inputs)
             pin_of[i] = onnxq_strmap_get(&w.params, orig[i]->inputs[0]);
-    /* shape-only ops between two quantized tensors reuse the input's */
+    /* shape-only ops between two quantized tensors reuse the input's; one
+     * reading an INT8 op's output (or such a shape op's) gets a quantized
+     * output too, whatever reads it: onnxruntime drops its DQ/Q and moves
+     * uint8 data, and the DQ moves after it (int8_shape) */
     for (size_t i = 0; i < n0; i++) {
         const struct onnxq_node *n = orig[i];
         if (!n || !is_shape_op(n) || !n->n_inputs || !n->n_outputs)
             continue;
         const struct qparam *pin = onnxq_strmap_get(&w.params, n->inputs[0]);
-        if (pin && onnxq_strmap_get(&w.params, n->outputs[0]))
+        size_t pi = producer_of(orig, n0, n->inputs[0]);
+        if (pin && pi < n0 && (quant[pi] || int8_shape[pi]) && n->n_outputs == 1 && *n->outputs[0] &&
+            !onnxq_graph_is_output(g, n->outputs[0]) && !onnxq_strmap_get(&w.params, n->outputs[0])) {
+            int8_shape[i] = true;
+            tensors[n_tensors++] = (char *)keep(&w, n->outputs[0]);
             set_param(&w, n->outputs[0], pin);
+        } else if (pin && onnxq_strmap_get(&w.params, n->outputs[0])) {
+            int8_shape[i] = pi < n0 && (quant[pi] || int8_shape[pi]);
+            set_param(&w, n->outputs[0], pin);
+        }
     }
     if (w.oom)
         goto oom;
@@ -955,8 +1103,8 @@ enum onnxq_status onnxq_quantize_model(struct onnxq_model *m, const struct onnxq
          * forth). Where a quantized op writes it, onnxruntime fuses the Q
          * into that op, so every reader goes through the DQ. */
         size_t pi = producer_of(orig, n0, from);
-        bool q_prod = pi < n0 && (quant[pi] || (is_shape_op(orig[pi]) &&
-                                                 onnxq_strmap_get(&w.params, orig[pi]->inputs[0])));
+        bool q_prod = pi < n0 && (quant[pi] || int8_shape[pi] ||
+                                  (is_shape_op(orig[pi]) && onnxq_strmap_get(&w.params, orig[pi]->inputs[0])));
         reroute(g, from, dq, qn, q_prod ? NULL : &(struct reader_filter){orig, quant, n0, &w.params});
         free(from);
     }
@@ -1046,11 +1194,13 @@ out_st:
     onnxq_strmap_free(&w.params);
     onnxq_strmap_free(&w.dq_of);
     onnxq_strmap_free(&w.wdq_of);
+    onnxq_strmap_free(&w.range_of);
     free(w.pool);
     free(quant);
     free(orig);
     free(tensors);
     free(pin_of);
+    free(int8_shape);
     for (size_t i = 0; i < w.n_owned; i++)
         free(w.owned[i]);
     free(w.owned);
