@@ -473,6 +473,10 @@ START_TEST(unary_semantics)
     ck_assert_int_eq(run_op("HardSigmoid", 6, a, 2, in, 1, &y), ONNXQ_OK);
     check_f32(&y, (const float[]){0, 0, 0, 0.5f, 1, 1, NAN}, 7);
     onnxq_tensor_clear(&y);
+    /* max(x, 0): NaN stays NaN (numpy's maximum, onnxruntime) */
+    ck_assert_int_eq(run_op("Relu", 14, NULL, 0, in, 1, &y), ONNXQ_OK);
+    check_f32(&y, (const float[]){0, 0, 0, 0.5f, 1.5f, 2.5f, NAN}, 7);
+    onnxq_tensor_clear(&y);
     struct onnxq_attr lr = attr_f("alpha", 0.1f);
     ck_assert_int_eq(run_op("LeakyRelu", 16, &lr, 1, in, 1, &y), ONNXQ_OK);
     check_f32(&y, (const float[]){-0.25f, -0.15f, -0.05f, 0.5f, 1.5f, 2.5f, NAN}, 7);

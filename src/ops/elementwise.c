@@ -850,7 +850,7 @@ bool onnxq_ew_cast_data(enum onnxq_dtype sdt, const void *src, enum onnxq_dtype 
  * into both-arms-computed parts (LeakyRelu: pos + alpha * neg), or take
  * clamp bounds from struct ew_consts at run time, which GCC cannot fold. */
 #define EW_UNARY_FLOAT_OPS(X) \
-    X(RELU, v > 0 ? v : (T)0) \
+    X(RELU, v < 0 ? (T)0 : v) /* NaN stays NaN, as max(x, 0) in the reference */ \
     X(LEAKYRELU, (v < 0 ? (T)0 : v) + alpha * (v < 0 ? v : (T)0)) \
     X(ELU, v >= 0 ? v : alpha * M(expm1)(v)) \
     X(SELU, v > 0 ? gamma * v : gamma * (alpha * M(exp)(v) - alpha)) \
