@@ -325,6 +325,21 @@ struct add_job {
     const struct onnxq_vstats *known;
 };
 
+/* Copy the sample block starting at x[s0] (short at the end of n values)
+ * to dst; returns its length. A whole block is one vector copy, not a call. */
+static size_t copy_block(float *dst, const float *x, size_t s0, size_t n)
+{
+    const size_t BL = ONNXQ_HIST_SAMPLE_BLOCK;
+    size_t len = s0 + BL < n ? BL : n - s0;
+    if (len == BL) {
+        for (size_t t = 0; t < BL; t++)
+            dst[t] = x[s0 + t];
+    } else {
+        memcpy(dst, x + s0, len * sizeof(float));
+    }
+    return len;
+}
+
 /* Bin the sampled blocks (window k > 1) of x[b, e), where b is a multiple
  * of the sample block; a's grid holds every finite value. The picked blocks
  * are gathered so that binning runs on long rows. */
@@ -352,18 +367,11 @@ static void bin_sampled(struct onnxq_hist_part *a, uint32_t bins, const float *x
         if (!np)
             break;
         for (size_t q = 0; q < np; q++) {
-            size_t s0 = pick[q], s1 = s0 + BL < n ? s0 + BL : n;
             if (nb + BL > BIN_GROUP) {
                 bin_values(a, bins, buf, nb, check_finite);
                 nb = 0;
             }
-            if (s1 - s0 == BL) {
-                for (size_t t = 0; t < BL; t++)
-                    buf[nb + t] = x[s0 + t];
-            } else {
-                memcpy(buf + nb, x + s0, (s1 - s0) * sizeof(float));
-            }
-            nb += s1 - s0;
+            nb += copy_block(buf + nb, x, pick[q], n);
         }
     }
     if (nb)
@@ -674,16 +682,8 @@ size_t onnxq_hist_gather_sample(const float *x, size_t n, uint64_t sample, float
         size_t sb = w * k + window_pick(w, k);
         if (w + 32 < lb / k) /* the picks lie far apart: fetch well ahead */
             __builtin_prefetch(x + ((w + 32) * k + window_pick(w + 32, k)) * BL);
-        if (sb >= lb)
-            continue;
-        size_t s0 = sb * BL, s1 = s0 + BL < n ? s0 + BL : n;
-        if (s1 - s0 == BL) {
-            for (size_t t = 0; t < BL; t++)
-                out[m + t] = x[s0 + t];
-        } else {
-            memcpy(out + m, x + s0, (s1 - s0) * sizeof(float));
-        }
-        m += s1 - s0;
+        if (sb < lb)
+            m += copy_block(out + m, x, sb * BL, n);
     }
     return m;
 }

@@ -34,7 +34,7 @@ run() { # label, extra args...
   awk -F': ' '/Maximum resident set size/ {print $2}' "$tmp/$label.err" >"$tmp/$label.rss"
 }
 # the summaries (stdout) carry the rates; progress lines go to stderr
-rate_plain() { sed -n 's/.*(\([0-9.]*\) samples\/s).*/\1/p' "$tmp/$1.out"; }
+rate_plain() { sed -n 's/.*without observers: [0-9.]*s (\([0-9.]*\) samples\/s).*/\1/p' "$tmp/$1.out"; }
 rate_obs() { sed -n 's/.*model+observers [0-9.]*s (\([0-9.]*\) samples\/s).*/\1/p' "$tmp/$1.out"; }
 # end to end (reading the data included): what a user of each command sees
 e2e_plain() { sed -n 's/.*with reading the data [0-9.]*s (\([0-9.]*\) samples\/s).*/\1/p' "$tmp/$1.out"; }

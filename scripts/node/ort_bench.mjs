@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 
 import { ort, sessionOptions } from './ort_util.mjs';
-import { readNpy } from './ort_run.mjs';
+import { bindNpyInputs } from './ort_run.mjs';
 
 function usage(msg) {
   if (msg) console.error(`ort_bench: ${msg}`);
@@ -56,23 +56,6 @@ function parseArgs(argv) {
   return o;
 }
 
-function bind(specs, names) {
-  const feeds = {};
-  for (const spec of specs) {
-    let name = null;
-    let file = spec;
-    for (const n of names) {
-      if (spec.startsWith(`${n}=`) && (name === null || n.length > name.length)) name = n;
-    }
-    if (name !== null) file = spec.slice(name.length + 1);
-    else if (names.length === 1) name = names[0];
-    else throw new Error(`cannot bind --input ${spec} (inputs: ${names.join(', ')})`);
-    feeds[name] = readNpy(file);
-  }
-  for (const n of names) if (!(n in feeds)) throw new Error(`input '${n}' is not given`);
-  return feeds;
-}
-
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   const runs = [];
@@ -80,7 +63,7 @@ async function main() {
     const so = sessionOptions({ threads: o.threads });
     if (o.optimized[i]) so.optimizedModelFilePath = path.resolve(o.optimized[i]);
     const session = await ort.InferenceSession.create(model, so);
-    runs.push({ model, session, feeds: bind(o.inputs, [...session.inputNames]), times: [] });
+    runs.push({ model, session, feeds: bindNpyInputs(o.inputs, [...session.inputNames]), times: [] });
   }
   for (let w = 0; w < o.warmup; w++) for (const r of runs) await r.session.run(r.feeds);
   for (let k = 0; k < o.repeat; k++) {

@@ -47,7 +47,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { ort, sessionOptions } from './ort_util.mjs';
-import { readNpy } from './ort_run.mjs';
+import { bindNpyInputs } from './ort_run.mjs';
 
 function usage(msg) {
   if (msg) console.error(`ort_profile: ${msg}`);
@@ -80,23 +80,6 @@ function parseArgs(argv) {
   }
   if (o.models.length !== 2) usage('give exactly two models: FP32 and INT8');
   return o;
-}
-
-function bind(specs, names) {
-  const feeds = {};
-  for (const spec of specs) {
-    let name = null;
-    let file = spec;
-    for (const n of names) {
-      if (spec.startsWith(`${n}=`) && (name === null || n.length > name.length)) name = n;
-    }
-    if (name !== null) file = spec.slice(name.length + 1);
-    else if (names.length === 1) name = names[0];
-    else throw new Error(`cannot bind --input ${spec} (inputs: ${names.join(', ')})`);
-    feeds[name] = readNpy(file);
-  }
-  for (const n of names) if (!(n in feeds)) throw new Error(`input '${n}' is not given`);
-  return feeds;
 }
 
 // ------------------------------------------------------------ ONNX graph
@@ -266,7 +249,7 @@ async function main() {
       so.optimizedModelFilePath = path.join(dir, `${tags[i]}.opt.onnx`);
       const before = new Set(fs.readdirSync(dir));
       const session = await ort.InferenceSession.create(model, so);
-      runs.push({ model, session, before, feeds: bind(o.inputs, [...session.inputNames]), tag: tags[i] });
+      runs.push({ model, session, before, feeds: bindNpyInputs(o.inputs, [...session.inputNames]), tag: tags[i] });
     }
     for (let w = 0; w < o.warmup; w++) for (const r of runs) await r.session.run(r.feeds);
     for (let k = 0; k < o.repeat; k++) for (const r of runs) await r.session.run(r.feeds);

@@ -95,6 +95,26 @@ export function readNpy(file) {
   return new ort.Tensor(info.type, data, shape);
 }
 
+/* --input specs ("NAME=FILE.npy", or "FILE.npy" for a one-input model) to
+ * feeds for a session with input names `names`; the longest matching name
+ * wins, so names that prefix each other bind correctly. */
+export function bindNpyInputs(specs, names) {
+  const feeds = {};
+  for (const spec of specs) {
+    let name = null;
+    let file = spec;
+    for (const n of names) {
+      if (spec.startsWith(`${n}=`) && (name === null || n.length > name.length)) name = n;
+    }
+    if (name !== null) file = spec.slice(name.length + 1);
+    else if (names.length === 1) name = names[0];
+    else throw new Error(`cannot bind --input ${spec} (inputs: ${names.join(', ')})`);
+    feeds[name] = readNpy(file);
+  }
+  for (const n of names) if (!(n in feeds)) throw new Error(`input '${n}' is not given`);
+  return feeds;
+}
+
 export function encodeNpy(tensor) {
   const descr = ORT_TO_DESCR[tensor.type];
   if (!descr) throw new Error(`cannot write element type '${tensor.type}' as .npy`);

@@ -17,6 +17,7 @@ void onnxq_vstats_merge(struct onnxq_vstats *dst, const struct onnxq_vstats *src
     dst->finite += src->finite;
     dst->nan += src->nan;
     dst->inf += src->inf;
+    dst->captured += src->captured;
 }
 
 void onnxq_vstats_scan_ref(struct onnxq_vstats *s, const float *x, size_t n)
@@ -147,13 +148,20 @@ size_t onnxq_sample_size(size_t n, size_t k)
 }
 
 /* Copy the sampled values of flat range [f0, f1) of the output (its data at
- * x) to the sink's subsample. */
-static void capture(struct onnxq_vstats_sink *k, const float *x, size_t f0, size_t f1)
+ * x) to the sink's subsample; returns how many. Called per row by kernels:
+ * no integer division (the window comes from a double reciprocal, then
+ * corrected), no shared counter (the caller counts in its region's stats). */
+static size_t capture(const struct onnxq_vstats_sink *k, const float *x, size_t f0, size_t f1)
 {
-    const size_t BL = ONNXQ_SAMPLE_BLOCK, kw = k->k;
+    const size_t BL = ONNXQ_SAMPLE_BLOCK, kw = k->k, win = k->win;
     size_t got = 0;
-    for (size_t w = f0 / BL / kw; w * kw * BL < f1; w++) {
-        size_t b0 = (w * kw + onnxq_sample_pick(w, kw)) * BL, b1 = b0 + BL;
+    size_t w = (size_t)((double)f0 * k->inv_win);
+    while (w && w * win > f0)
+        w--;
+    while ((w + 1) * win <= f0)
+        w++;
+    for (; w * win < f1; w++) {
+        size_t b0 = w * win + onnxq_sample_pick(w, kw) * BL, b1 = b0 + BL;
         size_t lo = b0 > f0 ? b0 : f0, hi = b1 < f1 ? b1 : f1;
         if (lo >= hi)
             continue;
@@ -168,15 +176,14 @@ static void capture(struct onnxq_vstats_sink *k, const float *x, size_t f0, size
         }
         got += hi - lo;
     }
-    if (got)
-        atomic_fetch_add_explicit(&k->samp_got, got, memory_order_relaxed);
+    return got;
 }
 
 void onnxq_vstats_sink_observe(struct onnxq_vstats_sink *k, struct onnxq_vstats *vs, const float *x, size_t n)
 {
     onnxq_vstats_scan(vs, x, n);
     if (k->samp && x >= k->base && (size_t)(x - k->base) + n <= k->numel)
-        capture(k, x, (size_t)(x - k->base), (size_t)(x - k->base) + n);
+        vs->captured += capture(k, x, (size_t)(x - k->base), (size_t)(x - k->base) + n);
 }
 
 void onnxq_vstats_sink_observe2d(struct onnxq_vstats_sink *k, struct onnxq_vstats *vs, const float *x, size_t rows,
@@ -189,12 +196,12 @@ void onnxq_vstats_sink_observe2d(struct onnxq_vstats_sink *k, struct onnxq_vstat
     if (f + (rows - 1) * stride + cols > k->numel)
         return; /* outside the output: the sink rejects the report too */
     for (size_t r = 0; r < rows; r++)
-        capture(k, x + r * stride, f + r * stride, f + r * stride + cols);
+        vs->captured += capture(k, x + r * stride, f + r * stride, f + r * stride + cols);
 }
 
 bool onnxq_vstats_sink_sample(struct onnxq_vstats_sink *k, const float **samp, size_t *m)
 {
-    if (!k->samp || atomic_load(&k->samp_got) != k->samp_want)
+    if (!k->samp || k->samp_got != k->samp_want)
         return false;
     *samp = k->samp;
     *m = k->samp_want;
@@ -207,9 +214,11 @@ void onnxq_vstats_sink_reset(struct onnxq_vstats_sink *k, const float *base, siz
     k->base = base;
     k->numel = numel;
     k->k = window > 1 && samp ? window : 0;
+    k->win = k->k * ONNXQ_SAMPLE_BLOCK;
+    k->inv_win = k->win ? 1.0 / (double)k->win : 0;
     k->samp = k->k ? samp : NULL;
     k->samp_want = k->k ? onnxq_sample_size(numel, window) : 0;
-    atomic_store(&k->samp_got, 0);
+    k->samp_got = 0;
     k->failed = false;
     k->n = 0;
     atomic_flag_clear(&k->lock);
@@ -234,10 +243,12 @@ void onnxq_vstats_sink_put(struct onnxq_vstats_sink *k, const float *first, size
                 k->cap = nc;
             }
         }
-        if (k->n < k->cap)
+        if (k->n < k->cap) {
             k->r[k->n++] = (struct onnxq_vstats_region){first, count, *st};
-        else
+            k->samp_got += st->captured;
+        } else {
             k->failed = true;
+        }
     }
     atomic_flag_clear_explicit(&k->lock, memory_order_release);
 }
@@ -273,6 +284,7 @@ bool onnxq_vstats_sink_total(struct onnxq_vstats_sink *k, struct onnxq_vstats *o
     }
     if (covered != k->numel)
         return false;
+    t.captured = 0;
     *out = t;
     return true;
 }

@@ -17,6 +17,8 @@ struct onnxq_vstats {
     float min, max;       /* over finite values; +inf / -inf when none */
     double sum;           /* over finite values */
     uint64_t finite, nan, inf;
+    uint64_t captured;    /* bookkeeping, not a statistic: subsample values a
+                           * kernel copied for its sink (onnxq_vstats_sink_observe) */
 };
 
 void onnxq_vstats_init(struct onnxq_vstats *s);
@@ -38,7 +40,7 @@ void onnxq_vstats_merge(struct onnxq_vstats *dst, const struct onnxq_vstats *src
  * see calibration/histogram.h): blocks of ONNXQ_SAMPLE_BLOCK consecutive
  * values, windows of k blocks (onnxq_sample_window), and in window w the
  * block w * k + onnxq_sample_pick(w, k). */
-#define ONNXQ_SAMPLE_BLOCK 16
+#define ONNXQ_SAMPLE_BLOCK 64
 
 /* Blocks per window for about `sample` values out of n (1: every value). */
 size_t onnxq_sample_window(size_t n, uint64_t sample);
@@ -75,10 +77,10 @@ struct onnxq_vstats_sink {
     size_t numel;
     /* subsample capture (k > 1 and samp set): kernels copy the sampled
      * blocks of what they write to samp, laid out as onnxq_sample_size says */
-    size_t k;
+    size_t k, win;        /* blocks, values per window */
+    double inv_win;
     float *samp;
-    size_t samp_want;
-    atomic_size_t samp_got;
+    size_t samp_want, samp_got;
     atomic_flag lock;
     bool failed;         /* a report outside the output, or out of memory */
     struct onnxq_vstats_region *r;

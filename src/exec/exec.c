@@ -770,7 +770,7 @@ static float *sample_room(struct onnxq_exec *e, size_t need)
     e->sblk = nb;
     size_t cap = need > ((size_t)4 << 20) ? need : (size_t)4 << 20;
     cap = (cap + 15) / 16 * 16;
-    /* 64-byte aligned, like every sample block in it (capture streams whole lines) */
+    /* 64-byte aligned, as is each subsample in it: its blocks start on cache lines */
     float *p = aligned_alloc(64, cap * sizeof(float));
     if (!p)
         return NULL;

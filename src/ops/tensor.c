@@ -400,8 +400,11 @@ static void xcopy_run(struct onnxq_op_ctx *ctx, struct xcopy *c, bool ref)
 static void report_moved(struct onnxq_op_ctx *ctx, size_t in, const float *first, size_t count)
 {
     const struct onnxq_vstats *st = ctx->stats && ctx->in_stats ? ctx->in_stats[in] : NULL;
-    if (st && ctx->outputs[0]->dtype == ONNXQ_DT_FLOAT && st->finite + st->nan + st->inf == count)
-        onnxq_vstats_sink_put(ctx->stats, first, count, st);
+    if (st && ctx->outputs[0]->dtype == ONNXQ_DT_FLOAT && st->finite + st->nan + st->inf == count) {
+        struct onnxq_vstats moved = *st;
+        moved.captured = 0; /* nothing of this output was copied */
+        onnxq_vstats_sink_put(ctx->stats, first, count, &moved);
+    }
 }
 
 static void report_same(struct onnxq_op_ctx *ctx)
