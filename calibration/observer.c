@@ -118,6 +118,10 @@ static enum onnxq_status note_nonfloat(struct onnxq_observer *o, const char *nam
     return ONNXQ_OK;
 }
 
+static enum onnxq_status defer(struct onnxq_observer *o, const char *name, const struct onnxq_tensor *t,
+                               const struct onnxq_vstats *known, const float *samp, size_t samp_m,
+                               struct onnxq_error *err);
+
 enum onnxq_status onnxq_observer_add(struct onnxq_observer *o, const char *name, const struct onnxq_tensor *t,
                                      struct onnxq_error *err)
 {
@@ -125,6 +129,12 @@ enum onnxq_status onnxq_observer_add(struct onnxq_observer *o, const char *name,
         return ONNXQ_OK;
     if (t->dtype != ONNXQ_DT_FLOAT)
         return note_nonfloat(o, name, err);
+    if (o->defer_pool) {
+        /* copied out now, binned with the run's tensors */
+        enum onnxq_status st = defer(o, name, t, NULL, NULL, 0, err);
+        if (st != ONNXQ_E_UNSUPPORTED)
+            return st;
+    }
     struct onnxq_observed *r = record(o, name, err);
     if (!r)
         return ONNXQ_E_NOMEM;
