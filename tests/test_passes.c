@@ -696,6 +696,46 @@ START_TEST(ct_to_d2s)
 }
 END_TEST
 
+/* ================================================ depthtospace_past_conv */
+
+/* The block-diagonal 1x1 conv computes the same sums as the 1x1 conv after
+ * the DepthToSpace (plus exact zeros): FOLD tolerance. Refused: DCR mode, a
+ * DepthToSpace read twice, a 3x3 conv, a binary op in between. */
+START_TEST(d2s_past_conv)
+{
+    struct onnxq_model *m = cycle(
+        "inits = [T('w1', rnd(3, 2, 1, 1)), T('b1', rnd(3)), T('w2', rnd(4, 2, 1, 1)), T('w3', rnd(3, 2, 1, 1)),\n"
+        "         T('w4', rnd(3, 2, 1, 1)), T('w5', rnd(3, 2, 3, 3)), T('w6', rnd(3, 2, 1, 1))]\n"
+        "nodes = [node('DepthToSpace', ['x'], ['d1'], blocksize=2, mode='CRD'),\n"
+        "         node('Relu', ['d1'], ['r1']),\n"
+        "         node('Conv', ['r1', 'w1', 'b1'], ['y1'], kernel_shape=[1, 1]),\n"
+        "         node('DepthToSpace', ['x'], ['d2'], blocksize=2, mode='CRD'),\n"
+        "         node('Conv', ['d2', 'w2'], ['y2']),\n"
+        "         node('DepthToSpace', ['x'], ['d3'], blocksize=2),\n"
+        "         node('Conv', ['d3', 'w3'], ['y3']),\n"
+        "         node('DepthToSpace', ['x'], ['d4'], blocksize=2, mode='CRD'),\n"
+        "         node('Conv', ['d4', 'w4'], ['y4']), node('Sigmoid', ['d4'], ['y4b']),\n"
+        "         node('DepthToSpace', ['x'], ['d5'], blocksize=2, mode='CRD'),\n"
+        "         node('Conv', ['d5', 'w5'], ['y5'], pads=[1, 1, 1, 1]),\n"
+        "         node('DepthToSpace', ['x'], ['d6'], blocksize=2, mode='CRD'),\n"
+        "         node('Add', ['d6', 'd6'], ['a6']), node('Conv', ['a6', 'w6'], ['y6'])]\n"
+        "m = model(nodes, [vi('x', [2, 8, 3, 5])], [vi(n, None) for n in ['y1', 'y2', 'y3', 'y4', 'y4b', 'y5', 'y6']],\n"
+        "          inits, opset=13)\n",
+        onnxq_pass_depthtospace_past_conv, 2, FOLD, "depthtospace_past_conv");
+    ck_assert_uint_eq(count_op(m, "DepthToSpace"), 6);
+    ck_assert_uint_eq(count_op(m, "Conv"), 6);
+    /* y1 and y2 are now written by a DepthToSpace */
+    size_t moved = 0;
+    for (size_t i = 0; i < m->graph->n_nodes; i++) {
+        const struct onnxq_node *n = m->graph->nodes[i];
+        if (!strcmp(n->op_type, "DepthToSpace") && (!strcmp(n->outputs[0], "y1") || !strcmp(n->outputs[0], "y2")))
+            moved++;
+    }
+    ck_assert_uint_eq(moved, 2);
+    onnxq_model_free(m);
+}
+END_TEST
+
 /* ================================================ upgrade_opset */
 
 /* Opset 9, as the ppocr rec/cls exports: Clip/Squeeze/Unsqueeze/ReduceSum/
@@ -1319,6 +1359,7 @@ static Suite *passes_suite(void)
     tcase_add_test(tc, hardswish_forms);
     tcase_add_test(tc, hardswish_refusals);
     tcase_add_test(tc, ct_to_d2s);
+    tcase_add_test(tc, d2s_past_conv);
     tcase_add_test(tc, upgrade_from_9);
     tcase_add_test(tc, upgrade_from_old);
     tcase_add_test(tc, upgrade_from_10_11);

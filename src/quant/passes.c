@@ -1349,6 +1349,172 @@ static enum onnxq_status ct_graph(struct onnxq_graph *g, void *user)
     return rewrite_to_fixpoint(user, g, try_ct_to_d2s);
 }
 
+/* DepthToSpace(CRD, b) -> [one elementwise unary op] -> Conv 1x1 becomes
+ * [the unary op] -> Conv 1x1 over the blocks -> DepthToSpace, so that the
+ * unary op and the conv run on the small tensor and the large one is never
+ * rearranged (PP-OCR det's head: the 24x320x320 DepthToSpace was the
+ * costliest single node in onnxruntime, about 5 ms of a 60 ms run). With
+ * CRD, output channel c at (h*b + i, w*b + j) is input channel c*b*b + q,
+ * q = i*b + j, at (h, w); a 1x1 conv W[O, C] after it therefore equals the
+ * 1x1 conv W2[o*b*b + q, c*b*b + q] = W[o, c] (zero across blocks), bias
+ * b2[o*b*b + q] = bias[o], before a DepthToSpace of its output. Elementwise
+ * ops commute with the rearrangement. The same products and sums, so exact
+ * up to summation order (the zero weights add exact zeros). */
+static bool commutes_with_d2s(const struct onnxq_node *n)
+{
+    static const char *const ok[] = {"Relu", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh"};
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+        if (is_op(n, ok[i]))
+            return n->n_inputs == 1 && n->n_outputs == 1;
+    return false;
+}
+
+static bool conv_is_plain_1x1(const struct onnxq_node *n)
+{
+    size_t cnt;
+    const int64_t *ks = onnxq_attr_ints(n, "kernel_shape", &cnt);
+    if (onnxq_attr_has(n, "kernel_shape") && (!ks || cnt != 2 || ks[0] != 1 || ks[1] != 1))
+        return false;
+    char apb[32];
+    const char *ap = onnxq_attr_string(n, "auto_pad", "NOTSET", apb, sizeof(apb));
+    if (strcmp(ap, "NOTSET") && strcmp(ap, "VALID"))
+        return false;
+    if (onnxq_attr_int(n, "group", 1) != 1 || !ints_all(n, "pads", 0) || !ints_all(n, "strides", 1) ||
+        !ints_all(n, "dilations", 1))
+        return false;
+    for (size_t a = 0; a < n->n_attrs; a++) {
+        const char *an = n->attrs[a].name ? n->attrs[a].name : "";
+        if (strcmp(an, "kernel_shape") && strcmp(an, "strides") && strcmp(an, "pads") && strcmp(an, "dilations") &&
+            strcmp(an, "auto_pad") && strcmp(an, "group"))
+            return false;
+    }
+    return true;
+}
+
+static enum onnxq_status try_d2s_past_conv(struct pass_ctx *pc, struct onnxq_graph *g,
+                                           const struct onnxq_graph_index *idx, struct onnxq_node *d2s, bool *done)
+{
+    if (!is_op(d2s, "DepthToSpace") || d2s->n_inputs != 1 || d2s->n_outputs != 1 || !*d2s->outputs[0])
+        return ONNXQ_OK;
+    char mb[8];
+    if (strcmp(onnxq_attr_string(d2s, "mode", "DCR", mb, sizeof(mb)), "CRD"))
+        return ONNXQ_OK;
+    int64_t b = onnxq_attr_int(d2s, "blocksize", 0);
+    if (b < 2 || b > 16)
+        return ONNXQ_OK;
+    struct onnxq_node *u = sole_reader(idx, d2s->outputs[0]), *conv = u;
+    if (u && commutes_with_d2s(u))
+        conv = *u->outputs[0] ? sole_reader(idx, u->outputs[0]) : NULL;
+    else
+        u = NULL;
+    if (!conv || !is_op(conv, "Conv") || conv->n_inputs < 2 || conv->n_outputs != 1 || !*conv->outputs[0] ||
+        strcmp(conv->inputs[0], u ? u->outputs[0] : d2s->outputs[0]) || !conv_is_plain_1x1(conv))
+        return ONNXQ_OK;
+    const struct onnxq_constant *W0 = float_init(g, idx, conv->inputs[1]);
+    if (!W0 || W0->value.ndim != 4 || W0->value.dims[2] != 1 || W0->value.dims[3] != 1)
+        return ONNXQ_OK;
+    const struct onnxq_constant *B0 = NULL;
+    int64_t O = W0->value.dims[0], C = W0->value.dims[1], bb = b * b;
+    if (has_input(conv, 2)) {
+        B0 = float_init(g, idx, conv->inputs[2]);
+        if (!B0 || B0->value.ndim != 1 || B0->value.dims[0] != O)
+            return ONNXQ_OK;
+    }
+    if (O * bb * C * bb > ((int64_t)1 << 26))
+        return ONNXQ_OK; /* the block weights would be too large */
+    /* edit: new weights, then rewire y -> [u] -> conv' -> d2s -> Z */
+    char base[256];
+    snprintf(base, sizeof(base), "%s_blocks_weight", node_label(conv));
+    const char *wname = onnxq_namegen_make(&pc->ng, base);
+    int64_t wdims[4] = {O * bb, C * bb, 1, 1};
+    struct onnxq_constant *W2 = wname ? add_init(g, wname, ONNXQ_DT_FLOAT, 4, wdims) : NULL;
+    if (!W2)
+        return nomem(pc->err);
+    const float *w = W0->value.data;
+    float *w2 = W2->value.data; /* zeroed */
+    for (int64_t o = 0; o < O; o++)
+        for (int64_t c = 0; c < C; c++)
+            for (int64_t q = 0; q < bb; q++)
+                w2[(o * bb + q) * C * bb + c * bb + q] = w[o * C + c];
+    const char *bname = NULL;
+    if (B0) {
+        snprintf(base, sizeof(base), "%s_blocks_bias", node_label(conv));
+        bname = onnxq_namegen_make(&pc->ng, base);
+        int64_t bd = O * bb;
+        struct onnxq_constant *b2 = bname ? add_init(g, bname, ONNXQ_DT_FLOAT, 1, &bd) : NULL;
+        if (!b2)
+            return nomem(pc->err);
+        const float *bv = B0->value.data;
+        float *b2v = b2->value.data;
+        for (int64_t k = 0; k < bd; k++)
+            b2v[k] = bv[k / bb];
+    }
+    ensure_ir_for_new_inits(pc->m);
+    snprintf(base, sizeof(base), "%s_blocks", node_label(conv));
+    const char *zname = onnxq_namegen_make(&pc->ng, base);
+    const char *uname = NULL;
+    if (u) {
+        snprintf(base, sizeof(base), "%s_blocks", node_label(u));
+        uname = onnxq_namegen_make(&pc->ng, base);
+    }
+    if (!zname || (u && !uname))
+        return nomem(pc->err);
+    struct name_set drop = {.n = 0};
+    name_set_add(&drop, conv->inputs[1]);
+    if (B0)
+        name_set_add(&drop, conv->inputs[2]);
+    /* the old intermediate values change shape or vanish */
+    drop_value_info(g, d2s->outputs[0]);
+    if (u)
+        drop_value_info(g, u->outputs[0]);
+    char *out_name = onnxq_strdup(conv->outputs[0]);
+    bool ok = out_name != NULL;
+    if (ok && u)
+        ok = onnxq_node_set_input(u, 0, d2s->inputs[0]) && replace_string(&u->outputs[0], uname);
+    ok = ok && onnxq_node_set_input(conv, 0, u ? uname : d2s->inputs[0]) && onnxq_node_set_input(conv, 1, wname) &&
+         (!B0 || onnxq_node_set_input(conv, 2, bname)) && replace_string(&conv->outputs[0], zname) &&
+         onnxq_node_set_input(d2s, 0, zname) && replace_string(&d2s->outputs[0], out_name);
+    free(out_name);
+    if (!ok) {
+        for (size_t i = 0; i < drop.n; i++)
+            free(drop.v[i]);
+        return nomem(pc->err);
+    }
+    /* the DepthToSpace now follows the conv */
+    size_t dpos = node_pos(g, d2s), cpos = node_pos(g, conv);
+    struct onnxq_node *moved = onnxq_graph_detach_node(g, dpos);
+    if (!onnxq_graph_insert_node(g, cpos, moved)) { /* cpos: the conv moved up by one */
+        onnxq_node_free(moved);
+        for (size_t i = 0; i < drop.n; i++)
+            free(drop.v[i]);
+        return nomem(pc->err);
+    }
+    *done = true;
+    return name_set_drop_inits(&drop, g, pc->err);
+}
+
+static enum onnxq_status d2s_graph(struct onnxq_graph *g, void *user)
+{
+    return rewrite_to_fixpoint(user, g, try_d2s_past_conv);
+}
+
+enum onnxq_status onnxq_pass_depthtospace_past_conv(struct onnxq_model *m, size_t *changed, struct onnxq_error *err)
+{
+    enum onnxq_status st = check_model(m, err);
+    if (st)
+        return st;
+    struct pass_ctx pc;
+    if ((st = pass_ctx_init(&pc, m, err)))
+        return st;
+    st = walk_graphs(m->graph, d2s_graph, &pc, 0, err);
+    pass_ctx_free(&pc);
+    if (!st && changed)
+        *changed = pc.changed;
+    return st;
+}
+
+
+
 enum onnxq_status onnxq_pass_convtranspose_to_depthtospace(struct onnxq_model *m, size_t *changed,
                                                            struct onnxq_error *err)
 {

@@ -32,6 +32,15 @@
 #include "ir/graph.h"
 #include "onnxq/onnxq.h"
 
+/* DepthToSpace (mode CRD) whose output only an elementwise unary op (Relu,
+ * LeakyRelu, Sigmoid, HardSigmoid, HardSwish, Tanh) and then a 1x1 Conv
+ * (group 1, no padding, stride and dilation 1, initializer weights) read
+ * moves after the conv: the unary op and a block-diagonal 1x1 conv
+ * W2[o*b*b + q, c*b*b + q] = W[o, c] run on the small tensor, then one
+ * DepthToSpace rearranges the conv's output. Exact up to summation order.
+ * Runs after convtranspose_to_depthtospace, whose output it moves. */
+enum onnxq_status onnxq_pass_depthtospace_past_conv(struct onnxq_model *m, size_t *changed, struct onnxq_error *err);
+
 /* Default target and supported range of onnxq_pass_upgrade_opset. 14, not
  * 13: HardSwish (opset 14) lets fuse_hardswish replace four elementwise ops. */
 #define ONNXQ_UPGRADE_OPSET_DEFAULT 14
@@ -148,6 +157,7 @@ enum onnxq_status onnxq_pass_upgrade_opset_default(struct onnxq_model *m, size_t
     X(fold_scalar_affine, onnxq_pass_fold_scalar_affine) \
     X(fold_batchnorm, onnxq_pass_fold_batchnorm) \
     X(fuse_hardswish, onnxq_pass_fuse_hardswish) \
-    X(convtranspose_to_depthtospace, onnxq_pass_convtranspose_to_depthtospace)
+    X(convtranspose_to_depthtospace, onnxq_pass_convtranspose_to_depthtospace) \
+    X(depthtospace_past_conv, onnxq_pass_depthtospace_past_conv)
 
 #endif
