@@ -549,6 +549,7 @@ static struct onnxq_model *make_head_model(void)
     onnxq_graph_add_init(g, init_f("ba", 1, bd, 0.1f));
     onnxq_graph_add_init(g, init_f("wb", 4, wbd, 0.3f));
     onnxq_graph_add_init(g, init_f("wc", 4, wcd, 0.5f));
+    onnxq_value_info_clear(&g->outputs[0]); /* make_model's y has another shape */
     ot_value_info(&g->outputs[0], "y", ONNXQ_DT_FLOAT, 4, yd);
     const char *i0[2] = {"x", "w0"}, *o0[1] = {"t0"};
     const char *ia[3] = {"t0", "wa", "ba"}, *oa[1] = {"ta"};
