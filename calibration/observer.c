@@ -122,6 +122,12 @@ static enum onnxq_status defer(struct onnxq_observer *o, const char *name, const
                                const struct onnxq_vstats *known, const float *samp, size_t samp_m,
                                struct onnxq_error *err);
 
+/* Values binned per tensor in this run: the per-sample cap times the batch. */
+static uint64_t sample_cap(const struct onnxq_observer *o)
+{
+    return o->hist_sample * (o->run_samples ? o->run_samples : 1);
+}
+
 enum onnxq_status onnxq_observer_add(struct onnxq_observer *o, const char *name, const struct onnxq_tensor *t,
                                      struct onnxq_error *err)
 {
@@ -138,7 +144,7 @@ enum onnxq_status onnxq_observer_add(struct onnxq_observer *o, const char *name,
     struct onnxq_observed *r = record(o, name, err);
     if (!r)
         return ONNXQ_E_NOMEM;
-    uint64_t cap = o->hist_sample * (o->run_samples ? o->run_samples : 1);
+    uint64_t cap = sample_cap(o);
     onnxq_hist_add_sampled(&r->hist, t->data, t->nbytes / sizeof(float), o->ema, cap, &o->ws);
     return ONNXQ_OK;
 }
@@ -169,7 +175,7 @@ static enum onnxq_status defer(struct onnxq_observer *o, const char *name, const
                                struct onnxq_error *err)
 {
     size_t n = t->nbytes / sizeof(float);
-    uint64_t cap = o->hist_sample * (o->run_samples ? o->run_samples : 1);
+    uint64_t cap = sample_cap(o);
     size_t need = onnxq_hist_sample_capacity(n, cap);
     bool captured = samp && samp_m == need;
     if (!captured && o->pend_used + need > o->defer_budget)
@@ -297,7 +303,7 @@ int onnxq_observer_hook(void *user, const struct onnxq_node *node, struct onnxq_
                 return 1;
             }
             size_t n = outputs[i]->nbytes / sizeof(float);
-            uint64_t cap = o->hist_sample * (o->run_samples ? o->run_samples : 1);
+            uint64_t cap = sample_cap(o);
             if (samp && samp_m == onnxq_hist_sample_capacity(n, cap))
                 onnxq_hist_add_gathered(&r->hist, samp, samp_m, o->ema, &st, &o->ws, 0);
             else

@@ -32,6 +32,31 @@ int onnxq_cli_parse_count(const char *s, size_t *out)
     return 0;
 }
 
+int onnxq_cli_common_option(struct onnxq_context *ctx, int argc, char **argv, int *i, bool *quiet)
+{
+    const char *a = argv[*i];
+    if (quiet && (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0)) {
+        *quiet = true;
+        return 1;
+    }
+    if (strcmp(a, "--threads") != 0 || *i + 1 >= argc)
+        return 0;
+    struct onnxq_error err;
+    if (onnxq_context_set_threads(ctx, atoi(argv[++*i]), &err) != ONNXQ_OK) {
+        fprintf(stderr, "onnxq: error: %s\n", err.message);
+        return -1;
+    }
+    return 1;
+}
+
+void onnxq_cli_bad_argument(const char *a)
+{
+    if (onnxq_cli_is_option(a))
+        fprintf(stderr, "onnxq: error: unknown option '%s' or missing value\n", a);
+    else
+        fprintf(stderr, "onnxq: error: unexpected argument '%s'\n", a);
+}
+
 int onnxq_cli_data_option(int argc, char **argv, int *i, struct onnxq_dataset_options *o, const char **error)
 {
     const char *a = argv[*i];

@@ -133,6 +133,11 @@ int onnxq_cmd_calibrate(struct onnxq_context *ctx, int argc, char **argv)
         }
         if (d > 0)
             continue;
+        int c = onnxq_cli_common_option(ctx, argc, argv, &i, &quiet);
+        if (c < 0)
+            goto out;
+        if (c > 0)
+            continue;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             rc = 0;
@@ -171,23 +176,12 @@ int onnxq_cmd_calibrate(struct onnxq_context *ctx, int argc, char **argv)
             keep_hist = true;
         } else if (strcmp(a, "--no-observers") == 0) {
             observe = false; /* benchmark aid: the same run without observing */
-        } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
-            quiet = true;
-        } else if (strcmp(a, "--threads") == 0 && v) {
-            if (onnxq_context_set_threads(ctx, atoi(argv[++i]), &err) != ONNXQ_OK) {
-                fprintf(stderr, "onnxq: error: %s\n", err.message);
-                goto out;
-            }
-        } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "onnxq: error: unknown option '%s' or missing value\n", a);
-            usage(stderr);
-            goto out;
-        } else if (merge) {
+        } else if (!onnxq_cli_is_option(a) && merge) {
             merge_files[n_merge++] = argv[i];
-        } else if (!model_path) {
+        } else if (!onnxq_cli_is_option(a) && !model_path) {
             model_path = a;
         } else {
-            fprintf(stderr, "onnxq: error: unexpected argument '%s'\n", a);
+            onnxq_cli_bad_argument(a);
             usage(stderr);
             goto out;
         }

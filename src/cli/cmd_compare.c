@@ -203,6 +203,11 @@ int onnxq_cmd_compare(struct onnxq_context *ctx, int argc, char **argv)
         }
         if (d > 0)
             continue;
+        int c = onnxq_cli_common_option(ctx, argc, argv, &i, &co.quiet);
+        if (c < 0)
+            goto out;
+        if (c > 0)
+            continue;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             rc = 0;
@@ -220,8 +225,6 @@ int onnxq_cmd_compare(struct onnxq_context *ctx, int argc, char **argv)
             table_path = argv[++i];
         } else if (strcmp(a, "--outputs-only") == 0) {
             co.tensors = false;
-        } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
-            co.quiet = true;
         } else if (strcmp(a, "--top") == 0 && v) {
             char *end;
             long n = strtol(argv[++i], &end, 10);
@@ -230,21 +233,12 @@ int onnxq_cmd_compare(struct onnxq_context *ctx, int argc, char **argv)
                 goto out;
             }
             top = (size_t)n;
-        } else if (strcmp(a, "--threads") == 0 && v) {
-            if (onnxq_context_set_threads(ctx, atoi(argv[++i]), &err) != ONNXQ_OK) {
-                fprintf(stderr, "onnxq: error: %s\n", err.message);
-                goto out;
-            }
-        } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "onnxq: error: unknown option '%s' or missing value\n", a);
-            usage(stderr);
-            goto out;
-        } else if (!paths[0]) {
+        } else if (!onnxq_cli_is_option(a) && !paths[0]) {
             paths[0] = a;
-        } else if (!paths[1]) {
+        } else if (!onnxq_cli_is_option(a) && !paths[1]) {
             paths[1] = a;
         } else {
-            fprintf(stderr, "onnxq: error: unexpected argument '%s'\n", a);
+            onnxq_cli_bad_argument(a);
             usage(stderr);
             goto out;
         }

@@ -370,6 +370,11 @@ int onnxq_cmd_quantize(struct onnxq_context *ctx, int argc, char **argv)
         }
         if (d > 0)
             continue;
+        int c = onnxq_cli_common_option(ctx, argc, argv, &i, &quiet);
+        if (c < 0)
+            goto out;
+        if (c > 0)
+            continue;
         int qd = onnxq_cli_quant_option(argc, argv, &i, &cq);
         if (qd < 0)
             goto out;
@@ -405,21 +410,10 @@ int onnxq_cmd_quantize(struct onnxq_context *ctx, int argc, char **argv)
             }
         } else if (strcmp(a, "--json") == 0) {
             json = true;
-        } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
-            quiet = true;
-        } else if (strcmp(a, "--threads") == 0 && v) {
-            if (onnxq_context_set_threads(ctx, atoi(argv[++i]), &err) != ONNXQ_OK) {
-                fprintf(stderr, "onnxq: error: %s\n", err.message);
-                goto out;
-            }
-        } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "onnxq: error: unknown option '%s' or missing value\n", a);
-            usage(stderr);
-            goto out;
-        } else if (!model_path) {
+        } else if (!onnxq_cli_is_option(a) && !model_path) {
             model_path = a;
         } else {
-            fprintf(stderr, "onnxq: error: unexpected argument '%s'\n", a);
+            onnxq_cli_bad_argument(a);
             usage(stderr);
             goto out;
         }

@@ -82,7 +82,6 @@ struct onnxq_exec {
         size_t cap, used;
     } *sblk;
     size_t n_sblk;
-    float *samp;               /* current node's, in a block */
     bool have_sample;
     struct pooled *freelist;
     size_t n_free, cap_free;
@@ -839,8 +838,8 @@ static enum onnxq_status run_steps(struct onnxq_exec *e, struct onnxq_error *err
         if (e->want_stats && o0 && o0->dtype == ONNXQ_DT_FLOAT && o0->nbytes >= sizeof(float)) {
             size_t n0 = o0->nbytes / sizeof(float), kw = onnxq_sample_window(n0, e->sample);
             size_t need = kw > 1 ? onnxq_sample_size(n0, kw) : 0;
-            e->samp = need ? sample_room(e, need) : NULL;
-            onnxq_vstats_sink_reset(&e->sink, o0->data, n0, e->samp ? kw : 0, e->samp);
+            float *samp = need ? sample_room(e, need) : NULL;
+            onnxq_vstats_sink_reset(&e->sink, o0->data, n0, samp ? kw : 0, samp);
             c.stats = &e->sink;
             c.in_stats = e->arg_in_stats;
         }
