@@ -92,25 +92,29 @@ static void escape_short(FILE *f, const char *s)
     free(tmp);
 }
 
-/* A dB value: "inf", "-inf", "n/a" (NaN) or one decimal. */
-static void put_db(FILE *f, double v)
+/* "n/a" (NaN), the infinities, or v: one decimal (dB), or 4 significant
+ * digits when `general`. */
+static void put_real(FILE *f, double v, bool general)
 {
     if (isnan(v))
         fputs("n/a", f);
     else if (isinf(v))
         fputs(v > 0 ? "&infin;" : "&minus;&infin;", f);
+    else if (general)
+        fprintf(f, "%.4g", v);
     else
         fprintf(f, "%.1f", v);
 }
 
+/* A dB value: one decimal. */
+static void put_db(FILE *f, double v)
+{
+    put_real(f, v, false);
+}
+
 static void put_num(FILE *f, double v)
 {
-    if (isnan(v))
-        fputs("n/a", f);
-    else if (isinf(v))
-        fputs(v > 0 ? "&infin;" : "&minus;&infin;", f);
-    else
-        fprintf(f, "%.4g", v);
+    put_real(f, v, true);
 }
 
 static void put_share(FILE *f, double v)
