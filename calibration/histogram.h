@@ -68,6 +68,10 @@ struct onnxq_hist {
 
 /* bins per side must be a power of two >= 16. */
 enum onnxq_status onnxq_hist_init(struct onnxq_hist *h, uint32_t bins, struct onnxq_error *err);
+/* The same on `counts` (2*bins zeros, malloc'ed), which h then owns, also
+ * on failure; NULL: allocated here. */
+enum onnxq_status onnxq_hist_init_counts(struct onnxq_hist *h, uint32_t bins, uint64_t *counts,
+                                         struct onnxq_error *err);
 void onnxq_hist_free(struct onnxq_hist *h);
 void onnxq_hist_reset(struct onnxq_hist *h);
 

@@ -44,6 +44,9 @@ void onnxq_observer_clear(struct onnxq_observer *o)
     onnxq_observer_wait(o);
     free(o->pend);
     free(o->jobs);
+    for (size_t i = 0; i < o->n_spare; i++)
+        free(o->spare[i]);
+    free(o->spare);
     for (size_t i = 0; i < o->n; i++) {
         free(o->t[i].name);
         onnxq_hist_free(&o->t[i].hist);
@@ -82,7 +85,9 @@ static struct onnxq_observed *record(struct onnxq_observer *o, const char *name,
     }
     struct onnxq_observed *r = &o->t[o->n];
     memset(r, 0, sizeof(*r));
-    if (!(r->name = onnxq_strdup(name)) || onnxq_hist_init(&r->hist, o->bins, err) != ONNXQ_OK) {
+    /* counts that onnxq_observer_prepare zeroed in the background, if any */
+    uint64_t *counts = o->n_spare ? o->spare[--o->n_spare] : NULL;
+    if (!(r->name = onnxq_strdup(name)) || onnxq_hist_init_counts(&r->hist, o->bins, counts, err) != ONNXQ_OK) {
         free(r->name);
         onnxq_fail(err, ONNXQ_E_NOMEM, "out of memory observing '%s'", name);
         return NULL;
@@ -151,6 +156,9 @@ enum onnxq_status onnxq_observer_add(struct onnxq_observer *o, const char *name,
 
 /* ------------------------------------------------------ deferred binning */
 
+/* The pending buffer's first size, in floats */
+#define PEND_FIRST ((size_t)1 << 20)
+
 struct onnxq_pending {
     size_t rec;        /* index in o->t */
     const float *src;  /* subsample the kernels captured (valid until the next run), or NULL: */
@@ -181,7 +189,7 @@ static enum onnxq_status defer(struct onnxq_observer *o, const char *name, const
     if (!captured && o->pend_used + need > o->defer_budget)
         return ONNXQ_E_UNSUPPORTED;
     if (!captured && o->pend_used + need > o->pend_cap) {
-        size_t nc = o->pend_cap ? o->pend_cap : 1 << 20;
+        size_t nc = o->pend_cap ? o->pend_cap : PEND_FIRST;
         while (nc < o->pend_used + need)
             nc *= 2;
         nc = nc < o->defer_budget ? nc : o->defer_budget;
@@ -254,17 +262,66 @@ void onnxq_observer_start(struct onnxq_observer *o)
     onnxq_threadpool_start(o->defer_pool, (size_t)(workers > 0 ? workers : 1), bin_pending, o);
 }
 
+static void prepare_job(void *arg, size_t i, size_t end)
+{
+    (void)i;
+    (void)end;
+    struct onnxq_observer *o = arg;
+    /* failures are harmless: the first run then allocates as it goes */
+    onnxq_exec_reserve_sample(o->prep_exec, onnxq_exec_sample_bound(o->prep_exec, sample_cap(o)), NULL);
+    if (!o->pend && o->defer_budget) {
+        size_t n = PEND_FIRST < o->defer_budget ? PEND_FIRST : o->defer_budget;
+        float *p = malloc(n * sizeof(float));
+        if (p) {
+            for (size_t b = 0; b < n * sizeof(float); b += 4096)
+                ((volatile char *)p)[b] = 0;
+            o->pend = p;
+            o->pend_cap = n;
+        }
+    }
+    /* one histogram per node output and input at most (non-float ones
+     * leave theirs unused) */
+    size_t want = onnxq_exec_n_node_outputs(o->prep_exec) + onnxq_exec_n_inputs(o->prep_exec);
+    want = want > o->n ? want - o->n : 0;
+    if (!o->spare && want && (o->spare = malloc(want * sizeof(*o->spare)))) {
+        for (; o->n_spare < want; o->n_spare++) {
+            uint64_t *c = malloc(2 * (size_t)o->bins * sizeof(uint64_t));
+            if (!c)
+                break;
+            memset(c, 0, 2 * (size_t)o->bins * sizeof(uint64_t));
+            o->spare[o->n_spare] = c;
+        }
+    }
+}
+
+void onnxq_observer_prepare(struct onnxq_observer *o, struct onnxq_exec *e)
+{
+    if (!o || !e || !o->defer_pool || o->binning)
+        return;
+    o->prep_exec = e;
+    o->binning = true;
+    onnxq_threadpool_start(o->defer_pool, 1, prepare_job, o);
+}
+
 void onnxq_observer_wait(struct onnxq_observer *o)
 {
     if (!o)
         return;
     if (o->binning) {
         double t0 = onnxq_now_seconds();
+        int workers = onnxq_threadpool_size(o->defer_pool) - 1;
+        /* the caller is done with its own work (the next sample is read):
+         * it claims the tensors left, in the partial histograms of the slot
+         * after the workers' */
+        if (!o->prep_exec && workers >= 0 && workers < o->ws.slots)
+            bin_pending(o, (size_t)workers, 0);
         onnxq_threadpool_wait(o->defer_pool);
         o->wait_seconds += onnxq_now_seconds() - t0;
         o->binning = false;
+        o->prep_exec = NULL;
         o->bin_seconds = 0;
-        for (size_t k = 0; k < sizeof(o->slot_seconds) / sizeof(o->slot_seconds[0]); k++)
+        /* the workers' time: the caller's share is waiting time */
+        for (size_t k = 0; k < sizeof(o->slot_seconds) / sizeof(o->slot_seconds[0]) && (int)k < workers; k++)
             o->bin_seconds += o->slot_seconds[k];
     }
     o->n_jobs = 0;

@@ -57,6 +57,9 @@ struct onnxq_observer {
     double wait_seconds;        /* time callers waited for the workers */
     double bin_seconds;         /* workers' binning time, summed (slot_seconds) */
     double slot_seconds[64];
+    struct onnxq_exec *prep_exec; /* onnxq_observer_prepare's, until the wait */
+    uint64_t **spare;             /* zeroed histogram counts it made ready */
+    size_t n_spare;
     bool failed;
     struct onnxq_error error;   /* why the hook stopped the run */
 };
@@ -95,6 +98,15 @@ enum onnxq_status onnxq_observer_defer(struct onnxq_observer *o, struct onnxq_th
                                        struct onnxq_error *err);
 void onnxq_observer_start(struct onnxq_observer *o);
 void onnxq_observer_wait(struct onnxq_observer *o);
+
+/* With deferred binning, before the first run: in the background, on the
+ * pool's workers, have `e` reserve its subsample memory for one run and
+ * the pending buffer its first piece, and zeroed histogram counts for
+ * the tensors to come, pages touched, while the caller reads
+ * the first sample; the next onnxq_observer_wait joins it. Memory first
+ * touched in the first run would fault page by page inside the kernels.
+ * No-op without deferred binning. */
+void onnxq_observer_prepare(struct onnxq_observer *o, struct onnxq_exec *e);
 
 /* Record by name, or NULL. */
 const struct onnxq_observed *onnxq_observer_find(const struct onnxq_observer *o, const char *name);

@@ -10,7 +10,10 @@
 #include "calibration/ranges.h"
 #include "calibration/observer.h"
 #include "calibration/table.h"
+#include "core/context.h"
 #include "core/threadpool.h"
+#include "exec/exec.h"
+#include "ir/graph.h"
 #include "optest.h"
 #include "testutil.h"
 
@@ -702,6 +705,89 @@ START_TEST(deferred_binning_equals_immediate)
 }
 END_TEST
 
+/* The calibrate loop on an executor (kernel statistics, captured
+ * subsamples, deferred binning), with and without onnxq_observer_prepare
+ * before the first run: the histograms are the same, and the prepared
+ * observer took its histograms' counts from the spares it made. */
+static void observe_runs(struct onnxq_context *ctx, struct onnxq_model *m, bool prepare, struct onnxq_observer *o)
+{
+    struct onnxq_error err;
+    struct onnxq_exec *e = NULL;
+    ck_assert_int_eq(onnxq_exec_new(ctx, m, &e, &err), ONNXQ_OK);
+    struct onnxq_threadpool *pool = onnxq_exec_threadpool(e);
+    ck_assert_int_eq(onnxq_threadpool_size(pool), 3);
+    ck_assert_int_eq(onnxq_observer_init(o, 2048, ONNXQ_EMA_DEFAULT, &err), ONNXQ_OK);
+    o->hist_sample = 4096;
+    o->exec = e;
+    onnxq_exec_set_hook(e, onnxq_observer_hook, o);
+    onnxq_exec_set_output_stats(e, true);
+    ck_assert_int_eq(onnxq_observer_defer(o, pool, (size_t)1 << 20, &err), ONNXQ_OK);
+    ck_assert_int_eq(onnxq_observer_set_threadpool(o, pool, &err), ONNXQ_OK);
+    if (prepare) {
+        onnxq_observer_prepare(o, e);
+        onnxq_observer_wait(o);
+        /* x, r, y (and nothing else): three histograms made ready */
+        ck_assert_uint_eq(o->n_spare, 3);
+        ck_assert_uint_ge(onnxq_exec_sample_bound(e, 4096), 2 * 4096);
+    }
+    const int64_t d[4] = {1, 8, 96, 96};
+    const size_t n = 8 * 96 * 96;
+    for (int run = 0; run < 4; run++) {
+        float *g = gaussian(n, 500 + (uint64_t)run);
+        for (size_t i = 0; i < n; i++)
+            g[i] *= (float)(1 + run); /* growing ranges: the grids coarsen */
+        struct onnxq_tensor x = ot_f32(4, d, g), y = {0};
+        const struct onnxq_tensor *in[1] = {&x};
+        onnxq_observer_wait(o);
+        onnxq_exec_set_output_sample(e, o->hist_sample);
+        ck_assert_int_eq(onnxq_observer_add(o, "x", &x, &err), ONNXQ_OK);
+        ck_assert_int_eq(onnxq_exec_run(e, in, &y, &err), ONNXQ_OK);
+        onnxq_observer_start(o);
+        onnxq_tensor_clear(&y);
+        onnxq_tensor_clear(&x);
+        free(g);
+    }
+    onnxq_observer_wait(o);
+    if (prepare)
+        ck_assert_uint_eq(o->n_spare, 0);
+    o->defer_pool = NULL;
+    onnxq_observer_set_threadpool(o, NULL, NULL);
+    o->exec = NULL;
+    onnxq_exec_free(e);
+}
+
+START_TEST(prepared_first_run_equals_unprepared)
+{
+    struct onnxq_error err;
+    struct onnxq_context *ctx = NULL;
+    ck_assert_int_eq(onnxq_context_new(&ctx, &err), ONNXQ_OK);
+    ck_assert_int_eq(onnxq_context_set_threads(ctx, 3, &err), ONNXQ_OK);
+    struct onnxq_graph *g = onnxq_graph_new();
+    ot_graph_input(g, "x", ONNXQ_DT_FLOAT);
+    ot_graph_output(g, "y", ONNXQ_DT_FLOAT, -1, NULL);
+    const char *rin[1] = {"x"}, *rout[1] = {"r"}, *ain[2] = {"r", "x"}, *aout[1] = {"y"};
+    ot_graph_node(g, "Relu", 1, rin, 1, rout);
+    ot_graph_node(g, "Add", 2, ain, 1, aout);
+    struct onnxq_model *m = ot_model(ctx, g, 14);
+    struct onnxq_observer a, b;
+    observe_runs(ctx, m, false, &a);
+    observe_runs(ctx, m, true, &b);
+    ck_assert_uint_eq(a.n, 3);
+    ck_assert_uint_eq(b.n, 3);
+    for (size_t i = 0; i < a.n; i++) {
+        const struct onnxq_observed *rb = onnxq_observer_find(&b, a.t[i].name);
+        ck_assert_ptr_nonnull(rb);
+        assert_same_hist(&a.t[i].hist, &rb->hist, a.t[i].name);
+        /* the subsample was binned, not every value */
+        ck_assert_uint_lt(a.t[i].hist.count, a.t[i].hist.finite);
+    }
+    onnxq_observer_clear(&a);
+    onnxq_observer_clear(&b);
+    onnxq_model_free(m);
+    onnxq_context_free(ctx);
+}
+END_TEST
+
 /* Observe the same "tensors" over 40 batches, as one run and as two
  * halves; write both halves as tables, read them back, merge: the merged
  * table must equal the full run (stats, histograms and every range). */
@@ -805,6 +891,7 @@ int main(void)
     tcase_add_test(tc, sampled_merge_equals_full_run);
     tcase_add_test(tc, kernels_report_exact_statistics);
     tcase_add_test(tc, deferred_binning_equals_immediate);
+    tcase_add_test(tc, prepared_first_run_equals_unprepared);
     suite_add_tcase(s, tc);
     TCase *tr = tcase_create("ranges");
     tcase_set_timeout(tr, 120);

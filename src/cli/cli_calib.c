@@ -111,6 +111,9 @@ enum onnxq_status onnxq_cli_observe(struct onnxq_context *ctx, const struct onnx
         if ((st = onnxq_observer_set_threadpool(obs, onnxq_exec_threadpool(e), err)))
             goto out;
     }
+    /* the first run's memory is made ready while the first sample is read */
+    if (observe)
+        onnxq_observer_prepare(obs, e);
     size_t nb = onnxq_dataset_batches(ds), total = onnxq_dataset_size(ds), done = 0;
     struct progress pr = {.tty = isatty(2) != 0, .quiet = quiet, .start = onnxq_now_seconds(), .total = total};
     if (!quiet)

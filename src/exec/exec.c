@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "core/context.h"
 #include "core/error.h"
@@ -80,6 +81,7 @@ struct onnxq_exec {
     struct sample_block {
         float *p;
         size_t cap, used;
+        bool mapped; /* mmap'ed (onnxq_exec_reserve_sample), else malloc'ed */
     } *sblk;
     size_t n_sblk;
     bool have_sample;
@@ -93,6 +95,17 @@ struct onnxq_exec {
     struct onnxq_tensor **arg_out;
     size_t arg_cap;
 };
+
+static void free_block(struct sample_block *b)
+{
+#ifdef MAP_POPULATE
+    if (b->mapped) {
+        munmap(b->p, b->cap * sizeof(float));
+        return;
+    }
+#endif
+    free(b->p);
+}
 
 /* ------------------------------------------------------------ buffer pool */
 
@@ -588,7 +601,7 @@ void onnxq_exec_free(struct onnxq_exec *e)
     free(e->steps);
     onnxq_vstats_sink_free(&e->sink);
     for (size_t i = 0; i < e->n_sblk; i++)
-        free(e->sblk[i].p);
+        free_block(&e->sblk[i]);
     free(e->sblk);
     for (size_t i = 0; i < e->nv; i++)
         release_value(e, &e->v[i]);
@@ -773,8 +786,67 @@ static float *sample_room(struct onnxq_exec *e, size_t need)
     float *p = aligned_alloc(64, cap * sizeof(float));
     if (!p)
         return NULL;
-    e->sblk[e->n_sblk++] = (struct sample_block){p, cap, (need + 15) / 16 * 16};
+    e->sblk[e->n_sblk++] = (struct sample_block){p, cap, (need + 15) / 16 * 16, false};
     return p;
+}
+
+size_t onnxq_exec_n_node_outputs(const struct onnxq_exec *e)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < e->nsteps; i++)
+        for (size_t k = 0; k < e->steps[i].n_out; k++)
+            n += e->steps[i].out[k] >= 0;
+    return n;
+}
+
+size_t onnxq_exec_sample_bound(const struct onnxq_exec *e, uint64_t sample)
+{
+    if (!sample)
+        return 0;
+    /* onnxq_sample_size never exceeds the target's whole blocks; one block
+     * of slack, rounded as sample_room rounds */
+    size_t per = (size_t)((sample + ONNXQ_SAMPLE_BLOCK - 1) / ONNXQ_SAMPLE_BLOCK + 1) * ONNXQ_SAMPLE_BLOCK;
+    per = (per + 15) / 16 * 16;
+    size_t n = 0;
+    for (size_t i = 0; i < e->nsteps; i++)
+        n += e->steps[i].n_out && e->steps[i].out[0] >= 0;
+    return n * per;
+}
+
+enum onnxq_status onnxq_exec_reserve_sample(struct onnxq_exec *e, size_t floats, struct onnxq_error *err)
+{
+    floats = (floats + 15) / 16 * 16;
+    for (size_t i = 0; i < e->n_sblk; i++)
+        if (e->sblk[i].cap >= floats)
+            return ONNXQ_OK;
+    struct sample_block *nb = realloc(e->sblk, (e->n_sblk + 1) * sizeof(*nb));
+    if (!nb)
+        return onnxq_fail(err, ONNXQ_E_NOMEM, "out of memory for the subsample of one run (%zu floats)", floats);
+    e->sblk = nb;
+    struct sample_block b = {NULL, floats, 0, false};
+#ifdef MAP_POPULATE
+    /* one mapping populated in one go: a few us a page less than first
+     * touches (page-aligned, so 64-byte aligned) */
+    if (floats) {
+        void *m = mmap(NULL, floats * sizeof(float), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+                       -1, 0);
+        if (m != MAP_FAILED) {
+            b.p = m;
+            b.mapped = true;
+        }
+    }
+#endif
+    if (!b.p && floats) {
+        b.p = aligned_alloc(64, floats * sizeof(float));
+        /* touch every page now: the kernels' first touches would each
+         * fault during the run */
+        for (size_t k = 0; b.p && k < floats * sizeof(float); k += 4096)
+            ((volatile char *)b.p)[k] = 0;
+    }
+    if (!b.p)
+        return onnxq_fail(err, ONNXQ_E_NOMEM, "out of memory for the subsample of one run (%zu floats)", floats);
+    e->sblk[e->n_sblk++] = b;
+    return ONNXQ_OK;
 }
 
 static enum onnxq_status run_steps(struct onnxq_exec *e, struct onnxq_error *err)

@@ -54,6 +54,17 @@ bool onnxq_exec_output_stats(const struct onnxq_exec *e, size_t k, struct onnxq_
  * defines) while they write it; 0: none. */
 void onnxq_exec_set_output_sample(struct onnxq_exec *e, uint64_t sample);
 
+/* Floats that the subsamples of one run can take at most, for `sample`
+ * values per output (onnxq_exec_set_output_sample). */
+size_t onnxq_exec_sample_bound(const struct onnxq_exec *e, uint64_t sample);
+
+/* Have room for `floats` subsample values ready, its pages touched, so that
+ * the first run does not fault them in one by one (page faults are dear on
+ * virtual machines: 7-12 us a page measured on our 2-core CI VM). Not
+ * while a run is in progress; any thread. Failing is harmless: the runs then
+ * allocate as they go. */
+enum onnxq_status onnxq_exec_reserve_sample(struct onnxq_exec *e, size_t floats, struct onnxq_error *err);
+
 /* From within the node hook: that subsample of output k (m values, valid
  * until the next run starts), when the kernels captured all of it. */
 bool onnxq_exec_output_sample(const struct onnxq_exec *e, size_t k, const float **v, size_t *m);
@@ -66,6 +77,8 @@ struct onnxq_threadpool *onnxq_exec_threadpool(const struct onnxq_exec *e);
 /* Graph inputs that the caller must feed (initializers listed as inputs are
  * optional overrides and excluded), and graph outputs. */
 size_t onnxq_exec_n_inputs(const struct onnxq_exec *e);
+/* Node outputs a run produces (of the main graph) */
+size_t onnxq_exec_n_node_outputs(const struct onnxq_exec *e);
 const struct onnxq_value_info *onnxq_exec_input(const struct onnxq_exec *e, size_t i);
 size_t onnxq_exec_n_outputs(const struct onnxq_exec *e);
 const struct onnxq_value_info *onnxq_exec_output(const struct onnxq_exec *e, size_t i);
