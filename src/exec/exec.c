@@ -836,13 +836,13 @@ enum onnxq_status onnxq_exec_reserve_sample(struct onnxq_exec *e, size_t floats,
         }
     }
 #endif
-    if (!b.p && floats) {
+    if (!b.p && floats)
         b.p = aligned_alloc(64, floats * sizeof(float));
-        /* touch every page now: the kernels' first touches would each
-         * fault during the run */
-        for (size_t k = 0; b.p && k < floats * sizeof(float); k += 4096)
-            ((volatile char *)b.p)[k] = 0;
-    }
+    /* and touch every page now: on a hypervisor that shadows page tables
+     * (the CI VM's), a populated page still costs an exit at its first
+     * access, which would otherwise happen in the kernels */
+    for (size_t k = 0; b.p && k < floats * sizeof(float); k += 4096)
+        ((volatile char *)b.p)[k] = 0;
     if (!b.p)
         return onnxq_fail(err, ONNXQ_E_NOMEM, "out of memory for the subsample of one run (%zu floats)", floats);
     e->sblk[e->n_sblk++] = b;
