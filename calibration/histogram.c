@@ -95,14 +95,14 @@ static int64_t floor_shift(int64_t a, int k)
             return;                                                                                                    \
         for (int64_t i = B - 1; i >= 0; i--) {                                                                         \
             int64_t j = B + floor_shift(i - B, k);                                                                     \
-            if (j != i) {                                                                                              \
+            if (j != i && c[i]) { /* empty bins stay untouched: no stores, no page touched */                      \
                 c[j] += c[i];                                                                                          \
                 c[i] = 0;                                                                                              \
             }                                                                                                          \
         }                                                                                                              \
         for (int64_t i = B; i < 2 * B; i++) {                                                                          \
             int64_t j = B + floor_shift(i - B, k);                                                                     \
-            if (j != i) {                                                                                              \
+            if (j != i && c[i]) { /* empty bins stay untouched: no stores, no page touched */                      \
                 c[j] += c[i];                                                                                          \
                 c[i] = 0;                                                                                              \
             }                                                                                                          \
