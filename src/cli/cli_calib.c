@@ -128,7 +128,6 @@ enum onnxq_status onnxq_cli_observe(struct onnxq_context *ctx, const struct onnx
          * touches the observer (the wait counts as observer time) */
         if (observe)
             onnxq_observer_wait(obs);
-        double tw = onnxq_now_seconds();
         size_t bs = in[0].ndim ? (size_t)in[0].dims[0] : 1;
         if (observe) {
             obs->run_samples = bs ? bs : 1;
@@ -138,14 +137,12 @@ enum onnxq_status onnxq_cli_observe(struct onnxq_context *ctx, const struct onnx
             if ((st = onnxq_observer_add(obs, decl[i]->name, &in[i], err)))
                 goto out;
         th.seconds += onnxq_now_seconds() - t1;
-        double ta = onnxq_now_seconds(), th0 = th.seconds;
         if ((st = onnxq_exec_run(e, inp, out, err))) {
             if (obs->failed)
                 *err = obs->error;
             goto out;
         }
         stats->run_seconds += onnxq_now_seconds() - t1;
-        if (getenv("DBG_T")) fprintf(stderr, "T %zu %.1f wait %.1f add %.1f hook %.1f\n", b, (onnxq_now_seconds() - t1) * 1e3, (tw-t1)*1e3, (ta-tw)*1e3, (th.seconds-th0)*1e3);
         if (observe)
             onnxq_observer_start(obs);
         for (size_t i = 0; i < nin; i++)
