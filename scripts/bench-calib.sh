@@ -7,13 +7,13 @@
 #     binned with --hist-sample 0) vs the same run without them; the three
 #     runs are interleaved REPS times (shared machine: compare best and median)
 #   - total time and the KL (entropy) search time with N2 samples
-# usage: [ONNXQ=path/to/onnxq] [REPS=3] scripts/bench-calib.sh [N1 [N2 [SIZE]]]   (defaults 50 500 640)
+# usage: [ONNXQ=path/to/onnxq] [REPS=5] scripts/bench-calib.sh [N1 [N2 [SIZE]]]   (defaults 50 500 640)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 N1=${1:-50}
 N2=${2:-500}
 SIZE=${3:-640}
-REPS=${REPS:-3}
+REPS=${REPS:-5}
 ONNXQ=${ONNXQ:-build/src/cli/onnxq}
 MODEL=models/cache/ppocr_det.onnx
 [ -x "$ONNXQ" ] || { echo "bench-calib: build first (scripts/test.sh or meson compile -C build), or set ONNXQ" >&2; exit 1; }
@@ -77,6 +77,15 @@ printf '%-44s %s\n' "+ observers (--hist-sample 0, every value)" "${X[*]}"
 awk -v pb="$pb" -v pm="$pm" -v ob="$ob" -v om="$om" -v xb="$xb" -v xm="$xm" 'BEGIN {
   printf "%-44s best %.3f, median %.3f\n", "throughput ratio observed/plain (default)", ob / pb, om / pm
   printf "%-44s best %.3f, median %.3f\n", "throughput ratio observed/plain (exact)", xb / pb, xm / pm }'
+# each round's observed run against that round's plain run, seconds apart:
+# a shared VM's speed drifts between rounds more than within one
+pair() { # observed rates... -> per-round ratios, then their median
+  local r=() i=0
+  for v in "$@"; do r+=("$(awk -v a="$v" -v b="${P[$i]}" 'BEGIN {printf "%.3f", a / b}')"); i=$((i + 1)); done
+  printf '%s (median %s)' "${r[*]}" "$(printf '%s\n' "${r[@]}" | sort -g | awk '{v[NR]=$1} END {m = NR % 2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2; printf "%.3f", m}')"
+}
+printf '%-44s %s\n' "per-round ratio observed/plain (default)" "$(pair "${O[@]}")"
+printf '%-44s %s\n' "per-round ratio observed/plain (exact)" "$(pair "${X[@]}")"
 read -r sob som <<<"$(stats "${SO[@]}")"
 read -r sxb sxm <<<"$(stats "${SX[@]}")"
 printf '%-44s %s\n' "observer share of run time, % (default)" "${SO[*]}"
