@@ -889,6 +889,56 @@ START_TEST(gemm_matmul_split_blas)
 }
 END_TEST
 
+/* Outputs given back with onnxq_exec_recycle_output serve the next run
+ * (the same buffer, the right values); a tensor the executor did not hand
+ * out, or one of an earlier run, is just cleared. */
+START_TEST(exec_recycles_outputs)
+{
+    struct onnxq_graph *g = onnxq_graph_new();
+    ot_graph_input(g, "x", ONNXQ_DT_FLOAT);
+    ot_graph_output(g, "y", ONNXQ_DT_FLOAT, -1, NULL);
+    const char *in[1] = {"x"}, *out[1] = {"y"};
+    ot_graph_node(g, "Relu", 1, in, 1, out);
+    struct onnxq_model *m = ot_model(tu_ctx, g, 14);
+    struct onnxq_exec *e = NULL;
+    struct onnxq_error err;
+    ck_assert_int_eq(onnxq_exec_new(tu_ctx, m, &e, &err), ONNXQ_OK);
+    const int64_t d[4] = {1, 4, 256, 256};
+    const size_t n = 4 * 256 * 256;
+    uint64_t seed = 99;
+    void *prev = NULL;
+    for (int r = 0; r < 3; r++) {
+        float *xv = tu_rand_buf(&seed, n, 1.0f);
+        struct onnxq_tensor x = ot_tensor(ONNXQ_DT_FLOAT, 4, d, xv), y;
+        const struct onnxq_tensor *ptrs[1] = {&x};
+        memset(&y, 0, sizeof(y));
+        ck_assert_int_eq(onnxq_exec_run(e, ptrs, &y, &err), ONNXQ_OK);
+        ck_assert(y.owns_data);
+        if (prev)
+            ck_assert_ptr_eq(y.data, prev); /* the recycled buffer */
+        const float *yv = y.data;
+        for (size_t i = 0; i < n; i++)
+            ck_assert(yv[i] == (xv[i] > 0 ? xv[i] : 0.0f));
+        prev = y.data;
+        onnxq_exec_recycle_output(e, &y);
+        ck_assert_ptr_null(y.data);
+        onnxq_tensor_clear(&x);
+        free(xv);
+    }
+    /* not handed out by the executor: cleared, not pooled */
+    struct onnxq_tensor c;
+    float one = 1;
+    struct onnxq_tensor src = ot_tensor(ONNXQ_DT_FLOAT, 1, (int64_t[]){1}, &one);
+    ck_assert_int_eq(onnxq_tensor_copy(&c, &src, &err), ONNXQ_OK);
+    onnxq_exec_recycle_output(e, &c);
+    ck_assert_ptr_null(c.data);
+    onnxq_exec_recycle_output(e, NULL);
+    onnxq_tensor_clear(&src);
+    onnxq_exec_free(e);
+    onnxq_model_free(m);
+}
+END_TEST
+
 /* Shape errors are reported, not crashed on. */
 START_TEST(conv_shape_errors)
 {
@@ -960,6 +1010,7 @@ int main(void)
     tcase_add_test(tc, matmul_broadcast_and_vectors);
     tcase_add_test(tc, gemm_matmul_split_blas);
     tcase_add_test(tc, conv_shape_errors);
+    tcase_add_test(tc, exec_recycles_outputs);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

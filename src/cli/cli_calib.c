@@ -148,7 +148,7 @@ enum onnxq_status onnxq_cli_observe(struct onnxq_context *ctx, const struct onnx
         for (size_t i = 0; i < nin; i++)
             onnxq_tensor_clear(&in[i]);
         for (size_t i = 0; i < nout; i++)
-            onnxq_tensor_clear(&out[i]);
+            onnxq_exec_recycle_output(e, &out[i]);
         done += bs < total - done ? bs : total - done;
         progress_update(&pr, done, b + 1 == nb);
     }

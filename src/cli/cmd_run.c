@@ -266,7 +266,7 @@ int onnxq_cmd_run(struct onnxq_context *ctx, int argc, char **argv)
         times[r] = (onnxq_now_seconds() * 1e3) - t0;
         if (r + 1 < repeat)
             for (size_t i = 0; i < nout; i++)
-                onnxq_tensor_clear(&out[i]);
+                onnxq_exec_recycle_output(e, &out[i]);
     }
     qsort(times, (size_t)repeat, sizeof(double), cmp_double);
     printf("outputs:\n");

@@ -555,9 +555,9 @@ enum onnxq_status onnxq_compare_models(struct onnxq_context *ctx, const struct o
         for (size_t i = 0; i < nin; i++)
             onnxq_tensor_clear(&in[i]);
         for (size_t i = 0; i < nout_f; i++)
-            onnxq_tensor_clear(&out_f[i]);
+            onnxq_exec_recycle_output(ef, &out_f[i]);
         for (size_t i = 0; i < nout_q; i++)
-            onnxq_tensor_clear(&out_q[i]);
+            onnxq_exec_recycle_output(eq, &out_q[i]);
         done += bs < total - done ? bs : total - done;
         double t = onnxq_now_seconds();
         if (!opts->quiet && (t - t_last > 5.0 || b + 1 == nb)) {

@@ -252,7 +252,7 @@ static enum onnxq_status run_full(struct onnxq_sens_session *s, const struct onn
         }
         for (size_t i = 0; i < es->n_outputs; i++) {
             add_output(f, &es->ref[b * es->n_outputs + i], &outs[i]);
-            onnxq_tensor_clear(&outs[i]);
+            onnxq_exec_recycle_output(e, &outs[i]);
         }
         s->runs++;
     }
@@ -797,7 +797,7 @@ static enum onnxq_status capture_run(struct onnxq_sens_session *s, const struct 
             goto out;
         }
         for (size_t i = 0; i < es->n_outputs; i++)
-            onnxq_tensor_clear(&outs[i]);
+            onnxq_exec_recycle_output(e, &outs[i]);
         s->runs++;
     }
 out:
@@ -876,7 +876,7 @@ static enum onnxq_status run_suffix(struct onnxq_sens_session *s, const struct o
             add_output(f, &es->ref[b * es->n_outputs + i], got);
         }
         for (size_t i = 0; i < n_sout; i++)
-            onnxq_tensor_clear(&outs[i]);
+            onnxq_exec_recycle_output(x->e, &outs[i]);
     }
 out:
     for (size_t i = 0; outs && i < n_sout; i++)

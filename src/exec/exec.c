@@ -88,6 +88,10 @@ struct onnxq_exec {
     struct pooled *freelist;
     size_t n_free, cap_free;
     size_t live_bytes, pooled_bytes, peak_bytes;
+    /* pooled buffers the last run handed over as graph outputs (n_outs
+     * entries), which onnxq_exec_recycle_output takes back */
+    struct pooled *handed;
+    size_t n_handed;
     void *scratch;
     size_t scratch_cap;
     /* per-run scratch arrays for kernel arguments */
@@ -613,6 +617,7 @@ void onnxq_exec_free(struct onnxq_exec *e)
     for (size_t i = 0; i < e->n_free; i++)
         free(e->freelist[i].p);
     free(e->freelist);
+    free(e->handed);
     free(e->scratch);
     free(e->arg_in);
     free(e->arg_in_stats);
@@ -970,8 +975,13 @@ static enum onnxq_status take_output(struct onnxq_exec *e, size_t i, struct onnx
     /* hand the pooled buffer over to the caller */
     *dst = x->t;
     dst->owns_data = dst->data != NULL;
-    if (x->buf_cap)
+    if (x->buf_cap) {
         e->live_bytes -= x->buf_cap;
+        if (!e->handed)
+            e->handed = calloc(e->n_outs, sizeof(*e->handed));
+        if (e->handed && e->n_handed < e->n_outs)
+            e->handed[e->n_handed++] = (struct pooled){dst->data, x->buf_cap};
+    }
     x->buf_cap = 0;
     memset(&x->t, 0, sizeof(x->t));
     x->present = false;
@@ -1011,6 +1021,7 @@ static enum onnxq_status run_common(struct onnxq_exec *e, size_t n_in, const str
     if (n_out != e->n_outs)
         return onnxq_fail(err, ONNXQ_E_INVALID_ARG, "expected %zu outputs, got %zu", e->n_outs, n_out);
     reset_values(e);
+    e->n_handed = 0; /* the previous run's outputs are the caller's now */
     struct sym_bind sb = {.n = 0};
     for (size_t i = 0; i < e->n_feed; i++) {
         if (!inputs[i])
@@ -1049,6 +1060,23 @@ enum onnxq_status onnxq_exec_run(struct onnxq_exec *e, const struct onnxq_tensor
     if (st && e->model->path && !strstr(err ? err->message : "", e->model->path))
         onnxq_error_prefix(err, "%s: ", e->model->path);
     return st;
+}
+
+void onnxq_exec_recycle_output(struct onnxq_exec *e, struct onnxq_tensor *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; e && t->owns_data && t->data && i < e->n_handed; i++) {
+        if (e->handed[i].p != t->data)
+            continue;
+        /* back into the pool: the next run's buffer needs no fresh pages */
+        e->live_bytes += e->handed[i].cap;
+        pool_put(e, t->data, e->handed[i].cap);
+        e->handed[i] = e->handed[--e->n_handed];
+        memset(t, 0, sizeof(*t));
+        return;
+    }
+    onnxq_tensor_clear(t);
 }
 
 enum onnxq_status onnxq_exec_run_graph(struct onnxq_exec *e, size_t n_in, const struct onnxq_tensor *const *inputs,
