@@ -87,7 +87,12 @@ static struct onnxq_observed *record(struct onnxq_observer *o, const char *name,
     memset(r, 0, sizeof(*r));
     /* counts that onnxq_observer_prepare zeroed in the background, if any */
     uint64_t *counts = o->n_spare ? o->spare[--o->n_spare] : NULL;
-    if (!(r->name = onnxq_strdup(name)) || onnxq_hist_init_counts(&r->hist, o->bins, counts, err) != ONNXQ_OK) {
+    if (!(r->name = onnxq_strdup(name))) {
+        free(counts);
+        onnxq_fail(err, ONNXQ_E_NOMEM, "out of memory observing '%s'", name);
+        return NULL;
+    }
+    if (onnxq_hist_init_counts(&r->hist, o->bins, counts, err) != ONNXQ_OK) { /* it owns counts */
         free(r->name);
         onnxq_fail(err, ONNXQ_E_NOMEM, "out of memory observing '%s'", name);
         return NULL;
