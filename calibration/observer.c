@@ -259,7 +259,12 @@ static void bin_pending(void *arg, size_t slot, size_t end)
 
 void onnxq_observer_start(struct onnxq_observer *o)
 {
-    if (!o || !o->n_jobs || o->binning)
+    if (!o)
+        return;
+    /* after a run, the spare histograms left were for non-float outputs */
+    while (o->n_spare)
+        free(o->spare[--o->n_spare]);
+    if (!o->n_jobs || o->binning)
         return;
     int workers = onnxq_threadpool_size(o->defer_pool) - 1;
     atomic_store(&o->bin_next, 0);
@@ -273,7 +278,11 @@ static void prepare_job(void *arg, size_t i, size_t end)
     (void)end;
     struct onnxq_observer *o = arg;
     /* failures are harmless: the first run then allocates as it goes */
-    onnxq_exec_reserve_sample(o->prep_exec, onnxq_exec_sample_bound(o->prep_exec, sample_cap(o)), NULL);
+    /* the bound counts every node output, float or not: capped at the
+     * deferral budget, so that a graph of many small or integer tensors
+     * does not reserve gigabytes (what is missing is allocated in the run) */
+    size_t want = onnxq_exec_sample_bound(o->prep_exec, sample_cap(o));
+    onnxq_exec_reserve_sample(o->prep_exec, want < o->defer_budget ? want : o->defer_budget, NULL);
     if (!o->pend && o->defer_budget) {
         size_t n = PEND_FIRST < o->defer_budget ? PEND_FIRST : o->defer_budget;
         float *p = malloc(n * sizeof(float));
@@ -286,8 +295,11 @@ static void prepare_job(void *arg, size_t i, size_t end)
     }
     /* one histogram per node output and input at most (non-float ones
      * leave theirs unused) */
-    size_t want = onnxq_exec_n_node_outputs(o->prep_exec) + onnxq_exec_n_inputs(o->prep_exec);
+    want = onnxq_exec_n_node_outputs(o->prep_exec) + onnxq_exec_n_inputs(o->prep_exec);
     want = want > o->n ? want - o->n : 0;
+    /* 64 MB of counts at most (2048 histograms of the default 2048 bins) */
+    size_t most = ((size_t)64 << 20) / (2 * (size_t)o->bins * sizeof(uint64_t));
+    want = want < most ? want : most;
     if (!o->spare && want && (o->spare = malloc(want * sizeof(*o->spare)))) {
         for (; o->n_spare < want; o->n_spare++) {
             uint64_t *c = malloc(2 * (size_t)o->bins * sizeof(uint64_t));
