@@ -824,6 +824,8 @@ enum onnxq_status onnxq_exec_reserve_sample(struct onnxq_exec *e, size_t floats,
     for (size_t i = 0; i < e->n_sblk; i++)
         if (e->sblk[i].cap >= floats)
             return ONNXQ_OK;
+    if (!floats)
+        return ONNXQ_OK;
     struct sample_block *nb = realloc(e->sblk, (e->n_sblk + 1) * sizeof(*nb));
     if (!nb)
         return onnxq_fail(err, ONNXQ_E_NOMEM, "out of memory for the subsample of one run (%zu floats)", floats);
@@ -832,7 +834,7 @@ enum onnxq_status onnxq_exec_reserve_sample(struct onnxq_exec *e, size_t floats,
 #ifdef MAP_POPULATE
     /* one mapping populated in one go: a few us a page less than first
      * touches (page-aligned, so 64-byte aligned) */
-    if (floats) {
+    {
         void *m = mmap(NULL, floats * sizeof(float), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
                        -1, 0);
         if (m != MAP_FAILED) {
@@ -841,7 +843,7 @@ enum onnxq_status onnxq_exec_reserve_sample(struct onnxq_exec *e, size_t floats,
         }
     }
 #endif
-    if (!b.p && floats)
+    if (!b.p)
         b.p = aligned_alloc(64, floats * sizeof(float));
     /* and touch every page now: on a hypervisor that shadows page tables
      * (the CI VM's), a populated page still costs an exit at its first
