@@ -473,6 +473,18 @@ START_TEST(unary_semantics)
     ck_assert_int_eq(run_op("HardSigmoid", 6, a, 2, in, 1, &y), ONNXQ_OK);
     check_f32(&y, (const float[]){0, 0, 0, 0.5f, 1, 1, NAN}, 7);
     onnxq_tensor_clear(&y);
+    /* Selu defaults: Selu-1 1.6732 and 1.0507, Selu-6 the float32 nearest
+     * 1.6732632423543772 and 1.0507009873554805 (hand-computed at x = -0.5:
+     * gamma * alpha * (e^-0.5 - 1)) */
+    ck_assert_int_eq(run_op("Selu", 1, NULL, 0, in, 1, &y), ONNXQ_OK);
+    ck_assert_float_eq_tol(((float *)y.data)[2], 1.0507f * 1.6732f * (expf(-0.5f) - 1), 1e-6f);
+    ck_assert_float_eq_tol(((float *)y.data)[4], 1.0507f * 1.5f, 1e-6f);
+    onnxq_tensor_clear(&y);
+    ck_assert_int_eq(run_op("Selu", 6, NULL, 0, in, 1, &y), ONNXQ_OK);
+    ck_assert_float_eq_tol(((float *)y.data)[2], 1.05070102214813232421875f * 1.67326319217681884765625f *
+                                                     (expf(-0.5f) - 1), 1e-6f);
+    ck_assert_float_eq_tol(((float *)y.data)[4], 1.05070102214813232421875f * 1.5f, 1e-6f);
+    onnxq_tensor_clear(&y);
     /* max(x, 0): NaN stays NaN (numpy's maximum, onnxruntime) */
     ck_assert_int_eq(run_op("Relu", 14, NULL, 0, in, 1, &y), ONNXQ_OK);
     check_f32(&y, (const float[]){0, 0, 0, 0.5f, 1.5f, 2.5f, NAN}, 7);

@@ -1162,8 +1162,10 @@ enum onnxq_status onnxq_ew_unary_init(struct onnxq_op_init *ictx, void **state)
     case U_CELU:
     case U_THRESHOLDEDRELU: s->alpha = onnxq_attr_float(n, "alpha", 1.0f); break;
     case U_SELU:
-        s->alpha = onnxq_attr_float(n, "alpha", 1.67326319217681884765625f);
-        s->gamma = onnxq_attr_float(n, "gamma", 1.05070102214813232421875f);
+        /* Selu-1 had the rounded defaults; Selu-6 the float32 nearest the
+         * self-normalising constants */
+        s->alpha = onnxq_attr_float(n, "alpha", ictx->opset < 6 ? 1.6732f : 1.67326319217681884765625f);
+        s->gamma = onnxq_attr_float(n, "gamma", ictx->opset < 6 ? 1.0507f : 1.05070102214813232421875f);
         break;
     case U_HARDSIGMOID:
         s->alpha = onnxq_attr_float(n, "alpha", 0.2f);
