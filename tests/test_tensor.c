@@ -731,6 +731,32 @@ START_TEST(split18_pad18_shape15)
     tn_init(&t, "Split");
     ck_assert_int_eq(run_node(&t, 13, in, 1, y, 2, false, &err), ONNXQ_E_SHAPE);
     ot_clear_all(y, 2);
+    /* Split-1: the sizes may come as a second input of the data's float
+     * type; a fractional size is an error naming the input */
+    {
+        struct onnxq_tensor xf = ot_tensor(ONNXQ_DT_FLOAT, 1, (const int64_t[]){5}, NULL), sf, sbad;
+        for (int i = 0; i < 5; i++)
+            ((float *)xf.data)[i] = 0.5f * (float)i;
+        sf = ot_tensor(ONNXQ_DT_FLOAT, 1, (const int64_t[]){2}, NULL);
+        ((float *)sf.data)[0] = 1;
+        ((float *)sf.data)[1] = 4;
+        sbad = ot_tensor(ONNXQ_DT_FLOAT, 1, (const int64_t[]){2}, NULL);
+        ((float *)sbad.data)[0] = 1.5f;
+        ((float *)sbad.data)[1] = 3.5f;
+        const struct onnxq_tensor *fin[2] = {&xf, &sf};
+        tn_init(&t, "Split");
+        ck_assert_int_eq(run_node(&t, 1, fin, 2, y, 2, false, &err), ONNXQ_OK);
+        ot_expect_f32("Split-1 float sizes 0", &y[0], 1, (const float[]){0}, 0, 0);
+        ot_expect_f32("Split-1 float sizes 1", &y[1], 4, (const float[]){0.5f, 1, 1.5f, 2}, 0, 0);
+        ot_clear_all(y, 2);
+        fin[1] = &sbad;
+        ck_assert_int_eq(run_node(&t, 1, fin, 2, y, 2, false, &err), ONNXQ_E_SHAPE);
+        ck_assert_ptr_nonnull(strstr(err.message, "split"));
+        ot_clear_all(y, 2);
+        onnxq_tensor_clear(&xf);
+        onnxq_tensor_clear(&sf);
+        onnxq_tensor_clear(&sbad);
+    }
     /* Pad-18 with axes; Pad-19 wrap */
     onnxq_tensor_clear(&x);
     x = ot_tensor(ONNXQ_DT_FLOAT, 2, (const int64_t[]){2, 3}, NULL);

@@ -1088,12 +1088,25 @@ static enum onnxq_status split_sizes(const struct split_state *s, const struct o
     if (sp && onnxq_numel_of(sp) == 0 && s->opset >= 13)
         sp = NULL;
     if (sp) {
-        if (sp->dtype != ONNXQ_DT_INT64 && sp->dtype != ONNXQ_DT_INT32)
+        /* Split-1's optional 'split' input has the data's type (T: a float
+         * type); later versions take int64 */
+        bool fl = s->opset == 1 && (sp->dtype == ONNXQ_DT_FLOAT || sp->dtype == ONNXQ_DT_DOUBLE ||
+                                    sp->dtype == ONNXQ_DT_FLOAT16);
+        if (sp->dtype != ONNXQ_DT_INT64 && sp->dtype != ONNXQ_DT_INT32 && !fl)
             return FAIL(ctx, ONNXQ_E_UNSUPPORTED, "input 'split' has dtype %s", onnxq_dtype_name(sp->dtype));
         if (onnxq_numel_of(sp) != n)
             return FAIL(ctx, ONNXQ_E_SHAPE, "input 'split' has %zu values for %zu outputs", onnxq_numel_of(sp), n);
-        for (size_t i = 0; i < n; i++)
-            sizes[i] = onnxq_tensor_get_i64(sp, i);
+        for (size_t i = 0; i < n; i++) {
+            if (!fl) {
+                sizes[i] = onnxq_tensor_get_i64(sp, i);
+                continue;
+            }
+            double v = onnxq_tensor_get_f64(sp, i);
+            if (!(v >= 0 && v <= (double)dim && v == floor(v)))
+                return FAIL(ctx, ONNXQ_E_SHAPE, "input 'split' value %g is not a length along the axis (0..%lld)", v,
+                            (long long)dim);
+            sizes[i] = (int64_t)v;
+        }
     } else if (s->split) {
         if (s->n_split != n)
             return FAIL(ctx, ONNXQ_E_SHAPE, "attribute 'split' has %zu values for %zu outputs", s->n_split, n);
