@@ -54,11 +54,32 @@ static long file_size(const char *path)
     return stat(path, &sb) == 0 ? (long)sb.st_size : -1;
 }
 
-/* Every node name the user excluded must exist. */
+struct find_named {
+    const char *name;
+    bool found;
+};
+
+static void find_in_graph(struct onnxq_graph *g, void *user)
+{
+    struct find_named *f = user;
+    if (f->found || !g)
+        return;
+    if (onnxq_graph_find_node(g, f->name)) {
+        f->found = true;
+        return;
+    }
+    for (size_t i = 0; i < g->n_nodes && !f->found; i++)
+        onnxq_node_for_each_subgraph(g->nodes[i], find_in_graph, f);
+}
+
+/* Every node name the user excluded must exist, in the main graph or in a
+ * body (the quantizer honours exclusions in If/Loop/Scan bodies too). */
 static enum onnxq_status check_excluded(const struct onnxq_model *m, char **names, struct onnxq_error *err)
 {
     for (char **p = names; p && *p; p++) {
-        if (!onnxq_graph_find_node(m->graph, *p))
+        struct find_named f = {*p, false};
+        find_in_graph(m->graph, &f);
+        if (!f.found)
             return onnxq_fail(err, ONNXQ_E_INVALID_ARG, "--exclude-nodes: the model has no node named '%s'", *p);
     }
     return ONNXQ_OK;

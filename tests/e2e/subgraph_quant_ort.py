@@ -153,6 +153,26 @@ def silero(onnxq, models, tmp):
         check(r["value"] >= AGREE_MIN, "silero %s Hz: frame agreement %.4f >= %.2f (%d frames, SQNR %s dB)" %
               (sr, r["value"], AGREE_MIN, r["n"], r.get("sqnr_db")))
     compare_exec(onnxq, int8, inputs, tmp, "silero")
+    excluded_body_node(onnxq, fp32, calib, tmp)
+
+
+def excluded_body_node(onnxq, fp32, calib, tmp):
+    """--exclude-nodes may name a node inside an If body: the quantizer
+    accepts it and that Conv keeps float weights, while the other body
+    Convs get int8 ones."""
+    convs = [n for g in bodies(onnx.load(fp32).graph) for n in g.node if n.op_type == "Conv" and n.name]
+    name = next(n.name for n in convs if "encoder" in n.name)
+    out = os.path.join(tmp, "silero.excl.onnx")
+    run([onnxq, "quantize", fp32, "--data", calib, "--exclude-nodes", name, "-o", out, "--quiet"])
+    m = onnx.load(out)
+    graphs = [m.graph] + list(bodies(m.graph))
+    float_inits = {i.name for g in graphs for i in g.initializer if i.data_type == onnx.TensorProto.FLOAT}
+    producer = {o: n.op_type for g in graphs for n in g.node for o in n.output}
+    weight_of = {n.name: n.input[1] for g in graphs for n in g.node if n.op_type == "Conv" and n.name}
+    kept = name in weight_of and weight_of[name] in float_inits and weight_of[name] not in producer
+    others = [c.name for c in convs if c.name != name and c.name in weight_of and weight_of[c.name] not in float_inits]
+    check(kept and others, "silero --exclude-nodes %s (in an If body): accepted; its weight %s stays a float "
+          "initializer, %d other body Convs read converted weights" % (name, weight_of.get(name), len(others)))
 
 
 def hey_jarvis(onnxq, models, tmp):
