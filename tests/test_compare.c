@@ -239,6 +239,23 @@ START_TEST(hand_computed)
     ck_assert(json_object_object_get_ex(last, "sqnr_db", &v));
     ck_assert_str_eq(json_object_get_string(v), "inf");
     json_object_put(j);
+    ck_assert_uint_eq(r->runs_per_sample, 1);
+    /* copies bounded to 1 byte: each tensor gets a run of its own (the
+     * first always fits), the same metrics */
+    struct onnxq_compare_result *r1 = NULL;
+    co.tensor_memory = 1;
+    ck_assert_msg(onnxq_compare_models(ctx, mf, mq, data_dir(), &dopts, &co, &r1, &err) == ONNXQ_OK, "%s",
+                  err.message);
+    ck_assert_uint_eq(r1->runs_per_sample, 3);
+    ck_assert_uint_eq(r1->n_tensors, r->n_tensors);
+    for (size_t i = 0; i < r->n_tensors; i++) {
+        const struct onnxq_compare_tensor *a = &r->tensors[i], *b = find(r1, a->name);
+        ck_assert_ptr_nonnull(b);
+        ck_assert_uint_eq(a->fid.count, b->fid.count);
+        ck_assert(a->sqnr_db == b->sqnr_db && a->cosine == b->cosine && a->max_abs == b->max_abs);
+    }
+    ck_assert(r1->outputs[0].sqnr_db == r->outputs[0].sqnr_db && r1->outputs[0].top1 == r->outputs[0].top1);
+    onnxq_compare_result_free(r1);
     onnxq_compare_result_free(r);
     onnxq_compare_result_free(NULL);
     onnxq_model_free(mf);

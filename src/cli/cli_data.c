@@ -1,4 +1,5 @@
 /* Dataset options shared by `onnxq calibrate` and `onnxq quantize`. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,3 +150,23 @@ const char onnxq_cli_data_usage[] =
     "           [--calib-count N] [--seed S] [--batch N]\n"
     "  images:  [--size HxW] [--resize stretch|letterbox|short-side-crop] [--mean a,b,c] [--std a,b,c]\n"
     "           [--scale S] [--layout nchw|nhwc] [--color rgb|bgr|gray]";
+
+int onnxq_cli_parse_size(const char *s, size_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *s == '-')
+        return -1;
+    unsigned long long mul = 1;
+    if (*end == 'k' || *end == 'K')
+        mul = 1ull << 10, end++;
+    else if (*end == 'm' || *end == 'M')
+        mul = 1ull << 20, end++;
+    else if (*end == 'g' || *end == 'G')
+        mul = 1ull << 30, end++;
+    if (*end || v > (unsigned long long)SIZE_MAX / mul)
+        return -1;
+    *out = (size_t)(v * mul);
+    return 0;
+}

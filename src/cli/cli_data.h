@@ -33,4 +33,8 @@ static inline bool onnxq_cli_is_option(const char *a)
  * ones the command expects. The caller prints its usage. */
 void onnxq_cli_bad_argument(const char *a);
 
+/* A byte count: digits with an optional K, M or G suffix (powers of 1024).
+ * 0 on success, -1 on anything else. */
+int onnxq_cli_parse_size(const char *s, size_t *out);
+
 #endif

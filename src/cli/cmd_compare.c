@@ -17,7 +17,7 @@
 
 static const char usage_head[] =
     "onnxq compare FP32.onnx INT8.onnx --data PATH [--json] [-o FILE] [--top N] [--outputs-only]\n"
-    "       [--report FILE.html [--calib-table T.json]] [--threads N] [--quiet]\n"
+    "       [--tensor-memory SIZE] [--report FILE.html [--calib-table T.json]] [--threads N] [--quiet]\n"
     "  Runs both models in onnxq's executor on the same samples (Q/DQ as real quantize/dequantize) and\n"
     "  reports SQNR (dB), cosine, max abs error per graph output (top-1 agreement for class scores) and per\n"
     "  tensor: every float activation of the FP32 model (prepared as `onnxq quantize` does) against its\n"
@@ -25,7 +25,9 @@ static const char usage_head[] =
     "  pre-Q dB: for a quantized tensor, the SQNR of the INT8 value before its own Q/DQ (inherited error).\n"
     "  -o FILE writes the table (or JSON) to FILE instead of stdout; --top N prints the N worst tensors.\n"
     "  --report FILE.html writes a self-contained HTML report (per-layer SQNR chart, float nodes; with\n"
-    "  --calib-table, the activation histograms and clipping ranges of a table saved with histograms).\n";
+    "  --calib-table, the activation histograms and clipping ranges of a table saved with histograms).\n"
+    "  --tensor-memory SIZE bounds the FP32 activations held for the per-tensor metrics (default 1G): a\n"
+    "  sample whose activations take more runs again, a group of tensors a run (same results, more time).\n";
 
 static void usage(FILE *f)
 {
@@ -128,6 +130,10 @@ static void render_table(struct text *t, const struct onnxq_compare_result *r, s
         tprintf(t, "\n");
     }
     tprintf(t, "\nexecutor time: FP32 %.2fs, INT8 %.2fs\n", r->seconds_fp32, r->seconds_int8);
+    if (r->runs_per_sample > 1)
+        tprintf(t, "(the per-tensor FP32 copies of a sample exceeded --tensor-memory: each sample ran %zu times, "
+                   "a group of tensors a run; executor time counts the first run)\n",
+                r->runs_per_sample);
     free(order);
 }
 
@@ -225,6 +231,11 @@ int onnxq_cmd_compare(struct onnxq_context *ctx, int argc, char **argv)
             table_path = argv[++i];
         } else if (strcmp(a, "--outputs-only") == 0) {
             co.tensors = false;
+        } else if (strcmp(a, "--tensor-memory") == 0 && v) {
+            if (onnxq_cli_parse_size(argv[++i], &co.tensor_memory) != 0 || co.tensor_memory == 0) {
+                fprintf(stderr, "onnxq: error: --tensor-memory takes a size > 0 in bytes, with K, M or G\n");
+                goto out;
+            }
         } else if (strcmp(a, "--top") == 0 && v) {
             char *end;
             long n = strtol(argv[++i], &end, 10);

@@ -1,11 +1,11 @@
 /* Subcommands that work on the model file itself: inspect, convert. */
-#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cli_data.h"
 
 static int bad_usage(const char *msg, const char *usage)
 {
@@ -45,23 +45,6 @@ int onnxq_cmd_inspect(struct onnxq_context *ctx, int argc, char **argv)
     return rc;
 }
 
-static int parse_size(const char *s, size_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *s == '-')
-        return -1;
-    if (*end == 'k' || *end == 'K')
-        v *= 1024ull, end++;
-    else if (*end == 'm' || *end == 'M')
-        v *= 1024ull * 1024ull, end++;
-    if (*end)
-        return -1;
-    *out = (size_t)v;
-    return 0;
-}
-
 int onnxq_cmd_convert(struct onnxq_context *ctx, int argc, char **argv)
 {
     static const char usage[] = "onnxq convert IN OUT [--external-data FILE] [--external-threshold BYTES]";
@@ -77,7 +60,7 @@ int onnxq_cmd_convert(struct onnxq_context *ctx, int argc, char **argv)
             opts.external_file = argv[++i];
             ext_given = true;
         } else if (strcmp(argv[i], "--external-threshold") == 0 && i + 1 < argc) {
-            if (parse_size(argv[++i], &opts.external_threshold) != 0)
+            if (onnxq_cli_parse_size(argv[++i], &opts.external_threshold) != 0)
                 return bad_usage("--external-threshold takes a byte count (e.g. 1024, 64k, 1M)", usage);
             ext_given = true;
         } else if (argv[i][0] == '-' && argv[i][1]) {

@@ -53,6 +53,7 @@ struct cand {
     const char *pre_name;   /* DQ match: the INT8 value fed to the Q node, NULL = none */
     struct onnxq_fidelity fid_pre;
     /* per sample */
+    int pass;               /* run of a sample that copies it; -1 = not assigned yet */
     float *buf;
     size_t cap, n;
     bool have;
@@ -68,6 +69,11 @@ struct cmp {
     struct onnxq_strmap by_pre;   /* INT8 pre-Q/DQ value name -> index + 1 */
     bool oom;
     bool tensors;
+    /* the FP32 copies of one sample are bounded: tensors are grouped, one
+     * group a run, each tensor in the run where it first fit */
+    size_t budget, used;    /* bytes: the bound, and what this run assigned */
+    int pass, npass;        /* this run of the sample; runs assigned so far */
+    bool more;              /* a tensor did not fit in this run */
 };
 
 static void *idx_ptr(size_t i)
@@ -97,6 +103,7 @@ static void add_cand(struct cmp *s, const char *name, const char *int8_name, con
     }
     struct cand *c = &s->c[s->n];
     memset(c, 0, sizeof(*c));
+    c->pass = -1;
     c->name = name;
     c->int8_name = int8_name;
     c->producer = producer;
@@ -217,6 +224,26 @@ static enum onnxq_status build_matches(struct cmp *s, const struct onnxq_model *
     return ONNXQ_OK;
 }
 
+/* Whether this run of the sample copies c (n values). A tensor not yet
+ * assigned joins this run if it fits what is left of the budget (the first
+ * one always does), else waits for a later run; the assignment then holds
+ * for every sample. */
+static bool in_pass(struct cmp *s, struct cand *c, size_t n)
+{
+    if (c->pass < 0) {
+        size_t bytes = n * sizeof(float);
+        if (s->used && bytes > s->budget - s->used) {
+            s->more = true;
+            return false;
+        }
+        c->pass = s->pass;
+        s->used += bytes < s->budget - s->used ? bytes : s->budget - s->used;
+        if (s->pass >= s->npass)
+            s->npass = s->pass + 1;
+    }
+    return c->pass == s->pass;
+}
+
 static bool keep_copy(struct cand *c, const struct onnxq_tensor *t)
 {
     size_t n = (size_t)onnxq_tensor_numel(t);
@@ -246,7 +273,7 @@ static int hook_fp32(void *user, const struct onnxq_node *node, struct onnxq_ten
             continue;
         struct cand *c = &s->c[i];
         c->float_seen = true;
-        if (c->int8_name && !keep_copy(c, outs[k])) {
+        if (c->int8_name && in_pass(s, c, (size_t)onnxq_tensor_numel(outs[k])) && !keep_copy(c, outs[k])) {
             s->oom = true;
             return 1;
         }
@@ -519,45 +546,64 @@ enum onnxq_status onnxq_compare_models(struct onnxq_context *ctx, const struct o
     if (!opts->quiet)
         fprintf(stderr, "onnxq: compare: %s\n", onnxq_dataset_describe(ds));
     double t_start = onnxq_now_seconds(), t_last = t_start;
+    s.budget = opts->tensor_memory ? opts->tensor_memory : ONNXQ_COMPARE_TENSOR_MEMORY;
     for (size_t b = 0; b < nb; b++) {
         if ((st = onnxq_dataset_get_batch(ds, b, in, err)))
             goto out;
-        /* quantized graph inputs: the FP32 side is the data itself */
-        for (size_t i = 0; i < s.n; i++)
-            if (!s.c[i].producer)
-                for (size_t k = 0; k < nin; k++)
-                    if (strcmp(decl[k]->name, s.c[i].name) == 0 && in[k].dtype == ONNXQ_DT_FLOAT) {
-                        s.c[i].float_seen = true;
-                        if (!keep_copy(&s.c[i], &in[k]))
-                            goto oom;
-                    }
-        double t0 = onnxq_now_seconds();
-        if ((st = onnxq_exec_run(ef, inp_f, out_f, err))) {
-            if (s.oom)
-                goto oom;
-            onnxq_error_prefix(err, "%s, sample batch %zu: ", fp32_path, b);
-            goto out;
-        }
-        double t1 = onnxq_now_seconds();
-        if ((st = onnxq_exec_run(eq, inp_q, out_q, err))) {
-            onnxq_error_prefix(err, "%s, sample batch %zu: ", int8_path, b);
-            goto out;
-        }
-        r->seconds_fp32 += t1 - t0;
-        r->seconds_int8 += onnxq_now_seconds() - t1;
-        for (size_t i = 0; i < nout_f; i++)
-            if ((st = compare_output(&os[i], onnxq_exec_output(ef, i)->name, &out_f[i], &out_q[out_map[i]],
-                                     int8_path, err)))
+        /* one run of both models, or more when the FP32 copies of the
+         * per-tensor metrics exceed the budget: a group of tensors a run */
+        s.pass = 0;
+        do {
+            s.used = 0;
+            s.more = false;
+            /* quantized graph inputs: the FP32 side is the data itself */
+            for (size_t i = 0; i < s.n; i++)
+                if (!s.c[i].producer)
+                    for (size_t k = 0; k < nin; k++)
+                        if (strcmp(decl[k]->name, s.c[i].name) == 0 && in[k].dtype == ONNXQ_DT_FLOAT) {
+                            s.c[i].float_seen = true;
+                            if (in_pass(&s, &s.c[i], (size_t)onnxq_tensor_numel(&in[k])) &&
+                                !keep_copy(&s.c[i], &in[k]))
+                                goto oom;
+                        }
+            double t0 = onnxq_now_seconds();
+            if ((st = onnxq_exec_run(ef, inp_f, out_f, err))) {
+                if (s.oom)
+                    goto oom;
+                onnxq_error_prefix(err, "%s, sample batch %zu: ", fp32_path, b);
                 goto out;
-        for (size_t i = 0; i < s.n; i++)
-            s.c[i].have = false;
+            }
+            double t1 = onnxq_now_seconds();
+            if ((st = onnxq_exec_run(eq, inp_q, out_q, err))) {
+                onnxq_error_prefix(err, "%s, sample batch %zu: ", int8_path, b);
+                goto out;
+            }
+            if (s.pass == 0) {
+                r->seconds_fp32 += t1 - t0;
+                r->seconds_int8 += onnxq_now_seconds() - t1;
+                for (size_t i = 0; i < nout_f; i++)
+                    if ((st = compare_output(&os[i], onnxq_exec_output(ef, i)->name, &out_f[i], &out_q[out_map[i]],
+                                             int8_path, err)))
+                        goto out;
+            }
+            bool several = s.more || s.npass > 1;
+            for (size_t i = 0; i < s.n; i++) {
+                if (s.c[i].have && several) { /* the next run's group takes the memory */
+                    free(s.c[i].buf);
+                    s.c[i].buf = NULL;
+                    s.c[i].cap = 0;
+                }
+                s.c[i].have = false;
+            }
+            for (size_t i = 0; i < nout_f; i++)
+                onnxq_exec_recycle_output(ef, &out_f[i]);
+            for (size_t i = 0; i < nout_q; i++)
+                onnxq_exec_recycle_output(eq, &out_q[i]);
+            s.pass++;
+        } while (s.more || s.pass < s.npass);
         size_t bs = in[0].ndim ? (size_t)in[0].dims[0] : 1;
         for (size_t i = 0; i < nin; i++)
             onnxq_tensor_clear(&in[i]);
-        for (size_t i = 0; i < nout_f; i++)
-            onnxq_exec_recycle_output(ef, &out_f[i]);
-        for (size_t i = 0; i < nout_q; i++)
-            onnxq_exec_recycle_output(eq, &out_q[i]);
         done += bs < total - done ? bs : total - done;
         double t = onnxq_now_seconds();
         if (!opts->quiet && (t - t_last > 5.0 || b + 1 == nb)) {
@@ -570,6 +616,7 @@ enum onnxq_status onnxq_compare_models(struct onnxq_context *ctx, const struct o
     /* results */
     bool oom_flag = false;
     r->samples = done;
+    r->runs_per_sample = s.npass > 1 ? (size_t)s.npass : 1;
     snprintf(r->source, sizeof(r->source), "%s", onnxq_dataset_describe(ds));
     r->fp32_path = dup_or_empty(fp32->path, &oom_flag);
     r->int8_path = dup_or_empty(int8->path, &oom_flag);
@@ -798,6 +845,7 @@ struct json_object *onnxq_compare_json(const struct onnxq_compare_result *r)
     json_object_object_add(sec, "fp32", json_object_new_double(r->seconds_fp32));
     json_object_object_add(sec, "int8", json_object_new_double(r->seconds_int8));
     json_object_object_add(root, "seconds", sec);
+    json_object_object_add(root, "runs_per_sample", json_object_new_int64((int64_t)r->runs_per_sample));
     free(order);
     return root;
 }

@@ -58,9 +58,17 @@ enum onnxq_compare_match {
 /* "dq", "same", "producer" */
 extern const char *const onnxq_compare_match_names[ONNXQ_MATCH_COUNT];
 
+/* Default for onnxq_compare_options.tensor_memory: 1 GiB */
+#define ONNXQ_COMPARE_TENSOR_MEMORY ((size_t)1 << 30)
+
 struct onnxq_compare_options {
     bool tensors;  /* per-tensor metrics (default true); false = outputs only */
     bool quiet;    /* no progress lines on stderr */
+    /* FP32 activations held at once for the per-tensor metrics, in bytes
+     * (0: ONNXQ_COMPARE_TENSOR_MEMORY). When one sample's take more, each
+     * sample runs again, both models, once per group of tensors that fits:
+     * the same metrics, bounded memory, more time. */
+    size_t tensor_memory;
 };
 
 void onnxq_compare_options_init(struct onnxq_compare_options *o);
@@ -111,7 +119,9 @@ struct onnxq_compare_result {
     size_t n_quantized;           /* tensors with quantized = true */
     size_t n_unmatched;
     char **unmatched;             /* FP32 float activations without a counterpart */
-    double seconds_fp32, seconds_int8;  /* executor time, all samples */
+    double seconds_fp32, seconds_int8;  /* executor time, all samples (first run of each) */
+    size_t runs_per_sample;       /* runs of each model a sample: > 1 when the per-tensor
+                                   * copies exceeded tensor_memory */
 };
 
 /* Compare two loaded models. `fp32` should be the model the quantizer saw,
