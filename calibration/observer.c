@@ -277,10 +277,10 @@ static void prepare_job(void *arg, size_t i, size_t end)
     (void)i;
     (void)end;
     struct onnxq_observer *o = arg;
-    /* failures are harmless: the first run then allocates as it goes */
-    /* the bound counts every node output, float or not: capped at the
-     * deferral budget, so that a graph of many small or integer tensors
-     * does not reserve gigabytes (what is missing is allocated in the run) */
+    /* Failures are harmless: the first run then allocates as it goes. The
+     * bound counts every node output, float or not: capped at the deferral
+     * budget, so that a graph of many small or integer tensors does not
+     * reserve gigabytes (what is missing is allocated in the run). */
     size_t want = onnxq_exec_sample_bound(o->prep_exec, sample_cap(o));
     onnxq_exec_reserve_sample(o->prep_exec, want < o->defer_budget ? want : o->defer_budget, NULL);
     if (!o->pend && o->defer_budget) {
