@@ -7,6 +7,8 @@
 #     binned with --hist-sample 0) vs the same run without them; the three
 #     runs are interleaved REPS times (shared machine: compare best and median)
 #   - total time and the KL (entropy) search time with N2 samples
+#   - when built (build/tests/bench_observe), the in-process A/B of the same
+#     costs: plain, kernel statistics, subsample capture, observer
 # usage: [ONNXQ=path/to/onnxq] [REPS=5] scripts/bench-calib.sh [N1 [N2 [SIZE]]]   (defaults 50 500 640)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -113,4 +115,10 @@ read -r cob com <<<"$(stats "${CO[@]}")"; cob=$(printf '%s\n' "${CO[@]}" | sort 
 awk -v a="$cpb" -v b="$cob" -v am="$cpm" -v bm="$com" 'BEGIN {
   printf "%-44s best %.3f, median %.3f\n", "CPU-time ratio plain/observed (default)", a / b, am / bm }'
 grep -h "time:" "$tmp/entropy_n2.out" | sed "s/^ */entropy, $N2 samples: /"
+# the same costs without data reading between runs, one process (least noisy)
+AB=$(dirname "$ONNXQ")/../../tests/bench_observe
+if [ -x "$AB" ]; then
+  echo
+  "$AB" "$MODEL" "$DATA" 30 "$SIZE" || echo "bench-calib: bench_observe failed" >&2
+fi
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
