@@ -20,7 +20,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 
-import { ort, sessionOptions } from './ort_util.mjs';
+import { ort, parseTimingArgs, sessionOptions } from './ort_util.mjs';
 import { bindNpyInputs } from './ort_run.mjs';
 
 function usage(msg) {
@@ -31,26 +31,12 @@ function usage(msg) {
 }
 
 function parseArgs(argv) {
-  const o = { models: [], inputs: [], threads: 2, repeat: 20, warmup: 5, optimized: [] };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const val = () => {
-      if (i + 1 >= argv.length) usage(`${a} needs a value`);
-      return argv[++i];
-    };
-    const int = (min) => {
-      const v = Number(val());
-      if (!Number.isInteger(v) || v < min) usage(`${a} needs an integer >= ${min}`);
-      return v;
-    };
-    if (a === '--input') o.inputs.push(val());
-    else if (a === '--threads') o.threads = int(1);
-    else if (a === '--repeat') o.repeat = int(1);
-    else if (a === '--warmup') o.warmup = int(0);
-    else if (a === '--save-optimized') o.optimized.push(val());
-    else if (a.startsWith('-')) usage(`unknown option ${a}`);
-    else o.models.push(a);
-  }
+  const o = { threads: 2, repeat: 20, warmup: 5, optimized: [] };
+  parseTimingArgs(argv, o, usage, (a, val) => {
+    if (a !== '--save-optimized') return false;
+    o.optimized.push(val());
+    return true;
+  });
   if (o.models.length === 0) usage('no model given');
   if (o.optimized.length > o.models.length) usage('more --save-optimized paths than models');
   return o;

@@ -46,7 +46,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { ort, sessionOptions } from './ort_util.mjs';
+import { ort, parseTimingArgs, sessionOptions } from './ort_util.mjs';
 import { bindNpyInputs } from './ort_run.mjs';
 
 function usage(msg) {
@@ -57,27 +57,13 @@ function usage(msg) {
 }
 
 function parseArgs(argv) {
-  const o = { models: [], inputs: [], threads: 2, repeat: 10, warmup: 3, keep: null, json: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const val = () => {
-      if (i + 1 >= argv.length) usage(`${a} needs a value`);
-      return argv[++i];
-    };
-    const int = (min) => {
-      const v = Number(val());
-      if (!Number.isInteger(v) || v < min) usage(`${a} needs an integer >= ${min}`);
-      return v;
-    };
-    if (a === '--input') o.inputs.push(val());
-    else if (a === '--threads') o.threads = int(1);
-    else if (a === '--repeat') o.repeat = int(1);
-    else if (a === '--warmup') o.warmup = int(0);
-    else if (a === '--keep') o.keep = val();
+  const o = { threads: 2, repeat: 10, warmup: 3, keep: null, json: false };
+  parseTimingArgs(argv, o, usage, (a, val) => {
+    if (a === '--keep') o.keep = val();
     else if (a === '--json') o.json = true;
-    else if (a.startsWith('-')) usage(`unknown option ${a}`);
-    else o.models.push(a);
-  }
+    else return false;
+    return true;
+  });
   if (o.models.length !== 2) usage('give exactly two models: FP32 and INT8');
   return o;
 }

@@ -12,6 +12,36 @@ export { ort };
 
 export const DEFAULT_THREADS = 2;
 
+// Command line of the timing scripts (ort_bench, ort_profile): models as
+// positional arguments, --input NAME=FILE.npy (repeatable), --threads,
+// --repeat, --warmup. `o` holds the defaults and receives the values;
+// extra(a, val) takes a script's own option (val() reads its value) and
+// returns true when it did. Errors go through usage(msg), which exits.
+export function parseTimingArgs(argv, o, usage, extra = () => false) {
+  o.models = o.models || [];
+  o.inputs = o.inputs || [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const val = () => {
+      if (i + 1 >= argv.length) usage(`${a} needs a value`);
+      return argv[++i];
+    };
+    const int = (min) => {
+      const v = Number(val());
+      if (!Number.isInteger(v) || v < min) usage(`${a} needs an integer >= ${min}`);
+      return v;
+    };
+    if (a === '--input') o.inputs.push(val());
+    else if (a === '--threads') o.threads = int(1);
+    else if (a === '--repeat') o.repeat = int(1);
+    else if (a === '--warmup') o.warmup = int(0);
+    else if (extra(a, val)) continue;
+    else if (a.startsWith('-')) usage(`unknown option ${a}`);
+    else o.models.push(a);
+  }
+  return o;
+}
+
 export function sessionOptions(opts = {}) {
   return {
     executionProviders: ['cpu'],
