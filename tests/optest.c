@@ -271,6 +271,15 @@ void ot_graph_output(struct onnxq_graph *g, const char *name, int dtype, int ndi
     ot_value_info(&g->outputs[g->n_outputs++], name, dtype, ndim, dims);
 }
 
+const struct onnxq_node *ot_producer(const struct onnxq_graph *g, const char *name)
+{
+    for (size_t i = 0; i < g->n_nodes; i++)
+        for (size_t k = 0; k < g->nodes[i]->n_outputs; k++)
+            if (strcmp(g->nodes[i]->outputs[k], name) == 0)
+                return g->nodes[i];
+    return NULL;
+}
+
 struct onnxq_node *ot_graph_node(struct onnxq_graph *g, const char *op, size_t n_in, const char *const *in,
                                  size_t n_out, const char *const *out)
 {

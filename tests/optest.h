@@ -116,6 +116,8 @@ void ot_graph_output(struct onnxq_graph *g, const char *name, int dtype, int ndi
 /* Append a node (domain "") to g. */
 struct onnxq_node *ot_graph_node(struct onnxq_graph *g, const char *op, size_t n_in, const char *const *in,
                                  size_t n_out, const char *const *out);
+/* The node of g that writes value `name`, or NULL. */
+const struct onnxq_node *ot_producer(const struct onnxq_graph *g, const char *name);
 /* Model of ctx owning g with one default-domain opset; fails the test if
  * it does not validate. */
 struct onnxq_model *ot_model(struct onnxq_context *ctx, struct onnxq_graph *g, int64_t opset);

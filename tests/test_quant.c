@@ -589,15 +589,6 @@ static size_t report_quantized(const struct onnxq_quant_report *r, const char *o
     return 0;
 }
 
-static const struct onnxq_node *writer_of(const struct onnxq_graph *g, const char *name)
-{
-    for (size_t i = 0; i < g->n_nodes; i++)
-        for (size_t k = 0; k < g->nodes[i]->n_outputs; k++)
-            if (strcmp(g->nodes[i]->outputs[k], name) == 0)
-                return g->nodes[i];
-    return NULL;
-}
-
 START_TEST(auto_island_grows_through_relu_and_depthtospace)
 {
     struct onnxq_error err;
@@ -628,7 +619,7 @@ START_TEST(auto_island_grows_through_relu_and_depthtospace)
                 if (strcmp(g->nodes[i]->op_type, "DepthToSpace") == 0)
                     d = g->nodes[i];
             ck_assert(d);
-            const struct onnxq_node *in = writer_of(g, d->inputs[0]);
+            const struct onnxq_node *in = ot_producer(g, d->inputs[0]);
             ck_assert(in && strcmp(in->op_type, "DequantizeLinear") == 0);
             /* its output goes through Q/DQ with its input's scale to convC */
             bool q_after = false;

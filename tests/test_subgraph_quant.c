@@ -33,6 +33,7 @@
 #include "ops/op.h"
 #include "quant/quantize.h"
 #include "quant/subgraph.h"
+#include "optest.h"
 #include "testutil.h"
 
 #define OUT_RTOL 2e-2
@@ -137,15 +138,6 @@ static struct onnxq_graph *sub(const struct onnxq_graph *g, const char *op, cons
     return NULL;
 }
 
-static const struct onnxq_node *producer(const struct onnxq_graph *g, const char *name)
-{
-    for (size_t i = 0; i < g->n_nodes; i++)
-        for (size_t k = 0; k < g->nodes[i]->n_outputs; k++)
-            if (strcmp(g->nodes[i]->outputs[k], name) == 0)
-                return g->nodes[i];
-    return NULL;
-}
-
 static const struct onnxq_node *node_of(const struct onnxq_graph *g, const char *op)
 {
     for (size_t i = 0; i < g->n_nodes; i++)
@@ -160,15 +152,15 @@ static const struct onnxq_node *node_of(const struct onnxq_graph *g, const char 
 static void stored(const struct onnxq_graph *home, const char *name, const struct onnxq_constant **q,
                    const struct onnxq_constant **s)
 {
-    const struct onnxq_node *mul = producer(home, name);
+    const struct onnxq_node *mul = ot_producer(home, name);
     ck_assert_msg(mul && strcmp(mul->op_type, "Mul") == 0, "'%s' is not made by a Mul in graph %s", name, home->name);
-    const struct onnxq_node *cast = producer(home, mul->inputs[0]);
+    const struct onnxq_node *cast = ot_producer(home, mul->inputs[0]);
     ck_assert_msg(cast && strcmp(cast->op_type, "Cast") == 0, "'%s': the Mul does not read a Cast", name);
     ck_assert_int_eq(onnxq_node_attr(cast, "to")->i, ONNXQ_DT_FLOAT);
     *q = onnxq_graph_find_init(home, cast->inputs[0]);
     /* the scale: float, or float16 behind a Cast to float */
     const char *sn = mul->inputs[1];
-    const struct onnxq_node *scast = producer(home, sn);
+    const struct onnxq_node *scast = ot_producer(home, sn);
     if (scast) {
         ck_assert_str_eq(scast->op_type, "Cast");
         ck_assert_int_eq(onnxq_node_attr(scast, "to")->i, ONNXQ_DT_FLOAT);
